@@ -1,0 +1,121 @@
+"""The ``switchrole`` command line: each command is a thin layer over library functions.
+
+Exit codes: 0 success, 1 a check failed, 2 bad usage or configuration (one
+line per problem, naming the field path and the file line).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from switchrole import __version__
+from switchrole.config import Organisation
+from switchrole.errors import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+app = typer.Typer(
+    name="switchrole",
+    help="One reviewed accounts file -> cross-account switch-role IAM in every AWS account.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The accounts file.")]
+DEFAULT_CONFIG = Path("accounts.yaml")
+
+T = TypeVar("T")
+
+
+def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print problems to stderr and return the Exit to raise."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        typer.echo(line, err=True)
+    return typer.Exit(code)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run ``action``; a :class:`ConfigError` becomes one stderr line per problem and exit code 2."""
+    try:
+        return action()
+    except ConfigError as exc:
+        raise fail(exc.lines) from None
+
+
+def load(config: Path) -> Organisation:
+    from switchrole.validate import load_checked
+
+    return guarded(lambda: load_checked(config))
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"switchrole {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """switchrole: sign in once in the hub account, switch role into every project account."""
+
+
+@app.command()
+def validate(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Check the accounts file: schema, references and every IAM quota the generated policies must fit."""
+    from switchrole.summary import summarize, warnings
+
+    org = load(config)
+    for warning in warnings(org):
+        typer.echo(f"{config}: warning: {warning}", err=True)
+    typer.echo(f"{config}: OK: {summarize(org)}")
+
+
+@app.command()
+def synth(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the cloud assembly.")] = Path("cdk.out"),
+) -> None:
+    """Write the cloud assembly (same as `npx cdk synth`) without the CDK CLI."""
+    org = load(config)  # before anything is written: an invalid file leaves --out untouched
+    from switchrole.assembly import synth as synth_assembly
+
+    assembly = synth_assembly(org, out)
+    for stack in assembly.stacks:
+        typer.echo(f"{stack.stack_name}\t{out / stack.template_file}")
+
+
+@app.command()
+def matrix(
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[str, typer.Option("--format", "-f", help="json or md.")] = "md",
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
+) -> None:
+    """Who may switch into what: one row per user, group, account and role."""
+    from switchrole.matrix import records, to_markdown
+
+    if format not in ("json", "md"):
+        raise fail(f"--format: expected json or md, got {format!r}")
+    org = load(config)
+    if user is not None and user not in org.users:
+        raise fail(f"--user: no user {user!r} in {config} (users: {', '.join(org.users) or 'none'})")
+    rows = records(org, user)
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        typer.echo(to_markdown(rows), nl=False)
+
+
+def run(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")

@@ -1,0 +1,567 @@
+"""The organisation model: load ``accounts.yaml``, validate it, answer questions.
+
+Everything else in switchrole reads :class:`Organisation`, never raw YAML, so
+defaults are resolved and cross references are checked exactly once, here.
+Loading collects every problem (with its field path and file line) before it
+gives up, so one run of ``switchrole validate`` shows the whole list.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path as FsPath
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from switchrole.errors import ConfigError, Path, Problem, sorted_problems
+from switchrole.schema import OrganisationSpec, RoleKindSpec
+
+PARTITION = "aws"
+STACK_PREFIX = "SwitchRole-"
+HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
+MAX_STACK_NAME = 128
+MAX_GROUPS_PER_USER = 10
+MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
+
+
+# --------------------------------------------------------------------------- model
+
+
+@dataclass(frozen=True)
+class Hub:
+    account_id: str
+    name: str
+    region: str
+    organization_id: str | None
+
+    def user_arn(self, user: str) -> str:
+        return f"arn:{PARTITION}:iam::{self.account_id}:user/{user}"
+
+    def mfa_serial(self, user: str) -> str:
+        """The virtual MFA device ARN the AWS console creates for ``user``."""
+        return f"arn:{PARTITION}:iam::{self.account_id}:mfa/{user}"
+
+
+@dataclass(frozen=True)
+class RoleKind:
+    """A kind of role created in target accounts, with defaults resolved."""
+
+    key: str
+    name: str
+    path: str
+    description: str | None
+    managed_policy_arns: tuple[str, ...]
+    permissions_boundary: str | None  # policy name (in the target account) or ARN
+    inline_policies: Mapping[str, Mapping[str, Any]]
+    max_session_duration: int
+    mfa_required: bool
+    mfa_max_age_seconds: int
+    external_id: str | None
+    source_identity: bool
+    session_tags: bool
+    strict_trust: bool
+    tags: Mapping[str, str]
+
+    def arn(self, account_id: str) -> str:
+        return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
+
+    @property
+    def any_account_arn(self) -> str:
+        """The role in every account; identity policies narrow it by condition."""
+        return f"arn:{PARTITION}:iam::*:role{self.path}{self.name}"
+
+    @property
+    def console_role_name(self) -> str:
+        """What the console's Switch Role form calls the role name: path and name."""
+        return f"{self.path.lstrip('/')}{self.name}"
+
+    @property
+    def assume_actions(self) -> tuple[str, ...]:
+        actions = ["sts:AssumeRole"]
+        if self.source_identity:
+            actions.append("sts:SetSourceIdentity")
+        if self.session_tags:
+            actions.append("sts:TagSession")
+        return tuple(actions)
+
+    def boundary_arn(self, account_id: str) -> str | None:
+        ref = self.permissions_boundary
+        if ref is None or ref.startswith("arn:"):
+            return ref
+        return f"arn:{PARTITION}:iam::{account_id}:policy/{ref}"
+
+
+@dataclass(frozen=True)
+class TargetAccount:
+    name: str
+    account_id: str
+    role_keys: tuple[str, ...]
+    region: str
+
+    @property
+    def stack_name(self) -> str:
+        return f"{STACK_PREFIX}{self.name}"
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    account_names: tuple[str, ...]  # resolved: "*" is expanded
+    all_accounts: bool  # written as accounts: "*"
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    description: str | None
+    grants: tuple[Grant, ...]
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Quotas:
+    trust_policy_chars: int
+    role_managed_policies: int
+
+
+@dataclass(frozen=True)
+class Access:
+    """One row of the access matrix: ``user`` may switch into ``role`` in ``account`` via ``group``."""
+
+    user: str
+    group: str
+    account: TargetAccount
+    role: RoleKind
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A validated accounts file; the only thing the rest of switchrole reads."""
+
+    hub: Hub
+    quotas: Quotas
+    role_kinds: Mapping[str, RoleKind]
+    accounts: tuple[TargetAccount, ...]
+    groups: Mapping[str, Group]
+    users: Mapping[str, User]
+    source: str = "accounts.yaml"
+
+    # --- lookups
+    @cached_property
+    def _accounts_by_name(self) -> dict[str, TargetAccount]:
+        return {a.name: a for a in self.accounts}
+
+    def account(self, name: str) -> TargetAccount:
+        return self._accounts_by_name[name]
+
+    def role_kind(self, key: str) -> RoleKind:
+        return self.role_kinds[key]
+
+    @cached_property
+    def _members(self) -> dict[str, tuple[str, ...]]:
+        members: dict[str, list[str]] = defaultdict(list)
+        for user in self.users.values():
+            for group in user.groups:
+                members[group].append(user.name)
+        return {g: tuple(members.get(g, ())) for g in self.groups}
+
+    def members(self, group: str) -> tuple[str, ...]:
+        """Users of ``group``, in file order."""
+        return self._members[group]
+
+    # --- who may switch where
+    @cached_property
+    def _group_access(self) -> dict[str, dict[str, tuple[TargetAccount, ...]]]:
+        result: dict[str, dict[str, tuple[TargetAccount, ...]]] = {}
+        for group in self.groups.values():
+            by_role: dict[str, dict[str, None]] = {}
+            for grant in group.grants:
+                by_role.setdefault(grant.role, {}).update(dict.fromkeys(grant.account_names))
+            result[group.name] = {
+                role: tuple(a for a in self.accounts if a.name in names) for role, names in by_role.items()
+            }
+        return result
+
+    def group_access(self, group: str) -> Mapping[str, tuple[TargetAccount, ...]]:
+        """Role kind key -> the accounts (file order) where ``group`` may assume it."""
+        return self._group_access[group]
+
+    def group_requires_mfa(self, group: str) -> bool:
+        return any(self.role_kinds[role].mfa_required for role in self.group_access(group))
+
+    @cached_property
+    def _groups_granted(self) -> dict[tuple[str, str], tuple[str, ...]]:
+        granted: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for group, by_role in self._group_access.items():
+            for role, accounts in by_role.items():
+                for account in accounts:
+                    granted[(role, account.name)].append(group)
+        return {k: tuple(v) for k, v in granted.items()}
+
+    def groups_granted(self, role: str, account: str) -> tuple[str, ...]:
+        return self._groups_granted.get((role, account), ())
+
+    def users_granted(self, role: str, account: str) -> tuple[str, ...]:
+        """Hub users who may assume ``role`` in ``account`` (sorted, no duplicates)."""
+        return tuple(sorted({u for g in self.groups_granted(role, account) for u in self.members(g)}))
+
+    def access(self, user: str | None = None) -> Iterator[Access]:
+        """Every (user, group, account, role) switch the file grants, in file order."""
+        users = [self.users[user]] if user is not None else list(self.users.values())
+        for u in users:
+            for group in u.groups:
+                for role, accounts in self.group_access(group).items():
+                    for account in accounts:
+                        yield Access(u.name, group, account, self.role_kinds[role])
+
+    def user_roles(self, user: str) -> list[tuple[TargetAccount, RoleKind]]:
+        """Distinct (account, role) pairs ``user`` may switch into, in file order of accounts."""
+        pairs = {(a.account.name, a.role.key) for a in self.access(user)}
+        return [
+            (account, self.role_kinds[key]) for account in self.accounts for key in account.role_keys
+            if (account.name, key) in pairs
+        ]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | FsPath) -> Organisation:
+    """Read and validate an accounts file; raise :class:`ConfigError` listing every problem."""
+    source = str(path)
+    try:
+        text = FsPath(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError.single((), f"cannot read the file: {exc.strerror or exc}", source) from None
+    return loads(text, source)
+
+
+def loads(text: str, source: str = "accounts.yaml") -> Organisation:
+    """Validate accounts-file text (see :func:`load`)."""
+    root = parse_yaml(text, source)
+
+    def locate(path: Path) -> int | None:
+        return locate_line(root, path)
+
+    plain = to_plain(root)
+    try:
+        spec = OrganisationSpec.model_validate(plain)
+    except ValidationError as exc:
+        raise ConfigError(sorted_problems(_schema_problems(exc, locate)), source) from None
+    problems = check_references(spec)
+    if problems:
+        raise ConfigError(sorted_problems(ConfigError(problems).with_lines(locate).problems), source)
+    return resolve(spec, source)
+
+
+def parse_yaml(text: str, source: str) -> CommentedMap:
+    """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages)."""
+    try:
+        root = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = (exc.problem or exc.context or "parse error").strip()
+        raise ConfigError.single((), f"not valid YAML: {what}", source, line) from None
+    except YAMLError as exc:
+        raise ConfigError.single((), f"not valid YAML: {str(exc).splitlines()[0]}", source) from None
+    if root is None:
+        raise ConfigError.single((), "the file is empty; see accounts.yaml in the repository for an example", source)
+    if not isinstance(root, CommentedMap):
+        raise ConfigError.single((), f"the top level must be a mapping (hub:, roles:, accounts:, ...), not {_describe(root)}", source, 1)
+    return root
+
+
+def to_plain(node: Any) -> Any:
+    """ruamel's round-trip types -> plain dict/list/str/int/bool for strict pydantic."""
+    if isinstance(node, Mapping):
+        return {to_plain(k): to_plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [to_plain(v) for v in node]
+    if isinstance(node, bool) or node is None:
+        return node
+    for plain_type in (int, float, str):
+        if isinstance(node, plain_type):
+            return plain_type(node)
+    return node
+
+
+def locate_line(root: Any, path: Path) -> int | None:
+    """1-based line of the deepest node of ``path`` that exists in the parsed file."""
+    node, line = root, None
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _schema_problems(exc: ValidationError, locate: Any) -> Iterable[Problem]:
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if p != "[key]")
+        yield Problem(loc, _schema_message(error), locate(loc))
+
+
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "greater than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def _schema_message(error: Any) -> str:
+    """Pydantic's message, phrased for someone editing YAML, with the offending value."""
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return "unknown key" + _suggest(str(error["loc"][-1]), _fields_at(tuple(error["loc"][:-1])))
+    if kind == "missing":
+        return "is required"
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
+        return f"must be {words} {ctx[key]}, got {value!r}"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    return f"{error['msg']}, got {_describe(value)}"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return f"{type(value).__name__} {value!r}"
+
+
+def _suggest(word: str, choices: Iterable[str] | None) -> str:
+    choices = list(choices or [])
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of: {', '.join(choices)})" if choices else ""
+
+
+def _fields_at(path: Path) -> list[str] | None:
+    """Field names of the schema model at ``path``, for "did you mean" hints."""
+    tp: Any = OrganisationSpec
+    for part in path:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            info = tp.model_fields.get(str(part))
+            tp = info.annotation if info else None
+        elif typing.get_origin(tp) in (list, dict):
+            tp = typing.get_args(tp)[-1]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return list(tp.model_fields) if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            tp = members[0]
+        else:
+            return tp
+
+
+# --------------------------------------------------------------------------- cross references
+
+
+def check_references(spec: OrganisationSpec) -> list[Problem]:
+    """Everything one field cannot know alone: duplicates, references, name lengths."""
+    problems: list[Problem] = []
+    add = lambda path, message: problems.append(Problem(path, message))  # noqa: E731
+    kinds = spec.roles
+
+    # role kinds: resolved names must be unique and switchable from the console
+    names_seen: dict[str, str] = {}
+    for key, kind in kinds.items():
+        name, path = kind.name or key, kind.role_path or spec.defaults.role_path
+        other = names_seen.setdefault(name.lower(), key)
+        if other != key:
+            add(("roles", key, "name" if kind.name else "roles"), f"role name {name!r} is also used by roles.{other}")
+        if len(path.lstrip("/") + name) > MAX_CONSOLE_ROLE_CHARS:
+            add(
+                ("roles", key, "role_path" if kind.role_path else "name"),
+                f"path + role name {path.lstrip('/') + name!r} is {len(path.lstrip('/') + name)} characters; "
+                f"the console's Switch Role accepts at most {MAX_CONSOLE_ROLE_CHARS}",
+            )
+        if len(kind.managed_policies) > spec.quotas.role_managed_policies:
+            add(
+                ("roles", key, "managed_policies"),
+                f"{len(kind.managed_policies)} managed policies; a role takes at most "
+                f"{spec.quotas.role_managed_policies} (quotas.role_managed_policies)",
+            )
+        _check_duplicates(kind.managed_policies, ("roles", key, "managed_policies"), "policy", add)
+    _check_case_duplicates(kinds, ("roles",), "role kind", add)
+
+    # target accounts
+    hub = spec.hub
+    ids: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for i, account in enumerate(spec.accounts):
+        at = ("accounts", i)
+        if account.account_id == hub.account_id:
+            add((*at, "account_id"), f"{account.account_id} is the hub account (hub.account_id); the hub cannot be a target")
+        if (j := ids.setdefault(account.account_id, i)) != i:
+            add((*at, "account_id"), f"duplicate account id {account.account_id} (also accounts[{j}])")
+        if (j := names.setdefault(account.name.lower(), i)) != i:
+            add((*at, "name"), f"duplicate account name {account.name!r} (also accounts[{j}])")
+        if account.name.lower() in (hub.name.lower(), "hub"):
+            add((*at, "name"), f"{account.name!r} clashes with the hub (stack {HUB_STACK_NAME}, hub.name)")
+        if len(STACK_PREFIX + account.name) > MAX_STACK_NAME:
+            add((*at, "name"), f"stack name {STACK_PREFIX}{account.name} would exceed {MAX_STACK_NAME} characters")
+        for k, role in enumerate(account.roles):
+            if role not in kinds:
+                add((*at, "roles", k), f"unknown role kind {role!r}" + _suggest(role, kinds))
+        _check_duplicates(account.roles, (*at, "roles"), "role kind", add)
+
+    by_name = {a.name: a for a in spec.accounts}
+    # groups and their grants
+    for gname, group in spec.groups.items():
+        for i, grant in enumerate(group.grants):
+            at = ("groups", gname, "grants", i)
+            if grant.role not in kinds:
+                add((*at, "role"), f"unknown role kind {grant.role!r}" + _suggest(grant.role, kinds))
+                continue
+            if grant.accounts == "*":
+                if not any(grant.role in a.roles for a in spec.accounts):
+                    add((*at, "accounts"), f'"*" matches nothing: no target account has role kind {grant.role!r}')
+                continue
+            for k, name in enumerate(grant.accounts):
+                target = by_name.get(name)
+                if target is None:
+                    add((*at, "accounts", k), f"unknown account {name!r}" + _suggest(name, by_name))
+                elif grant.role not in target.roles:
+                    add(
+                        (*at, "accounts", k),
+                        f"account {name!r} has no role kind {grant.role!r} (its roles: {', '.join(target.roles)})",
+                    )
+            _check_duplicates(grant.accounts, (*at, "accounts"), "account", add)
+    _check_case_duplicates(spec.groups, ("groups",), "group", add)
+
+    # users
+    for uname, user in spec.users.items():
+        at = ("users", uname, "groups")
+        for k, gname in enumerate(user.groups):
+            if gname not in spec.groups:
+                add((*at, k), f"unknown group {gname!r}" + _suggest(gname, spec.groups))
+        _check_duplicates(user.groups, at, "group", add)
+        if len(user.groups) > MAX_GROUPS_PER_USER:
+            add(at, f"{len(user.groups)} groups; an IAM user can be in at most {MAX_GROUPS_PER_USER}")
+    _check_case_duplicates(spec.users, ("users",), "user", add)
+    return problems
+
+
+def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Any) -> None:
+    seen: set[str] = set()
+    for k, value in enumerate(values):
+        if value in seen:
+            add((*path, k), f"{what} {value!r} is listed twice")
+        seen.add(value)
+
+
+def _check_case_duplicates(mapping: Mapping[str, Any], path: Path, what: str, add: Any) -> None:
+    """IAM names are unique regardless of case: ``Readers`` and ``readers`` collide."""
+    seen: dict[str, str] = {}
+    for key in mapping:
+        other = seen.setdefault(key.lower(), key)
+        if other != key:
+            add((*path, key), f"{what} {key!r} differs from {other!r} only by case; IAM treats them as the same name")
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def resolve(spec: OrganisationSpec, source: str) -> Organisation:
+    """Apply defaults and expand ``"*"`` grants; the input is already cross-checked."""
+    kinds = {key: _resolve_kind(key, kind, spec) for key, kind in spec.roles.items()}
+    accounts = tuple(
+        TargetAccount(a.name, a.account_id, tuple(a.roles), a.region or spec.hub.region) for a in spec.accounts
+    )
+    groups = {
+        name: Group(
+            name,
+            g.description,
+            tuple(
+                Grant(
+                    grant.role,
+                    tuple(a.name for a in accounts if grant.role in a.role_keys)
+                    if grant.accounts == "*"
+                    else tuple(grant.accounts),
+                    grant.accounts == "*",
+                )
+                for grant in g.grants
+            ),
+        )
+        for name, g in spec.groups.items()
+    }
+    return Organisation(
+        hub=Hub(spec.hub.account_id, spec.hub.name, spec.hub.region, spec.hub.organization_id),
+        quotas=Quotas(spec.quotas.trust_policy_chars, spec.quotas.role_managed_policies),
+        role_kinds=kinds,
+        accounts=accounts,
+        groups=groups,
+        users={name: User(name, tuple(u.groups)) for name, u in spec.users.items()},
+        source=source,
+    )
+
+
+def _resolve_kind(key: str, kind: RoleKindSpec, spec: OrganisationSpec) -> RoleKind:
+    defaults = spec.defaults
+    mfa_required = _first(kind.mfa and kind.mfa.required, defaults.mfa.required, True)
+    return RoleKind(
+        key=key,
+        name=kind.name or key,
+        path=kind.role_path or defaults.role_path,
+        description=kind.description,
+        managed_policy_arns=tuple(_managed_policy_arn(p) for p in kind.managed_policies),
+        permissions_boundary=kind.permissions_boundary,
+        inline_policies=dict(kind.inline_policies),
+        max_session_duration=_first(kind.max_session_duration, defaults.max_session_duration),
+        mfa_required=mfa_required,
+        mfa_max_age_seconds=_first(kind.mfa and kind.mfa.max_age_seconds, defaults.mfa.max_age_seconds, 3600),
+        external_id=kind.external_id,
+        source_identity=kind.source_identity,
+        session_tags=kind.session_tags,
+        strict_trust=kind.trust == "strict",
+        tags=dict(kind.tags),
+    )
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
+
+
+def _managed_policy_arn(ref: str) -> str:
+    """A bare name means an AWS-managed policy (``ReadOnlyAccess``, ``job-function/ViewOnlyAccess``)."""
+    return ref if ref.startswith("arn:") else f"arn:{PARTITION}:iam::aws:policy/{ref}"

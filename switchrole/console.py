@@ -1,0 +1,22 @@
+"""Console "Switch Role" links, shared by stack outputs and the ``links`` command."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from switchrole.config import RoleKind, TargetAccount
+
+SWITCH_ROLE_URL = "https://signin.aws.amazon.com/switchrole"
+
+
+def display_name(account: TargetAccount, kind: RoleKind) -> str:
+    """The stable, readable name used for profiles and console entries: ``<account>-<role kind>``."""
+    return f"{account.name}-{kind.key}"
+
+
+def switch_role_url(account: TargetAccount, kind: RoleKind) -> str:
+    query = urlencode(
+        {"account": account.account_id, "roleName": kind.console_role_name, "displayName": display_name(account, kind)},
+        safe="/",
+    )
+    return f"{SWITCH_ROLE_URL}?{query}"

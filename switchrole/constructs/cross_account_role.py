@@ -1,0 +1,66 @@
+"""A role in a target account that hub users switch into."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from switchrole import nag
+from switchrole.config import RoleKind, TargetAccount
+from switchrole.console import switch_role_url
+
+MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")
+
+
+class CrossAccountRole(Construct):
+    """One role kind in one account, with the trust policy exactly as built by :mod:`switchrole.policies`.
+
+    It is an L1 ``AWS::IAM::Role`` on purpose: the trust document is emitted
+    verbatim, so the size switchrole checked is the size IAM receives.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        account: TargetAccount,
+        kind: RoleKind,
+        trust_policy: Mapping[str, Any],
+        hub_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.kind = kind
+        self.arn = kind.arn(account.account_id)
+        self.switch_role_url = switch_role_url(account, kind)
+        tags = {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], "switchrole:role-kind": kind.key, **kind.tags}
+        self.resource = iam.CfnRole(
+            self,
+            "Resource",
+            role_name=kind.name,
+            path=kind.path,
+            description=kind.description or f"switchrole {kind.key}: assumed from the hub account {hub_name}",
+            assume_role_policy_document=dict(trust_policy),
+            max_session_duration=kind.max_session_duration,
+            managed_policy_arns=list(kind.managed_policy_arns) or None,
+            permissions_boundary=kind.boundary_arn(account.account_id),
+            policies=[
+                iam.CfnRole.PolicyProperty(policy_name=name, policy_document=dict(doc))
+                for name, doc in kind.inline_policies.items()
+            ]
+            or None,
+            tags=[cdk.CfnTag(key=k, value=v) for k, v in tags.items()],
+        )
+        for arn in kind.managed_policy_arns:
+            if ":iam::aws:policy/" in arn:
+                nag.acknowledge(
+                    self,
+                    "IAM4",
+                    f"Policy::{arn}",
+                    f"roles.{kind.key}.managed_policies chooses this AWS-managed job-function policy on purpose; "
+                    "the role is only reachable from the hub under the trust policy's conditions",
+                )

@@ -1,0 +1,74 @@
+"""The access matrix: who may switch into what, as reviewers read it (JSON rows or a Markdown table)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchrole.config import Access, Organisation
+
+COLUMNS = (
+    "user",
+    "group",
+    "account_name",
+    "account_id",
+    "role",
+    "role_name",
+    "role_arn",
+    "mfa_required",
+    "mfa_max_age_seconds",
+    "max_session_duration",
+    "external_id_required",
+    "source_identity_required",
+    "strict_trust",
+)
+
+
+def record(access: Access) -> dict[str, Any]:
+    role = access.role
+    return {
+        "user": access.user,
+        "group": access.group,
+        "account_name": access.account.name,
+        "account_id": access.account.account_id,
+        "role": role.key,
+        "role_name": role.name,
+        "role_arn": role.arn(access.account.account_id),
+        "mfa_required": role.mfa_required,
+        "mfa_max_age_seconds": role.mfa_max_age_seconds if role.mfa_required else None,
+        "max_session_duration": role.max_session_duration,
+        "external_id_required": role.external_id is not None,
+        "source_identity_required": role.source_identity,
+        "strict_trust": role.strict_trust,
+    }
+
+
+def records(org: Organisation, user: str | None = None) -> list[dict[str, Any]]:
+    """One row per (user, group, account, role) the file grants, in file order."""
+    return [record(a) for a in org.access(user)]
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    header = ("user", "group", "account", "role", "MFA", "session", "conditions")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
+        conditions = ", ".join(
+            name
+            for name, on in (
+                ("external id", r["external_id_required"]),
+                ("source identity", r["source_identity_required"]),
+                ("strict trust", r["strict_trust"]),
+            )
+            if on
+        )
+        cells = (
+            r["user"],
+            r["group"],
+            f"{r['account_name']} ({r['account_id']})",
+            r["role"],
+            mfa,
+            f"{r['max_session_duration'] / 3600:g} h",
+            conditions or "-",
+        )
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,331 @@
+"""Pure builders for every IAM policy document switchrole generates, and their sizes.
+
+No CDK here: the stacks put these documents into templates verbatim (L1
+resources), so what these functions measure is exactly what IAM receives, and
+the quota checks run in milliseconds.
+
+Hub grant policies scope ``sts:AssumeRole`` with a role-name resource pattern
+(``arn:aws:iam::*:role/<path><name>``) narrowed by ``aws:ResourceAccount`` to
+the granted account ids. That keeps the granted set exact (one statement per
+role kind, listing only the accounts granted that kind) at ~15 characters per
+account instead of ~48 for an explicit role ARN, so 1,000 accounts fit in three
+managed policies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from switchrole.errors import Problem
+from switchrole.config import PARTITION, Organisation, RoleKind, TargetAccount
+
+POLICY_VERSION = "2012-10-17"
+MANAGED_POLICY_CHARS = 6144
+GROUP_INLINE_CHARS = 5120
+ROLE_INLINE_CHARS = 10240
+GROUP_MANAGED_POLICIES = 10
+
+PolicyDocument = dict[str, Any]
+Statement = dict[str, Any]
+
+_WHITESPACE = re.compile(r"\s")
+
+
+class PolicyError(ValueError):
+    """A policy cannot be generated as configured (too big for its IAM quota, or admitting nobody).
+
+    The message names what, how big and the limit, so synth can fail with it.
+    """
+
+
+def policy_chars(document: PolicyDocument | Statement) -> int:
+    """Characters IAM counts against its quotas: the JSON with all whitespace removed."""
+    return len(_WHITESPACE.sub("", json.dumps(document, separators=(",", ":"))))
+
+
+def document(statements: Sequence[Statement]) -> PolicyDocument:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def sid(*parts: str) -> str:
+    """Statement ids allow only letters and digits."""
+    return re.sub(r"[^A-Za-z0-9]", "", "".join(parts))
+
+
+# --------------------------------------------------------------------------- conditions
+
+
+def mfa_conditions(kind: RoleKind) -> dict[str, dict[str, str]]:
+    """MFA on an Allow: ``Bool`` (never ``BoolIfExists``, which admits long-term keys) plus a maximum age.
+
+    ``aws:MultiFactorAuthAge`` exists only for MFA-authenticated sessions, so the
+    age test fails closed too.
+    """
+    if not kind.mfa_required:
+        return {}
+    return {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "NumericLessThan": {"aws:MultiFactorAuthAge": str(kind.mfa_max_age_seconds)},
+    }
+
+
+# --------------------------------------------------------------------------- target side
+
+
+def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> PolicyDocument:
+    """Trust policy of ``kind`` in ``account``: the hub account, under the kind's conditions.
+
+    ``trust: strict`` adds ``aws:PrincipalArn`` listing exactly the hub users
+    granted this role here, so a hub administrator with ``sts:AssumeRole`` on
+    ``*`` cannot switch in without a grant.
+    """
+    conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
+    string_equals: dict[str, str] = {}
+    if kind.external_id is not None:
+        string_equals["sts:ExternalId"] = kind.external_id
+    if kind.source_identity:
+        string_equals["sts:SourceIdentity"] = "${aws:username}"
+    if string_equals:
+        conditions["StringEquals"] = string_equals
+    if kind.strict_trust:
+        users = org.users_granted(kind.key, account.name)
+        if not users:
+            raise PolicyError(
+                f"trust: strict, but no hub user is granted {kind.key} in {account.name}; "
+                "the role would admit nobody (grant it to a group with members, or drop trust: strict)"
+            )
+        conditions["ArnEquals"] = {"aws:PrincipalArn": [org.hub.user_arn(u) for u in users]}
+    statement: Statement = {
+        "Sid": "AssumeFromHub",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:{PARTITION}:iam::{org.hub.account_id}:root"},
+        "Action": list(kind.assume_actions),
+    }
+    if conditions:
+        statement["Condition"] = conditions
+    return document([statement])
+
+
+def checked_trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> PolicyDocument:
+    doc = trust_policy(org, account, kind)
+    size, limit = policy_chars(doc), org.quotas.trust_policy_chars
+    if size > limit:
+        raise PolicyError(
+            f"trust policy of {kind.key} in {account.name} is {size:,} characters; the limit is {limit:,} "
+            "(raise quotas.trust_policy_chars after raising the IAM quota, or grant fewer users under trust: strict)"
+        )
+    return doc
+
+
+# --------------------------------------------------------------------------- hub side
+
+
+@dataclass(frozen=True)
+class GrantChunk:
+    """Part of one role kind's grant: the accounts one statement lists."""
+
+    kind: RoleKind
+    account_ids: tuple[str, ...]
+    part: int  # 1-based; >1 only when one kind's accounts span several statements
+
+    def statement(self) -> Statement:
+        conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:ResourceAccount": list(self.account_ids)}}
+        conditions.update(mfa_conditions(self.kind))
+        return {
+            "Sid": sid("Assume", self.kind.key, str(self.part) if self.part > 1 else ""),
+            "Effect": "Allow",
+            "Action": list(self.kind.assume_actions),
+            "Resource": self.kind.any_account_arn,
+            "Condition": conditions,
+        }
+
+
+def grant_policies(
+    org: Organisation, group: str, *, max_chars: int = MANAGED_POLICY_CHARS
+) -> list[PolicyDocument]:
+    """The group's ``sts:AssumeRole`` grants, packed into as few managed policies as fit ``max_chars``.
+
+    Statements follow role kinds in file order and accounts in file order, so
+    adding an account at the end of the file appends to the last statement
+    instead of reshuffling every policy.
+    """
+    policies: list[list[Statement]] = [[]]
+    used = policy_chars(document([]))
+    for role_key, accounts in org.group_access(group).items():
+        kind = org.role_kinds[role_key]
+        ids = [a.account_id for a in accounts]
+        part = 1
+        while ids:
+            empty = GrantChunk(kind, (), part).statement()
+            base = policy_chars(empty) + (1 if policies[-1] else 0)  # the comma between statements
+            per_id = len(json.dumps(ids[0])) + 1  # the id and its comma
+            room = (max_chars - used - base + 1) // per_id
+            if room < 1:
+                if not policies[-1]:
+                    raise PolicyError(f"a single grant statement for {role_key} does not fit {max_chars:,} characters")
+                policies.append([])
+                used = policy_chars(document([]))
+                continue
+            chunk, ids = ids[:room], ids[room:]
+            statement = GrantChunk(kind, tuple(chunk), part).statement()
+            policies[-1].append(statement)
+            used += policy_chars(statement) + (1 if len(policies[-1]) > 1 else 0)
+            part += 1
+            if ids:
+                policies.append([])
+                used = policy_chars(document([]))
+    docs = [document(p) for p in policies if p]
+    for doc in docs:  # the arithmetic above is an optimisation; this is the guarantee
+        assert policy_chars(doc) <= max_chars, (group, policy_chars(doc))
+    return docs
+
+
+def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument]:
+    """:func:`grant_policies`, failing when the group would need more managed policies than IAM allows."""
+    docs = grant_policies(org, group)
+    slots = GROUP_MANAGED_POLICIES - (1 if org.group_requires_mfa(group) else 0)
+    if len(docs) > slots:
+        total = sum(policy_chars(d) for d in docs)
+        raise PolicyError(
+            f"grants need {len(docs)} managed policies ({total:,} characters at {MANAGED_POLICY_CHARS:,} each) "
+            f"but a group takes at most {GROUP_MANAGED_POLICIES} managed policies"
+            + (" including the MFA policy" if slots < GROUP_MANAGED_POLICIES else "")
+            + "; split the group or grant with accounts: \"*\" and hub.organization_id"
+        )
+    return docs
+
+
+def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
+    """AWS's "manage your own credentials and MFA; deny everything else without MFA" policy.
+
+    The final Deny uses ``BoolIfExists ... "false"`` on purpose: on a Deny it
+    matches both MFA-less sessions and long-term access keys. Resources are
+    scoped to the hub account instead of the example's ``*``.
+    """
+    own_user = f"arn:{PARTITION}:iam::{hub_account_id}:user/${{aws:username}}"
+    return document(
+        [
+            {
+                "Sid": "AllowViewAccountInfo",
+                "Effect": "Allow",
+                "Action": ["iam:GetAccountPasswordPolicy", "iam:ListVirtualMFADevices"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "AllowManageOwnPasswords",
+                "Effect": "Allow",
+                "Action": ["iam:ChangePassword", "iam:GetUser"],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "AllowManageOwnAccessKeys",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:CreateAccessKey",
+                    "iam:DeleteAccessKey",
+                    "iam:ListAccessKeys",
+                    "iam:UpdateAccessKey",
+                    "iam:GetAccessKeyLastUsed",
+                ],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "AllowManageOwnSigningCertificates",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:DeleteSigningCertificate",
+                    "iam:ListSigningCertificates",
+                    "iam:UpdateSigningCertificate",
+                    "iam:UploadSigningCertificate",
+                ],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "AllowManageOwnSSHPublicKeys",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:DeleteSSHPublicKey",
+                    "iam:GetSSHPublicKey",
+                    "iam:ListSSHPublicKeys",
+                    "iam:UpdateSSHPublicKey",
+                    "iam:UploadSSHPublicKey",
+                ],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "AllowManageOwnGitCredentials",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:CreateServiceSpecificCredential",
+                    "iam:DeleteServiceSpecificCredential",
+                    "iam:ListServiceSpecificCredentials",
+                    "iam:ResetServiceSpecificCredential",
+                    "iam:UpdateServiceSpecificCredential",
+                ],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "AllowManageOwnVirtualMFADevice",
+                "Effect": "Allow",
+                "Action": ["iam:CreateVirtualMFADevice"],
+                "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/*",
+            },
+            {
+                "Sid": "AllowManageOwnUserMFA",
+                "Effect": "Allow",
+                "Action": [
+                    "iam:DeactivateMFADevice",
+                    "iam:EnableMFADevice",
+                    "iam:ListMFADevices",
+                    "iam:ResyncMFADevice",
+                ],
+                "Resource": own_user,
+            },
+            {
+                "Sid": "DenyAllExceptListedIfNoMFA",
+                "Effect": "Deny",
+                "NotAction": [
+                    "iam:CreateVirtualMFADevice",
+                    "iam:EnableMFADevice",
+                    "iam:GetUser",
+                    "iam:ListMFADevices",
+                    "iam:ListVirtualMFADevices",
+                    "iam:ResyncMFADevice",
+                    "sts:GetSessionToken",
+                ],
+                "Resource": "*",
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            },
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- the whole organisation
+
+
+def policy_problems(org: Organisation) -> Iterator[Problem]:
+    """Every quota the generated IAM would break, located at the config field to change."""
+    account_index = {a.name: i for i, a in enumerate(org.accounts)}
+    for account in org.accounts:
+        for key in account.role_keys:
+            kind = org.role_kinds[key]
+            try:
+                checked_trust_policy(org, account, kind)
+            except PolicyError as exc:
+                yield Problem(("accounts", account_index[account.name], "roles", account.role_keys.index(key)), str(exc))
+    for key, kind in org.role_kinds.items():
+        inline = sum(policy_chars(doc) for doc in kind.inline_policies.values())
+        if inline > ROLE_INLINE_CHARS:
+            yield Problem(
+                ("roles", key, "inline_policies"),
+                f"inline policies total {inline:,} characters; a role allows {ROLE_INLINE_CHARS:,}",
+            )
+    for group in org.groups:
+        try:
+            checked_grant_policies(org, group)
+        except PolicyError as exc:
+            yield Problem(("groups", group, "grants"), str(exc))

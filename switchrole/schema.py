@@ -1,0 +1,173 @@
+"""The shape of ``accounts.yaml``: field names, types and ranges (pydantic v2).
+
+This module only checks what one field can know on its own. Cross references
+(a grant naming an unknown account, duplicate ids, ...) are checked in
+:mod:`switchrole.config`, which also resolves defaults into the organisation
+model the rest of switchrole reads. Models are strict and forbid unknown keys:
+a typo must fail review, not silently drop a setting.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
+
+MIN_SESSION_SECONDS = 3600
+MAX_SESSION_SECONDS = 43200
+MAX_MFA_AGE_SECONDS = 129600  # longest session token (GetSessionToken: 36 h)
+
+IAM_NAME_CHARS = r"[\w+=,.@-]"
+ACCOUNT_ID_RE = re.compile(r"\d{12}")
+POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+")
+POLICY_NAME_RE = re.compile(r"[\w+=,.@-]+(/[\w+=,.@-]+)*")
+
+
+def _account_id(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError(
+            f"must be a quoted string of 12 digits, e.g. \"{'0' * 12}\" "
+            f"(unquoted, YAML reads it as {type(value).__name__} {value!r})"
+        )
+    if not ACCOUNT_ID_RE.fullmatch(value):
+        raise ValueError(f"must be exactly 12 digits, got {value!r}")
+    return value
+
+
+def _matches(pattern: str, what: str) -> Any:
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"{value!r} is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _policy_ref(value: str) -> str:
+    if value.startswith("arn:"):
+        if not POLICY_ARN_RE.fullmatch(value):
+            raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<account or aws>:policy/<name>)")
+    elif not POLICY_NAME_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a policy name or ARN")
+    return value
+
+
+def _grant_accounts(value: Any) -> list[str] | Literal["*"]:
+    if value == "*":
+        return "*"
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    if isinstance(value, list) and not value:
+        raise ValueError('is empty: list at least one account name, or "*" for every account with the role')
+    raise ValueError('must be a list of account names, or "*" for every target account that has the role')
+
+
+AccountId = Annotated[str, BeforeValidator(_account_id)]
+AccountName = Annotated[
+    str,
+    Field(min_length=1, max_length=64),
+    _matches(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "account name (letters, digits and inner hyphens)"),
+]
+RoleKindKey = Annotated[
+    str,
+    Field(max_length=64),
+    _matches(r"[A-Za-z][A-Za-z0-9]*", "role kind key (letters and digits; set `name:` for another role name)"),
+]
+RoleName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NAME_CHARS}+", "IAM role name")]
+GroupName = Annotated[str, Field(min_length=1, max_length=128), _matches(f"{IAM_NAME_CHARS}+", "IAM group name")]
+UserName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NAME_CHARS}+", "IAM user name")]
+RolePath = Annotated[
+    str, Field(max_length=512), _matches(r"/(?:[\x21-\x7e]*[\x21-\x2e\x30-\x7e]/)?", "IAM path (starts and ends with /)")
+]
+PolicyRef = Annotated[str, AfterValidator(_policy_ref)]
+Region = Annotated[str, _matches(r"[a-z]{2}(?:-[a-z]+)+-\d", "AWS region name")]
+OrganizationId = Annotated[str, _matches(r"o-[a-z0-9]{10,32}", "organization id (o-...)")]
+ExternalId = Annotated[
+    str, Field(min_length=2, max_length=1224), _matches(r"[\w+=,.@:/-]+", "external id ([\\w+=,.@:/-], 2-1224 characters)")
+]
+SessionSeconds = Annotated[int, Field(ge=MIN_SESSION_SECONDS, le=MAX_SESSION_SECONDS)]
+MfaAgeSeconds = Annotated[int, Field(gt=0, le=MAX_MFA_AGE_SECONDS)]
+TagKey = Annotated[str, Field(min_length=1, max_length=128), _matches(r"(?!aws:)[\w .:/=+@-]+", "tag key")]
+TagValue = Annotated[str, Field(max_length=256), _matches(r"[\w .:/=+@-]*", "tag value")]
+GrantAccounts = Annotated[list[str] | Literal["*"], PlainValidator(_grant_accounts)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class MfaSpec(StrictModel):
+    """MFA settings; a missing field inherits from ``defaults.mfa``."""
+
+    required: bool | None = None
+    max_age_seconds: MfaAgeSeconds | None = None
+
+
+class HubSpec(StrictModel):
+    account_id: AccountId
+    name: AccountName
+    region: Region = "us-east-1"
+    organization_id: OrganizationId | None = None
+
+
+class DefaultsSpec(StrictModel):
+    mfa: MfaSpec = MfaSpec()
+    max_session_duration: SessionSeconds = MIN_SESSION_SECONDS
+    role_path: RolePath = "/switchrole/"
+
+
+class RoleKindSpec(StrictModel):
+    name: RoleName | None = None
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    managed_policies: list[PolicyRef] = []
+    inline_policies: dict[Annotated[str, _matches(f"{IAM_NAME_CHARS}{{1,128}}", "policy name")], dict[str, Any]] = {}
+    permissions_boundary: PolicyRef | None = None
+    max_session_duration: SessionSeconds | None = None
+    mfa: MfaSpec | None = None
+    role_path: RolePath | None = None
+    external_id: ExternalId | None = None
+    source_identity: bool = False
+    session_tags: bool = False
+    trust: Literal["account", "strict"] = "account"
+    tags: dict[TagKey, TagValue] = {}
+
+
+class AccountSpec(StrictModel):
+    name: AccountName
+    account_id: AccountId
+    roles: list[RoleKindKey] = Field(min_length=1)
+    region: Region | None = None
+
+
+class GrantSpec(StrictModel):
+    role: RoleKindKey
+    accounts: GrantAccounts
+
+
+class GroupSpec(StrictModel):
+    description: Annotated[str, Field(max_length=1000)] | None = None
+    grants: list[GrantSpec] = []
+
+
+class UserSpec(StrictModel):
+    groups: list[GroupName] = []
+
+
+class QuotasSpec(StrictModel):
+    """IAM quotas that an account can raise; the defaults are AWS's defaults."""
+
+    trust_policy_chars: Annotated[int, Field(ge=2048, le=8192)] = 2048
+    role_managed_policies: Annotated[int, Field(ge=10, le=25)] = 10
+
+
+class OrganisationSpec(StrictModel):
+    hub: HubSpec
+    defaults: DefaultsSpec = DefaultsSpec()
+    quotas: QuotasSpec = QuotasSpec()
+    roles: dict[RoleKindKey, RoleKindSpec] = Field(min_length=1)
+    accounts: list[AccountSpec] = Field(min_length=1)
+    groups: dict[GroupName, GroupSpec] = {}
+    users: dict[UserName, UserSpec] = {}

@@ -1,0 +1,39 @@
+"""One-line summaries and non-fatal warnings for ``switchrole validate``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from switchrole.config import Organisation
+from switchrole.policies import GROUP_MANAGED_POLICIES, MANAGED_POLICY_CHARS, grant_policies, policy_chars
+
+
+def summarize(org: Organisation) -> str:
+    roles = sum(len(a.role_keys) for a in org.accounts)
+    policies = [doc for group in org.groups for doc in grant_policies(org, group)]
+    largest = max((policy_chars(doc) for doc in policies), default=0)
+    most = max((len(grant_policies(org, g)) for g in org.groups), default=0)
+    return (
+        f"{len(org.accounts)} target accounts, {len(org.role_kinds)} role kinds, {roles} roles, "
+        f"{len(org.groups)} groups, {len(org.users)} users; largest hub policy {largest:,}/{MANAGED_POLICY_CHARS:,} "
+        f"characters, at most {most}/{GROUP_MANAGED_POLICIES} grant policies per group"
+    )
+
+
+def warnings(org: Organisation) -> Iterator[str]:
+    """Things that deploy fine but are probably not what the author meant."""
+    granted = {role for g in org.groups for role in org.group_access(g)}
+    for key in org.role_kinds:
+        if key not in granted:
+            yield f"roles.{key}: no group is granted this role kind (it has no owner)"
+        elif not any(org.users_granted(key, a.name) for a in org.accounts if key in a.role_keys):
+            yield f"roles.{key}: no user is in a group granted this role kind"
+    used = {r for a in org.accounts for r in a.role_keys}
+    for key in org.role_kinds:
+        if key not in used:
+            yield f"roles.{key}: no account lists this role kind; nothing is created for it"
+    for name in org.groups:
+        if not org.members(name):
+            yield f"groups.{name}: has no members"
+        if not org.group_access(name):
+            yield f"groups.{name}: grants nothing"

@@ -1,0 +1,31 @@
+"""One entry point for "is this accounts file deployable?": schema, references and IAM quotas.
+
+The CLI's ``validate`` and ``synth`` and the CDK app all call :func:`load_checked`,
+so a file that validates is a file that synthesizes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from switchrole.config import Organisation, load, locate_line
+from switchrole.errors import ConfigError, Problem, sorted_problems
+from switchrole.policies import policy_problems
+
+
+def check(org: Organisation) -> list[Problem]:
+    """Problems only visible once policies are built (sizes, strict trust admitting nobody)."""
+    return list(policy_problems(org))
+
+
+def load_checked(path: str | Path) -> Organisation:
+    """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems."""
+    org = load(path)
+    problems = check(org)
+    if problems:
+        root = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
+        located = [Problem(p.path, p.message, locate_line(root, p.path)) for p in problems]
+        raise ConfigError(sorted_problems(located), str(path))
+    return org
