@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import sys
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -14,6 +18,21 @@ from switchrole.stacks import HubStack, TargetAccountStack
 from switchrole.validate import load_checked
 
 DEFAULT_CONFIG = "accounts.yaml"
+REPORT = "validation-report.json"
+
+
+class SynthFailed(Exception):
+    """cdk-nag found something nobody acknowledged; ``lines`` has one line per finding."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    stack_name: str
+    template: Path
 
 
 def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> None:
@@ -25,11 +44,47 @@ def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> None:
         TargetAccountStack(app, account.stack_name, org=org, account=account)
 
 
-def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> cdk.cx_api.CloudAssembly:
-    """Write the cloud assembly to ``outdir`` without the CDK CLI."""
-    app = cdk.App(outdir=str(outdir))
-    add_stacks(app, org, checks=checks)
-    return app.synth()
+def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list[StackTemplate]:
+    """Write the cloud assembly to ``outdir`` without the CDK CLI; all or nothing.
+
+    The assembly is built in a staging directory beside ``outdir`` and moved
+    into place only when synthesis (including cdk-nag) succeeded, so a failed
+    run leaves ``outdir`` as it was.
+    """
+    outdir = Path(outdir)
+    if outdir.exists() and any(outdir.iterdir()) and not (outdir / "manifest.json").exists():
+        raise ConfigError.single((), f"--out {outdir} exists and is not a cloud assembly; refusing to replace it")
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    try:
+        app = cdk.App(outdir=str(staging))
+        add_stacks(app, org, checks=checks)
+        try:
+            assembly = app.synth()
+        except RuntimeError as exc:  # jsii raises plugin failures as RuntimeError("ValidationFailed: ...")
+            if "ValidationFailed" in str(exc):
+                raise SynthFailed(_unacknowledged(staging / REPORT)) from None
+            raise
+        stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        staging.rename(outdir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [StackTemplate(name, outdir / template) for name, template in stacks]
+
+
+def _unacknowledged(report_path: Path) -> list[str]:
+    report = json.loads(report_path.read_text())
+    lines = []
+    for plugin in report["pluginReports"]:
+        for violation in plugin["violations"]:
+            for construct in violation["violatingConstructs"]:
+                lines.append(
+                    f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
+                    "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
+                )
+    return lines or ["cdk-nag validation failed (see validation-report.json)"]
 
 
 def main() -> None:
@@ -43,4 +98,10 @@ def main() -> None:
         print(f"switchrole: {len(exc.lines)} problem(s) in {path}; nothing synthesized", file=sys.stderr)
         raise SystemExit(2) from None
     add_stacks(app, org)
-    app.synth()
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        if "ValidationFailed" not in str(exc):
+            raise
+        print(str(exc).removeprefix("ValidationFailed: "), file=sys.stderr)
+        raise SystemExit(2) from None

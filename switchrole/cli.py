@@ -88,11 +88,15 @@ def synth(
 ) -> None:
     """Write the cloud assembly (same as `npx cdk synth`) without the CDK CLI."""
     org = load(config)  # before anything is written: an invalid file leaves --out untouched
+    from switchrole.assembly import SynthFailed
     from switchrole.assembly import synth as synth_assembly
 
-    assembly = synth_assembly(org, out)
-    for stack in assembly.stacks:
-        typer.echo(f"{stack.stack_name}\t{out / stack.template_file}")
+    try:
+        stacks = guarded(lambda: synth_assembly(org, out))
+    except SynthFailed as exc:
+        raise fail(exc.lines) from None
+    for stack in stacks:
+        typer.echo(f"{stack.stack_name}\t{stack.template}")
 
 
 @app.command()

@@ -12,7 +12,7 @@ import difflib
 import types
 import typing
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path as FsPath
@@ -71,6 +71,7 @@ class RoleKind:
     session_tags: bool
     strict_trust: bool
     tags: Mapping[str, str]
+    nag_acknowledgments: Mapping[str, str]
 
     def arn(self, account_id: str) -> str:
         return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
@@ -233,7 +234,9 @@ class Organisation:
         """Distinct (account, role) pairs ``user`` may switch into, in file order of accounts."""
         pairs = {(a.account.name, a.role.key) for a in self.access(user)}
         return [
-            (account, self.role_kinds[key]) for account in self.accounts for key in account.role_keys
+            (account, self.role_kinds[key])
+            for account in self.accounts
+            for key in account.role_keys
             if (account.name, key) in pairs
         ]
 
@@ -283,7 +286,9 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     if root is None:
         raise ConfigError.single((), "the file is empty; see accounts.yaml in the repository for an example", source)
     if not isinstance(root, CommentedMap):
-        raise ConfigError.single((), f"the top level must be a mapping (hub:, roles:, accounts:, ...), not {_describe(root)}", source, 1)
+        raise ConfigError.single(
+            (), f"the top level must be a mapping (hub:, roles:, accounts:, ...), not {_describe(root)}", source, 1
+        )
     return root
 
 
@@ -399,7 +404,10 @@ def _unwrap(tp: Any) -> Any:
 def check_references(spec: OrganisationSpec) -> list[Problem]:
     """Everything one field cannot know alone: duplicates, references, name lengths."""
     problems: list[Problem] = []
-    add = lambda path, message: problems.append(Problem(path, message))  # noqa: E731
+
+    def add(path: Path, message: str) -> None:
+        problems.append(Problem(path, message))
+
     kinds = spec.roles
 
     # role kinds: resolved names must be unique and switchable from the console
@@ -429,9 +437,12 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
     ids: dict[str, int] = {}
     names: dict[str, int] = {}
     for i, account in enumerate(spec.accounts):
-        at = ("accounts", i)
+        at: Path = ("accounts", i)
         if account.account_id == hub.account_id:
-            add((*at, "account_id"), f"{account.account_id} is the hub account (hub.account_id); the hub cannot be a target")
+            add(
+                (*at, "account_id"),
+                f"{account.account_id} is the hub account (hub.account_id); the hub cannot be a target",
+            )
         if (j := ids.setdefault(account.account_id, i)) != i:
             add((*at, "account_id"), f"duplicate account id {account.account_id} (also accounts[{j}])")
         if (j := names.setdefault(account.name.lower(), i)) != i:
@@ -482,7 +493,7 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
     return problems
 
 
-def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Any) -> None:
+def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Callable[[Path, str], None]) -> None:
     seen: set[str] = set()
     for k, value in enumerate(values):
         if value in seen:
@@ -490,7 +501,7 @@ def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Any) ->
         seen.add(value)
 
 
-def _check_case_duplicates(mapping: Mapping[str, Any], path: Path, what: str, add: Any) -> None:
+def _check_case_duplicates(mapping: Mapping[str, Any], path: Path, what: str, add: Callable[[Path, str], None]) -> None:
     """IAM names are unique regardless of case: ``Readers`` and ``readers`` collide."""
     seen: dict[str, str] = {}
     for key in mapping:
@@ -555,6 +566,7 @@ def _resolve_kind(key: str, kind: RoleKindSpec, spec: OrganisationSpec) -> RoleK
         session_tags=kind.session_tags,
         strict_trust=kind.trust == "strict",
         tags=dict(kind.tags),
+        nag_acknowledgments=dict(kind.nag_acknowledgments),
     )
 
 

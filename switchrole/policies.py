@@ -20,8 +20,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from switchrole.errors import Problem
 from switchrole.config import PARTITION, Organisation, RoleKind, TargetAccount
+from switchrole.errors import Problem
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_CHARS = 6144
@@ -144,9 +144,7 @@ class GrantChunk:
         }
 
 
-def grant_policies(
-    org: Organisation, group: str, *, max_chars: int = MANAGED_POLICY_CHARS
-) -> list[PolicyDocument]:
+def grant_policies(org: Organisation, group: str, *, max_chars: int = MANAGED_POLICY_CHARS) -> list[PolicyDocument]:
     """The group's ``sts:AssumeRole`` grants, packed into as few managed policies as fit ``max_chars``.
 
     Statements follow role kinds in file order and accounts in file order, so
@@ -194,7 +192,7 @@ def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument
             f"grants need {len(docs)} managed policies ({total:,} characters at {MANAGED_POLICY_CHARS:,} each) "
             f"but a group takes at most {GROUP_MANAGED_POLICIES} managed policies"
             + (" including the MFA policy" if slots < GROUP_MANAGED_POLICIES else "")
-            + "; split the group or grant with accounts: \"*\" and hub.organization_id"
+            + '; split the group or grant with accounts: "*" and hub.organization_id'
         )
     return docs
 
@@ -316,9 +314,11 @@ def policy_problems(org: Organisation) -> Iterator[Problem]:
             try:
                 checked_trust_policy(org, account, kind)
             except PolicyError as exc:
-                yield Problem(("accounts", account_index[account.name], "roles", account.role_keys.index(key)), str(exc))
+                yield Problem(
+                    ("accounts", account_index[account.name], "roles", account.role_keys.index(key)), str(exc)
+                )
     for key, kind in org.role_kinds.items():
-        inline = sum(policy_chars(doc) for doc in kind.inline_policies.values())
+        inline = sum(policy_chars(dict(doc)) for doc in kind.inline_policies.values())
         if inline > ROLE_INLINE_CHARS:
             yield Problem(
                 ("roles", key, "inline_policies"),

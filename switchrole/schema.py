@@ -27,7 +27,7 @@ POLICY_NAME_RE = re.compile(r"[\w+=,.@-]+(/[\w+=,.@-]+)*")
 def _account_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
-            f"must be a quoted string of 12 digits, e.g. \"{'0' * 12}\" "
+            f'must be a quoted string of 12 digits, e.g. "{"0" * 12}" '
             f"(unquoted, YAML reads it as {type(value).__name__} {value!r})"
         )
     if not ACCOUNT_ID_RE.fullmatch(value):
@@ -80,13 +80,17 @@ RoleName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NA
 GroupName = Annotated[str, Field(min_length=1, max_length=128), _matches(f"{IAM_NAME_CHARS}+", "IAM group name")]
 UserName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NAME_CHARS}+", "IAM user name")]
 RolePath = Annotated[
-    str, Field(max_length=512), _matches(r"/(?:[\x21-\x7e]*[\x21-\x2e\x30-\x7e]/)?", "IAM path (starts and ends with /)")
+    str,
+    Field(max_length=512),
+    _matches(r"/(?:[\x21-\x7e]*[\x21-\x2e\x30-\x7e]/)?", "IAM path (starts and ends with /)"),
 ]
 PolicyRef = Annotated[str, AfterValidator(_policy_ref)]
 Region = Annotated[str, _matches(r"[a-z]{2}(?:-[a-z]+)+-\d", "AWS region name")]
 OrganizationId = Annotated[str, _matches(r"o-[a-z0-9]{10,32}", "organization id (o-...)")]
 ExternalId = Annotated[
-    str, Field(min_length=2, max_length=1224), _matches(r"[\w+=,.@:/-]+", "external id ([\\w+=,.@:/-], 2-1224 characters)")
+    str,
+    Field(min_length=2, max_length=1224),
+    _matches(r"[\w+=,.@:/-]+", "external id ([\\w+=,.@:/-], 2-1224 characters)"),
 ]
 SessionSeconds = Annotated[int, Field(ge=MIN_SESSION_SECONDS, le=MAX_SESSION_SECONDS)]
 MfaAgeSeconds = Annotated[int, Field(gt=0, le=MAX_MFA_AGE_SECONDS)]
@@ -133,6 +137,11 @@ class RoleKindSpec(StrictModel):
     session_tags: bool = False
     trust: Literal["account", "strict"] = "account"
     tags: dict[TagKey, TagValue] = {}
+    # cdk-nag findings this role kind accepts on purpose: finding id -> reason (both reviewed here)
+    nag_acknowledgments: dict[
+        Annotated[str, _matches(r"AwsSolutions-[A-Za-z]+\d+(\[.+\])?", "cdk-nag finding id")],
+        Annotated[str, Field(min_length=10)],
+    ] = {}
 
 
 class AccountSpec(StrictModel):

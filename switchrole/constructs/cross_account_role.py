@@ -64,3 +64,6 @@ class CrossAccountRole(Construct):
                     f"roles.{kind.key}.managed_policies chooses this AWS-managed job-function policy on purpose; "
                     "the role is only reachable from the hub under the trust policy's conditions",
                 )
+        for finding, reason in kind.nag_acknowledgments.items():
+            rule, _, rest = finding.removeprefix(f"{nag.PACK}-").partition("[")
+            nag.acknowledge(self, rule, rest.removesuffix("]") or None, f"roles.{kind.key}: {reason}")

@@ -37,6 +37,10 @@ class TargetAccountStack(cdk.Stack):
             )
             self.roles[key] = role
             cdk.CfnOutput(self, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
-            cdk.CfnOutput(
-                self, f"{key}SwitchRoleUrl", value=role.switch_role_url, description=f"Console link to switch into {key}"
-            )
+            if kind.external_id is None:  # the console cannot pass an external id: CLI only
+                cdk.CfnOutput(
+                    self,
+                    f"{key}SwitchRoleUrl",
+                    value=role.switch_role_url,
+                    description=f"Console link to switch into {key}",
+                )

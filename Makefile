@@ -1,0 +1,49 @@
+# switchrole: `make demo` (set up, deploy and switch roles on a local AWS emulator) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+# Keep jsii/CDK caches inside the project, the CLIs offline, and the Node 20 banner quiet.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
+export CDK_HOME := $(CURDIR)/.cache/cdk
+export CDK_DISABLE_VERSION_CHECK := 1
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup test demo synth validate lint bench clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest
+
+demo: setup
+	$(BIN)/switchrole local demo
+
+validate: setup
+	$(BIN)/switchrole validate
+
+synth: setup
+	npx cdk synth --no-notices -q
+
+lint: setup
+	$(BIN)/ruff check switchrole tests app.py
+	$(BIN)/ruff format --check switchrole tests app.py
+	$(BIN)/mypy switchrole app.py
+
+bench: setup
+	$(BIN)/python bench/scale.py
+
+clean:
+	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

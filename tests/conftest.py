@@ -1,0 +1,48 @@
+"""Shared fixtures: the example organisation, synthesized once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "accounts.yaml"
+
+# Keep jsii/CDK caches out of the user's home and the CLIs offline.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "jsii"))
+os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
+os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
+
+from aws_cdk.assertions import Template  # noqa: E402
+
+from switchrole.config import Organisation  # noqa: E402
+from switchrole.validate import load_checked  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def example_org() -> Organisation:
+    return load_checked(EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def example_assembly_dir(tmp_path_factory: pytest.TempPathFactory, example_org: Organisation) -> Path:
+    """The example's cloud assembly, synthesized once (jsii start-up costs ~2.5 s per synth)."""
+    from switchrole.assembly import synth
+
+    out = tmp_path_factory.mktemp("assembly") / "cdk.out"
+    synth(example_org, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def templates(example_assembly_dir: Path) -> dict[str, Template]:
+    """Stack name -> assertions Template, read from the synthesized assembly."""
+    import json
+
+    result = {}
+    for path in sorted(example_assembly_dir.glob("*.template.json")):
+        result[path.name.removesuffix(".template.json")] = Template.from_json(json.loads(path.read_text()))
+    return result

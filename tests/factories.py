@@ -1,0 +1,72 @@
+"""Build accounts-file text for tests: the example, variations of it, and large generated organisations."""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from switchrole.config import Organisation, loads
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "accounts.yaml"
+
+
+def example_data() -> Any:
+    """The example accounts file as a mutable ruamel document."""
+    return YAML(typ="rt").load(EXAMPLE.read_text())
+
+
+def dump(data: Any) -> str:
+    buffer = io.StringIO()
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    yaml.dump(data, buffer)
+    return buffer.getvalue()
+
+
+def variant(change: Callable[[Any], None]) -> str:
+    """The example with ``change`` applied to its data, as YAML text."""
+    data = copy.deepcopy(example_data())
+    change(data)
+    return dump(data)
+
+
+def account_id(n: int) -> str:
+    return f"{200000000000 + n:012d}"
+
+
+def generated(
+    n_accounts: int,
+    *,
+    grants: dict[str, list[dict[str, Any]]] | None = None,
+    users: dict[str, dict[str, Any]] | None = None,
+    roles: dict[str, Any] | None = None,
+    quotas: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An organisation of ``n_accounts`` targets (``acct-0001`` ...), each with every role kind."""
+    roles = roles or {
+        "ReadOnly": {"managed_policies": ["ReadOnlyAccess"]},
+        "Admin": {"managed_policies": ["AdministratorAccess"]},
+    }
+    data: dict[str, Any] = {
+        "hub": {"account_id": "111111111111", "name": "identity"},
+        "roles": roles,
+        "accounts": [
+            {"name": f"acct-{i:04d}", "account_id": account_id(i), "roles": list(roles)}
+            for i in range(1, n_accounts + 1)
+        ],
+        "groups": {name: {"grants": g} for name, g in (grants or {}).items()},
+        "users": users or {},
+    }
+    if quotas:
+        data["quotas"] = quotas
+    return data
+
+
+def load_data(data: dict[str, Any]) -> Organisation:
+    return loads(dump(data), "generated.yaml")

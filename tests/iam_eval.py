@@ -1,0 +1,57 @@
+"""A small, independent reading of generated identity policies: which roles can a group reach?
+
+It deliberately does not reuse switchrole's builders: it matches each Allow
+statement's Resource (IAM wildcards) and its conditions against every role
+the organisation creates, the way IAM would for an ``sts:AssumeRole`` request.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+from typing import Any
+
+from switchrole.config import Organisation
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statement_allows(statement: dict[str, Any], role_arn: str, account_id: str, *, mfa_age: int | None) -> bool:
+    """Does this Allow statement permit sts:AssumeRole on ``role_arn`` for a caller with that MFA age?"""
+    if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(statement.get("Action", [])):
+        return False
+    if not any(fnmatchcase(role_arn, pattern) for pattern in _as_list(statement["Resource"])):
+        return False
+    for operator, tests in statement.get("Condition", {}).items():
+        for key, expected in tests.items():
+            values = [str(v) for v in _as_list(expected)]
+            if operator == "StringEquals" and key == "aws:ResourceAccount":
+                if account_id not in values:
+                    return False
+            elif operator == "Bool" and key == "aws:MultiFactorAuthPresent":
+                if values != ["true"] or mfa_age is None:
+                    return False
+            elif operator == "NumericLessThan" and key == "aws:MultiFactorAuthAge":
+                if mfa_age is None or not mfa_age < int(values[0]):
+                    return False
+            else:
+                raise AssertionError(f"unexpected condition {operator} {key} in a grant policy")
+    return True
+
+
+def reachable(org: Organisation, documents: list[dict[str, Any]], *, mfa_age: int | None = 0) -> set[tuple[str, str]]:
+    """(account name, role kind) pairs the documents allow, over every role the organisation creates."""
+    result = set()
+    for account in org.accounts:
+        for key in account.role_keys:
+            arn = org.role_kinds[key].arn(account.account_id)
+            if any(
+                statement_allows(s, arn, account.account_id, mfa_age=mfa_age) for d in documents for s in d["Statement"]
+            ):
+                result.add((account.name, key))
+    return result
+
+
+def granted(org: Organisation, group: str) -> set[tuple[str, str]]:
+    return {(a.name, role) for role, accounts in org.group_access(group).items() for a in accounts}

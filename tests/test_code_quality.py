@@ -1,0 +1,33 @@
+"""ruff and mypy are part of the test suite: a lint failure is a test failure."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ["switchrole", "app.py", "tests", "scripts", "bench"]
+
+
+def existing() -> list[str]:
+    return [s for s in SOURCES if (ROOT / s).exists()]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_ruff_check() -> None:
+    result = run("ruff", "check", *existing())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format() -> None:
+    result = run("ruff", "format", "--check", *existing())
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy() -> None:
+    result = run("mypy", "switchrole", "app.py")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,197 @@
+"""The pure policy builders: semantics of every generated document, and IAM quotas at scale."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from factories import generated, load_data
+from iam_eval import granted, reachable
+
+from switchrole.config import Organisation
+from switchrole.policies import (
+    GROUP_MANAGED_POLICIES,
+    MANAGED_POLICY_CHARS,
+    PolicyError,
+    checked_grant_policies,
+    checked_trust_policy,
+    grant_policies,
+    mfa_self_management_policy,
+    policy_chars,
+    policy_problems,
+    trust_policy,
+)
+
+
+def trust_of(org: Organisation, account: str, role: str) -> dict:
+    return trust_policy(org, org.account(account), org.role_kinds[role])
+
+
+def only_statement(doc: dict) -> dict:
+    assert len(doc["Statement"]) == 1
+    return doc["Statement"][0]
+
+
+def test_policy_chars_ignores_whitespace() -> None:
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "a:b c", "Resource": "*"}]}
+    assert policy_chars(doc) == len(json.dumps(doc, separators=(",", ":"))) - 1
+
+
+class TestTrustPolicy:
+    def test_trusts_the_hub_account_root_only(self, example_org: Organisation) -> None:
+        statement = only_statement(trust_of(example_org, "shop-prod", "ReadOnly"))
+        assert statement["Principal"] == {"AWS": "arn:aws:iam::111111111111:root"}
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == ["sts:AssumeRole"]
+
+    def test_mfa_is_required_with_bool_and_a_maximum_age(self, example_org: Organisation) -> None:
+        conditions = only_statement(trust_of(example_org, "shop-prod", "ReadOnly"))["Condition"]
+        assert conditions["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
+        assert conditions["NumericLessThan"] == {"aws:MultiFactorAuthAge": "3600"}
+        assert "BoolIfExists" not in conditions
+
+    def test_role_kind_overrides_mfa_age(self, example_org: Organisation) -> None:
+        conditions = only_statement(trust_of(example_org, "shop-prod", "Admin"))["Condition"]
+        assert conditions["NumericLessThan"] == {"aws:MultiFactorAuthAge": "900"}
+
+    def test_opting_out_of_mfa_drops_both_conditions(self, example_org: Organisation) -> None:
+        conditions = only_statement(trust_of(example_org, "shop-prod", "Auditor"))["Condition"]
+        assert "Bool" not in conditions and "NumericLessThan" not in conditions
+        assert conditions["StringEquals"] == {"sts:ExternalId": "switchrole-audit-2026"}
+
+    def test_source_identity_is_required_to_be_the_hub_user_name(self, example_org: Organisation) -> None:
+        statement = only_statement(trust_of(example_org, "shop-dev", "Developer"))
+        assert statement["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+        assert statement["Condition"]["StringEquals"] == {"sts:SourceIdentity": "${aws:username}"}
+
+    def test_strict_trust_lists_exactly_the_granted_hub_users(self) -> None:
+        data = generated(
+            2,
+            roles={"Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"}},
+            grants={"a": [{"role": "Admin", "accounts": ["acct-0001"]}], "b": [{"role": "Admin", "accounts": "*"}]},
+            users={"zed": {"groups": ["a"]}, "amy": {"groups": ["b"]}, "bob": {"groups": []}},
+        )
+        org = load_data(data)
+        first = only_statement(trust_of(org, "acct-0001", "Admin"))["Condition"]["ArnEquals"]
+        second = only_statement(trust_of(org, "acct-0002", "Admin"))["Condition"]["ArnEquals"]
+        assert first == {
+            "aws:PrincipalArn": ["arn:aws:iam::111111111111:user/amy", "arn:aws:iam::111111111111:user/zed"]
+        }
+        assert second == {"aws:PrincipalArn": ["arn:aws:iam::111111111111:user/amy"]}
+
+    def test_strict_trust_admitting_nobody_is_a_problem(self) -> None:
+        data = generated(
+            1,
+            roles={"Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"}},
+            grants={"a": [{"role": "Admin", "accounts": "*"}]},
+        )
+        problems = list(policy_problems(load_data(data)))
+        assert [p.path for p in problems] == [("accounts", 0, "roles", 0)]
+        assert "admit nobody" in problems[0].message
+
+    def test_trust_policy_over_quota_fails_and_quota_is_configurable(self) -> None:
+        users = {f"engineer-with-a-long-name-{i:03d}": {"groups": ["admins"]} for i in range(50)}
+        roles = {"Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"}}
+        grants = {"admins": [{"role": "Admin", "accounts": "*"}]}
+        org = load_data(generated(1, roles=roles, grants=grants, users=users))
+        with pytest.raises(
+            PolicyError, match=r"trust policy of Admin in acct-0001 is [23],\d{3} characters; the limit is 2,048"
+        ):
+            checked_trust_policy(org, org.accounts[0], org.role_kinds["Admin"])
+        raised = load_data(generated(1, roles=roles, grants=grants, users=users, quotas={"trust_policy_chars": 4096}))
+        doc = checked_trust_policy(raised, raised.accounts[0], raised.role_kinds["Admin"])
+        assert 2048 < policy_chars(doc) <= 4096
+
+
+class TestGrantPolicies:
+    def test_each_group_reaches_exactly_its_grants(self, example_org: Organisation) -> None:
+        for group in example_org.groups:
+            docs = grant_policies(example_org, group)
+            assert reachable(example_org, docs) == granted(example_org, group), group
+
+    def test_mfa_is_required_on_the_identity_side_too(self, example_org: Organisation) -> None:
+        docs = grant_policies(example_org, "readers")
+        assert reachable(example_org, docs, mfa_age=None) == set()
+        assert reachable(example_org, docs, mfa_age=3599) == granted(example_org, "readers")
+        assert reachable(example_org, docs, mfa_age=3600) == set()
+        for statement in docs[0]["Statement"]:
+            assert statement["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
+            assert "BoolIfExists" not in statement["Condition"]
+
+    def test_admin_grant_in_prod_does_not_reach_dev(self) -> None:
+        org = load_data(generated(3, grants={"ops": [{"role": "Admin", "accounts": ["acct-0002"]}]}))
+        assert reachable(org, grant_policies(org, "ops")) == {("acct-0002", "Admin")}
+
+    def test_grant_statement_shape(self, example_org: Organisation) -> None:
+        (doc,) = grant_policies(example_org, "shop-developers")
+        developer, readonly = doc["Statement"]
+        assert developer["Resource"] == "arn:aws:iam::*:role/switchrole/Developer"
+        assert developer["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity"]
+        assert developer["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["333333333333"]}
+        assert readonly["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["222222222222", "333333333333"]}
+
+    @pytest.mark.parametrize("accounts", ["list", "*"])
+    def test_one_role_kind_in_1000_accounts_fits_and_stays_exact(self, accounts: str) -> None:
+        names = [f"acct-{i:04d}" for i in range(1, 1001)]
+        grant = {"role": "ReadOnly", "accounts": names if accounts == "list" else "*"}
+        org = load_data(generated(1000, grants={"readers": [grant]}, users={"u": {"groups": ["readers"]}}))
+        docs = checked_grant_policies(org, "readers")
+        assert 2 <= len(docs) <= GROUP_MANAGED_POLICIES - 1
+        assert all(policy_chars(d) <= MANAGED_POLICY_CHARS for d in docs)
+        assert reachable(org, docs) == granted(org, "readers")
+        assert len(granted(org, "readers")) == 1000
+
+    def test_packing_fills_policies_close_to_the_limit(self) -> None:
+        org = load_data(generated(1000, grants={"g": [{"role": "ReadOnly", "accounts": "*"}]}))
+        docs = grant_policies(org, "g")
+        assert all(policy_chars(d) > MANAGED_POLICY_CHARS - 20 for d in docs[:-1])
+
+    def test_mixed_grants_in_1000_accounts_stay_exact(self) -> None:
+        names = [f"acct-{i:04d}" for i in range(1, 1001)]
+        grants = {"g": [{"role": "ReadOnly", "accounts": names[::2]}, {"role": "Admin", "accounts": names[1::3]}]}
+        org = load_data(generated(1000, grants=grants))
+        docs = checked_grant_policies(org, "g")
+        assert reachable(org, docs) == granted(org, "g")
+
+    def test_grants_that_cannot_fit_name_the_group_size_and_limit(self) -> None:
+        org = load_data(
+            generated(
+                2500,
+                grants={"everyone": [{"role": "ReadOnly", "accounts": "*"}, {"role": "Admin", "accounts": "*"}]},
+            )
+        )
+        problems = list(policy_problems(org))
+        assert [p.path for p in problems] == [("groups", "everyone", "grants")]
+        message = problems[0].message
+        assert "managed policies" in message and "6,144" in message and "at most 10" in message
+        assert "characters" in message
+
+
+class TestMfaSelfManagementPolicy:
+    def test_denies_everything_but_mfa_setup_without_mfa(self) -> None:
+        doc = mfa_self_management_policy("111111111111")
+        deny = [s for s in doc["Statement"] if s["Effect"] == "Deny"]
+        assert len(deny) == 1
+        assert deny[0]["Sid"] == "DenyAllExceptListedIfNoMFA"
+        assert deny[0]["Condition"] == {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}
+        assert "sts:AssumeRole" not in deny[0]["NotAction"]
+        assert {"iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "sts:GetSessionToken"} <= set(deny[0]["NotAction"])
+
+    def test_self_service_is_limited_to_the_callers_own_user(self) -> None:
+        doc = mfa_self_management_policy("111111111111")
+        for statement in doc["Statement"]:
+            if statement["Effect"] == "Allow" and statement["Sid"] not in (
+                "AllowViewAccountInfo",
+                "AllowManageOwnVirtualMFADevice",
+            ):
+                assert statement["Resource"] == "arn:aws:iam::111111111111:user/${aws:username}"
+
+    def test_no_allow_uses_bool_if_exists(self, example_org: Organisation) -> None:
+        documents = [mfa_self_management_policy("111111111111")]
+        documents += [d for g in example_org.groups for d in grant_policies(example_org, g)]
+        documents += [trust_of(example_org, a.name, k) for a in example_org.accounts for k in a.role_keys]
+        for doc in documents:
+            for statement in doc["Statement"]:
+                if statement["Effect"] == "Allow":
+                    assert "BoolIfExists" not in json.dumps(statement)
+                    assert statement.get("Principal") != "*" and statement.get("Principal") != {"AWS": "*"}
