@@ -120,6 +120,72 @@ def matrix(
         typer.echo(to_markdown(rows), nl=False)
 
 
+@app.command()
+def smoke(
+    role_arn: Annotated[str | None, typer.Option("--role-arn", help="The role to switch into.")] = None,
+    all_roles: Annotated[bool, typer.Option("--all", help="Every role --user is granted (needs --config).")] = False,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user, with --all.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Accounts file: fills MFA, external id, diagnosis.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="AWS profile with the hub user's credentials.")
+    ] = None,
+    mfa_serial: Annotated[str | None, typer.Option("--mfa-serial", help="MFA device ARN.")] = None,
+    token_code: Annotated[
+        str | None, typer.Option("--token-code", help="Current MFA code (prompted on a TTY).")
+    ] = None,
+    session_name: Annotated[str | None, typer.Option("--session-name", help="Role session name.")] = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Session seconds (900..role maximum).")] = None,
+    external_id: Annotated[str | None, typer.Option("--external-id", help="External id the role requires.")] = None,
+    source_identity: Annotated[
+        bool | None,
+        typer.Option("--source-identity/--no-source-identity", help="Set SourceIdentity to your user name."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Concurrent checks with --all.", min=1, max=16)] = 4,
+) -> None:
+    """Prove a switch works: assume the role, check who you are, list the account's buckets, switch back.
+
+    Exit code 0: every check passed; 1: a check failed; 2: usage or configuration.
+    """
+    from switchrole import smoke_cli
+
+    code = smoke_cli.run(
+        smoke_cli.Options(
+            role_arn=role_arn,
+            all_roles=all_roles,
+            user=user,
+            org=load(config) if config is not None else None,
+            profile=profile,
+            mfa_serial=mfa_serial,
+            token_code=token_code,
+            session_name=session_name,
+            duration=duration,
+            external_id=external_id,
+            source_identity=source_identity,
+            as_json=as_json,
+            workers=workers,
+        )
+    )
+    raise typer.Exit(code)
+
+
+local_app = typer.Typer(help="The embedded local AWS (a moto server): run the whole product without an AWS account.")
+app.add_typer(local_app, name="local")
+
+
+@local_app.command("demo")
+def local_demo(
+    config: ConfigOption = DEFAULT_CONFIG,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS running afterwards.")] = False,
+) -> None:
+    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
+    from switchrole.local.demo import run_demo
+
+    raise typer.Exit(run_demo(load(config), keep=keep))
+
+
 def run(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")

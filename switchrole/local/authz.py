@@ -1,0 +1,345 @@
+"""Request authorization for the local emulator: the IAM semantics switchrole relies on.
+
+moto 5.2 checks the caller's identity policies but treats every condition it
+does not implement as satisfied, never evaluates a trust policy across
+accounts, and has no MFA context. Against switchrole's templates that is worse
+than incomplete: AWS's MFA policy (a Deny with ``BoolIfExists``) would deny
+every hub user everything, while the ``aws:ResourceAccount`` and MFA
+conditions of the grants would be ignored.
+
+This module replaces moto's authorization check (inside the emulator's process
+only) with a small evaluator of the parts of IAM that switchrole's policies
+use: explicit Deny over Allow; Action/NotAction and Resource wildcards; the
+condition operators ``String*``, ``Arn*``, ``Bool``, ``Numeric*`` with
+``IfExists`` and missing-key rules; the policy variable ``${aws:username}``;
+and for ``sts:AssumeRole``, the target role's trust policy (account-root
+principals included) with MFA taken from the request's ``SerialNumber`` and
+``TokenCode``, the code checked against the virtual MFA device's seed.
+
+It is a model of IAM, not IAM: the template tests remain the proof of the
+generated policies; the demo shows that they work together end to end.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import struct
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+Context = Mapping[str, str]
+
+ALLOW, DENY, NEUTRAL = "allow", "deny", "neutral"
+MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+
+_VARIABLE = re.compile(r"\$\{([\w:/.-]+)\}")
+
+
+# --------------------------------------------------------------------------- pure evaluation
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def substitute(value: str, context: Context) -> str | None:
+    """Replace policy variables (``${aws:username}``); None when one is not in the request."""
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        if match.group(1) not in context:
+            missing = True
+            return ""
+        return context[match.group(1)]
+
+    result = _VARIABLE.sub(replace, value)
+    return None if missing else result
+
+
+def _compare(base: str, expected: str, actual: str) -> bool:
+    if base in ("StringEquals", "ArnEquals"):
+        return actual == expected if base == "StringEquals" else fnmatchcase(actual, expected)
+    if base == "StringEqualsIgnoreCase":
+        return actual.lower() == expected.lower()
+    if base in ("StringLike", "ArnLike"):
+        return fnmatchcase(actual, expected)
+    if base == "Bool":
+        return actual.lower() == expected.lower()
+    if base.startswith("Numeric"):
+        a, e = float(actual), float(expected)
+        return {
+            "NumericEquals": a == e,
+            "NumericLessThan": a < e,
+            "NumericLessThanEquals": a <= e,
+            "NumericGreaterThan": a > e,
+            "NumericGreaterThanEquals": a >= e,
+        }[base]
+    raise KeyError(base)
+
+
+_NEGATED = {
+    "StringNotEquals": "StringEquals",
+    "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
+    "StringNotLike": "StringLike",
+    "ArnNotEquals": "ArnEquals",
+    "ArnNotLike": "ArnLike",
+    "NumericNotEquals": "NumericEquals",
+}
+
+
+def condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
+    """One ``operator: {key: expected}`` test against the request context."""
+    if_exists = operator.endswith("IfExists")
+    base = operator.removesuffix("IfExists")
+    negated = base in _NEGATED
+    base = _NEGATED.get(base, base)
+    if key not in context:
+        return if_exists or negated
+    actual = context[key]
+    values = [substitute(str(v).lower() if isinstance(v, bool) else str(v), context) for v in _as_list(expected)]
+    try:
+        matched = any(v is not None and _compare(base, v, actual) for v in values)
+    except (KeyError, ValueError):
+        return False  # an operator this model does not know never matches
+    return not matched if negated else matched
+
+
+def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Context) -> bool:
+    return all(
+        condition_holds(operator, key, expected, context)
+        for operator, tests in conditions.items()
+        for key, expected in tests.items()
+    )
+
+
+def _action_matches(patterns: Iterable[str], action: str) -> bool:
+    return any(fnmatchcase(action.lower(), p.lower()) for p in patterns)
+
+
+def _resource_matches(patterns: Iterable[str], resource: str, context: Context) -> bool:
+    for pattern in patterns:
+        concrete = substitute(pattern, context)
+        if concrete is not None and fnmatchcase(resource, concrete):
+            return True
+    return False
+
+
+def principal_matches(principal: Any, caller_arn: str) -> bool:
+    """Does a Principal element name the caller? ``arn:aws:iam::<id>:root`` (or the bare id) names its whole account."""
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    account = caller_arn.split(":")[4]
+    for entry in _as_list(principal.get("AWS", [])):
+        if entry in ("*", caller_arn, account) or entry.endswith(f":{account}:root"):
+            return True
+    return False
+
+
+def statement_effect(
+    statement: Mapping[str, Any], action: str, resource: str | None, context: Context, caller_arn: str | None = None
+) -> str:
+    """ALLOW, DENY or NEUTRAL for one statement."""
+    if "NotAction" in statement:
+        if _action_matches(_as_list(statement["NotAction"]), action):
+            return NEUTRAL
+    elif not _action_matches(_as_list(statement.get("Action", [])), action):
+        return NEUTRAL
+    if resource is not None:
+        if "NotResource" in statement:
+            if _resource_matches(_as_list(statement["NotResource"]), resource, context):
+                return NEUTRAL
+        elif not _resource_matches(_as_list(statement.get("Resource", [])), resource, context):
+            return NEUTRAL
+    if caller_arn is not None and not principal_matches(statement.get("Principal"), caller_arn):
+        return NEUTRAL
+    if not conditions_hold(statement.get("Condition", {}), context):
+        return NEUTRAL
+    return DENY if statement.get("Effect") == "Deny" else ALLOW
+
+
+def evaluate(
+    documents: Sequence[Mapping[str, Any]],
+    action: str,
+    resource: str | None,
+    context: Context,
+    caller_arn: str | None = None,
+) -> str:
+    """Explicit Deny wins, then any Allow, else NEUTRAL (implicit deny)."""
+    result = NEUTRAL
+    for document in documents:
+        for statement in _as_list(document.get("Statement", [])):
+            effect = statement_effect(statement, action, resource, context, caller_arn)
+            if effect == DENY:
+                return DENY
+            if effect == ALLOW:
+                result = ALLOW
+    return result
+
+
+def totp(seed_base32: str, at: float | None = None, step: int = 30, digits: int = 6) -> str:
+    """RFC 6238 time-based one-time password, as a virtual MFA device shows it."""
+    key = base64.b32decode(seed_base32 + "=" * (-len(seed_base32) % 8))
+    counter = int((time.time() if at is None else at) // step)
+    digest = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF) % 10**digits
+    return f"{code:0{digits}d}"
+
+
+def totp_valid(seed_base32: str, code: str, at: float | None = None) -> bool:
+    now = time.time() if at is None else at
+    return any(hmac.compare_digest(totp(seed_base32, now + drift * 30), code) for drift in (-1, 0, 1))
+
+
+# --------------------------------------------------------------------------- moto integration
+
+
+def install() -> None:
+    """Replace moto's authorization check with :func:`check_action_permitted` (idempotent)."""
+    from moto.iam.access_control import IAMRequestBase
+
+    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+
+
+def _documents(policies: Iterable[Any]) -> list[dict[str, Any]]:
+    from moto.iam.access_control import IAMPolicy
+
+    return [IAMPolicy(p)._policy_json for p in policies]
+
+
+def _param(request: Any, name: str) -> str | None:
+    value = request._data.get(name)
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return None if value is None else str(value)
+
+
+def _caller(request: Any) -> tuple[str, str | None, Any]:
+    """(principal ARN, IAM user name or None, moto IAM backend of the caller's account)."""
+    key = request._access_key
+    arn = key.arn
+    user = getattr(key, "_owner_user_name", None)
+    if user is None and ":assumed-role/" in arn:
+        role_name = arn.split("/")[1]
+        for role in request.backend.roles.values():
+            if role.name == role_name:
+                arn = role.arn  # aws:PrincipalArn of a role session is the role's ARN
+                break
+    return arn, user, request.backend
+
+
+def _mfa_context(request: Any, user: str | None, backend: Any) -> dict[str, str]:
+    """MFA keys for this request: present only with a valid code from the caller's own enabled device."""
+    serial, code = _param(request, "SerialNumber"), _param(request, "TokenCode")
+    if serial is None and code is None:
+        return (
+            {} if request._access_key.arn.split(":")[5].startswith("user/") else {"aws:MultiFactorAuthPresent": "false"}
+        )
+    device = backend.virtual_mfa_devices.get(serial)
+    owner = backend.users.get(user) if user else None
+    if (
+        device is None
+        or owner is None
+        or serial not in owner.mfa_devices
+        or not totp_valid(device.base32_string_seed, code or "")
+    ):
+        raise PermissionError(MFA_FAILED)
+    return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+
+
+def request_context(request: Any, resource: str) -> dict[str, str]:
+    arn, user, backend = _caller(request)
+    context = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": request.account_id}
+    if user is not None:
+        context["aws:username"] = user
+    parts = resource.split(":")
+    context["aws:ResourceAccount"] = parts[4] if len(parts) > 4 and parts[4].isdigit() else request.account_id
+    for param, key in (
+        ("ExternalId", "sts:ExternalId"),
+        ("SourceIdentity", "sts:SourceIdentity"),
+        ("RoleSessionName", "sts:RoleSessionName"),
+    ):
+        value = _param(request, param)
+        if value is not None:
+            context[key] = value
+    context.update(_mfa_context(request, user, backend))
+    return context
+
+
+def _request_actions(request: Any) -> list[str]:
+    """AssumeRole with SourceIdentity/Tags also needs those actions allowed, like IAM does."""
+    actions = [request._action]
+    if request._action == "sts:AssumeRole":
+        if _param(request, "SourceIdentity") is not None:
+            actions.append("sts:SetSourceIdentity")
+        if any(k.startswith("Tags.member") for k in request._data):
+            actions.append("sts:TagSession")
+    return actions
+
+
+def _target_role(resource: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    parts = resource.split(":")
+    if len(parts) < 6 or not parts[4].isdigit() or parts[4] not in iam_backends:
+        return None
+    backend = iam_backends[parts[4]][parts[1]]
+    for role in backend.roles.values():
+        if role.arn == resource:
+            return role
+    return None
+
+
+def _deny(request: Any, message: str | None = None) -> None:
+    """Raise AWS's error; for STS, name the role (or the MFA failure) as AWS's message does."""
+    if not request._action.startswith("sts:"):
+        request._raise_access_denied()
+    from moto.core.exceptions import AccessDeniedError, _RESTError
+
+    role_arn = _param(request, "RoleArn")
+    error = AccessDeniedError(user_arn=request._access_key.arn, action=request._action)
+    if message is None and role_arn:
+        message = (
+            f"User: {request._access_key.arn} is not authorized to perform: {request._action} on resource: {role_arn}"
+        )
+    if message is not None:  # keep moto's error type and status, with AWS's wording
+        _RESTError.__init__(error, "AccessDenied", message)
+    raise error
+
+
+def check_action_permitted(self: Any, resource: str) -> None:
+    """Drop-in for moto's ``IAMRequestBase.check_action_permitted`` (``self`` is the moto request)."""
+    if self._action == "sts:GetCallerIdentity":  # always allowed, as in AWS
+        return
+    try:
+        context = request_context(self, resource)
+    except PermissionError as exc:
+        _deny(self, str(exc))
+        return
+    identity = _documents(self._access_key.collect_policies())
+    actions = _request_actions(self)
+    results = [evaluate(identity, action, resource, context) for action in actions]
+    role = _target_role(resource) if self._action == "sts:AssumeRole" else None
+    if role is not None:
+        trust = [json.loads(role.assume_role_policy_document)]
+        caller = context["aws:PrincipalArn"]
+        trust_results = [evaluate(trust, action, None, context, caller) for action in actions]
+        cross_account = resource.split(":")[4] != self.account_id
+        for i, (mine, theirs) in enumerate(zip(results, trust_results, strict=True)):
+            if DENY in (mine, theirs):
+                results[i] = DENY
+            elif cross_account:
+                results[i] = ALLOW if mine == theirs == ALLOW else NEUTRAL
+            else:
+                results[i] = ALLOW if ALLOW in (mine, theirs) else NEUTRAL
+    if any(r != ALLOW for r in results):
+        _deny(self)

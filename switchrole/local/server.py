@@ -1,0 +1,114 @@
+"""Run and control a moto server that serves as several AWS accounts on 127.0.0.1.
+
+``python -m switchrole.local.server --port N`` is the server process: it
+installs switchrole's CloudFormation models and authorization model into moto,
+then serves. :class:`LocalAws` starts that process on a free port, waits until
+it answers, and always stops it (no process is left behind).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class LocalAws:
+    """A moto server subprocess; use as a context manager."""
+
+    def __init__(self, *, port: int | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """For boto3 and the AWS CLI. (The CDK CLI needs :attr:`cdk_endpoint`.)"""
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def cdk_endpoint(self) -> str:
+        """``localhost``, not ``127.0.0.1``: with an IP, moto reads the CDK CLI's TemplateURL as bucket "127"."""
+        return f"http://localhost:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> LocalAws:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+        env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AWS-managed policy ARNs exist
+        # never MOTO_ACCOUNT_ID: it pins every request to one account
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "switchrole.local.server", "--port", str(self.port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the local AWS server exited with code {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                    return self
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the local AWS server did not answer on {self.endpoint} within {timeout:.0f} s")
+
+    def enforce_authorization(self) -> None:
+        """From now on every request is signed by known credentials and authorized by IAM policies."""
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def __enter__(self) -> LocalAws:
+        return self.start()
+
+    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+        self.stop()
+
+
+def serve(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="moto server with switchrole's CloudFormation and IAM models")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    from switchrole.local import authz, cfn_api, cfn_models
+
+    cfn_models.install()
+    cfn_api.install()
+    authz.install()
+    from moto.server import main
+
+    main(["--host", HOST, "--port", str(args.port)])
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,137 @@
+"""Compare what the emulator holds after deploy with what the synthesized templates say.
+
+A deploy that "succeeds" proves little if the emulator silently dropped a
+resource or a property (moto did exactly that for groups, memberships and role
+policies). Every IAM fact switchrole relies on is read back through the IAM
+API and compared with the templates; any difference fails the demo.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+SessionFor = Callable[[str], boto3.Session]
+
+
+def _stacks(assembly: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    for name, artifact in manifest["artifacts"].items():
+        if artifact.get("type") == "aws:cloudformation:stack":
+            yield artifact["properties"].get("stackName", name), artifact
+
+
+def _templates(assembly: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(stack name, account id, template) for every stack of a cloud assembly."""
+    for name, artifact in _stacks(assembly):
+        account = artifact["environment"].split("/")[2]
+        yield name, account, json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
+
+
+def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r.get("Properties", {}) for lid, r in template.get("Resources", {}).items() if r["Type"] == kind}
+
+
+def _names(refs: list[Any], groups: dict[str, dict[str, Any]]) -> set[str]:
+    return {groups[r["Ref"]]["GroupName"] if isinstance(r, dict) else r for r in refs}
+
+
+def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> list[str]:
+    """Every way the emulator's IAM and CloudFormation state differs from the templates (empty: identical)."""
+    problems: list[str] = []
+    protected = {name: bool(a["properties"].get("terminationProtection")) for name, a in _stacks(assembly)}
+    for stack, account, template in _templates(assembly):
+        session = session_for(account)
+        iam = session.client("iam", endpoint_url=endpoint_url)
+        cfn = session.client("cloudformation", endpoint_url=endpoint_url)
+        where = f"{stack} ({account})"
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        if described["StackStatus"] not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            problems.append(f"{where}: stack status {described['StackStatus']}")
+        if protected.get(stack) and not described.get("EnableTerminationProtection"):
+            problems.append(f"{where}: termination protection is off")
+        problems += _check_roles(where, iam, _of_type(template, "AWS::IAM::Role"))
+        groups = _of_type(template, "AWS::IAM::Group")
+        problems += _check_groups(where, iam, groups)
+        problems += _check_policies(where, iam, account, groups, _of_type(template, "AWS::IAM::ManagedPolicy"))
+        problems += _check_users(where, iam, groups, _of_type(template, "AWS::IAM::User"))
+    return problems
+
+
+def _check_roles(where: str, iam: Any, roles: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    for props in roles.values():
+        name = props["RoleName"]
+        try:
+            role = iam.get_role(RoleName=name)["Role"]
+        except iam.exceptions.NoSuchEntityException:
+            problems.append(f"{where}: role {name} is missing")
+            continue
+        if role["Path"] != props.get("Path", "/"):
+            problems.append(f"{where}: role {name} has path {role['Path']}, not {props.get('Path')}")
+        if role["AssumeRolePolicyDocument"] != props["AssumeRolePolicyDocument"]:
+            problems.append(f"{where}: role {name} has a different trust policy")
+        if role.get("MaxSessionDuration") != props.get("MaxSessionDuration", 3600):
+            problems.append(f"{where}: role {name} MaxSessionDuration {role.get('MaxSessionDuration')}")
+        boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        if boundary != props.get("PermissionsBoundary"):
+            problems.append(f"{where}: role {name} permissions boundary {boundary}")
+        attached = {p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]}
+        if attached != set(props.get("ManagedPolicyArns", [])):
+            problems.append(f"{where}: role {name} has managed policies {sorted(attached)}")
+    return problems
+
+
+def _check_groups(where: str, iam: Any, groups: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    for props in groups.values():
+        try:
+            group = iam.get_group(GroupName=props["GroupName"])["Group"]
+        except iam.exceptions.NoSuchEntityException:
+            problems.append(f"{where}: group {props['GroupName']} is missing")
+            continue
+        if group["Path"] != props.get("Path", "/"):
+            problems.append(f"{where}: group {props['GroupName']} has path {group['Path']}")
+    return problems
+
+
+def _check_policies(
+    where: str, iam: Any, account: str, groups: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]]
+) -> list[str]:
+    problems = []
+    for props in policies.values():
+        arn = f"arn:aws:iam::{account}:policy{props.get('Path', '/')}{props['ManagedPolicyName']}"
+        try:
+            policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        except iam.exceptions.NoSuchEntityException:
+            problems.append(f"{where}: managed policy {arn} is missing")
+            continue
+        version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+        if version["Document"] != props["PolicyDocument"]:
+            problems.append(f"{where}: managed policy {props['ManagedPolicyName']} has a different document")
+        for group in _names(props.get("Groups", []), groups):
+            attached = {p["PolicyArn"] for p in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]}
+            if arn not in attached:
+                problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to group {group}")
+    return problems
+
+
+def _check_users(
+    where: str, iam: Any, groups: dict[str, dict[str, Any]], users: dict[str, dict[str, Any]]
+) -> list[str]:
+    problems = []
+    for props in users.values():
+        name = props["UserName"]
+        try:
+            actual = {g["GroupName"] for g in iam.list_groups_for_user(UserName=name)["Groups"]}
+        except iam.exceptions.NoSuchEntityException:
+            problems.append(f"{where}: user {name} is missing")
+            continue
+        expected = _names(props.get("Groups", []), groups)
+        if actual != expected:
+            problems.append(f"{where}: user {name} is in groups {sorted(actual)}, not {sorted(expected)}")
+    return problems

@@ -1,0 +1,341 @@
+"""The smoke check: prove a switch works by doing it, with credentials that never leave memory.
+
+Steps (each reported): who am I (``sts:GetCallerIdentity``), ``sts:AssumeRole``,
+who am I now (must be ``assumed-role/<role>/<session>`` in the role's account),
+``s3:ListBuckets`` with the new credentials, and who am I again with the source
+credentials (the switch back). Secret keys and session tokens are kept in local
+variables only: never printed, logged, returned or written to disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from switchrole.config import Organisation, RoleKind, TargetAccount
+from switchrole.console import display_name
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role(/(?:[\x21-\x7e]*/)?)([\w+=,.@-]+)")
+TokenProvider = Callable[[], str]
+
+
+@dataclass(frozen=True)
+class SmokeRequest:
+    """One switch to check. ``source_identity`` sets SourceIdentity to the caller's user name."""
+
+    role_arn: str
+    label: str = ""
+    session_name: str | None = None
+    duration: int | None = None
+    external_id: str | None = None
+    source_identity: bool = False
+    mfa_serial: str | None = None
+    mfa_required: bool | None = None  # None: unknown (no accounts file)
+
+    @property
+    def account_id(self) -> str:
+        return parse_role_arn(self.role_arn)[0]
+
+    @property
+    def role_name(self) -> str:
+        return parse_role_arn(self.role_arn)[2]
+
+
+@dataclass
+class Step:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class SmokeReport:
+    request: SmokeRequest
+    steps: list[Step] = field(default_factory=list)
+    failure: str | None = None  # one clear line
+    failure_kind: str | None = None
+    exit_code: int = EXIT_OK
+    expiration: datetime | None = None
+    buckets: list[str] = field(default_factory=list)
+    assumed_arn: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == EXIT_OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything worth reporting; by construction, no credential is in here."""
+        return {
+            "role_arn": self.request.role_arn,
+            "label": self.request.label,
+            "ok": self.ok,
+            "exit_code": self.exit_code,
+            "failure": self.failure,
+            "failure_kind": self.failure_kind,
+            "assumed_arn": self.assumed_arn,
+            "expiration": self.expiration.isoformat() if self.expiration else None,
+            "bucket_count": len(self.buckets) if self.ok else None,
+            "buckets": self.buckets,
+            "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in self.steps],
+        }
+
+
+class SmokeFailed(Exception):
+    def __init__(self, kind: str, message: str, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.exit_code = kind, message, exit_code
+
+
+def parse_role_arn(arn: str) -> tuple[str, str, str]:
+    """(account id, path, name) of a role ARN; raises :class:`SmokeFailed` (usage) otherwise."""
+    match = ROLE_ARN.fullmatch(arn)
+    if not match:
+        raise SmokeFailed("usage", f"--role-arn: {arn!r} is not an IAM role ARN (arn:aws:iam::<12 digits>:role/...)", 2)
+    return match.group(1), match.group(2), match.group(3)
+
+
+# --------------------------------------------------------------------------- requests from the accounts file
+
+
+def request_for(org: Organisation, account: TargetAccount, kind: RoleKind, user: str | None) -> SmokeRequest:
+    return SmokeRequest(
+        role_arn=kind.arn(account.account_id),
+        label=display_name(account, kind),
+        session_name=user,
+        external_id=kind.external_id,
+        source_identity=kind.source_identity,
+        mfa_serial=org.hub.mfa_serial(user) if user and kind.mfa_required else None,
+        mfa_required=kind.mfa_required,
+    )
+
+
+def find_role(org: Organisation, role_arn: str) -> tuple[TargetAccount, RoleKind] | None:
+    for account in org.accounts:
+        for key in account.role_keys:
+            if org.role_kinds[key].arn(account.account_id) == role_arn:
+                return account, org.role_kinds[key]
+    return None
+
+
+# --------------------------------------------------------------------------- diagnosis
+
+
+def _code(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _message(exc: botocore.exceptions.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", ""))
+
+
+def explain_denied(request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool) -> str:
+    """Which side most likely refused an AssumeRole: the hub grant, the trust policy, or MFA."""
+    user = caller_arn.rsplit("/", 1)[-1] if ":user/" in caller_arn else None
+    if request.mfa_required and not used_mfa:
+        return "MFA: the role requires MFA and none was given (--mfa-serial and --token-code)"
+    if org is None:
+        return (
+            "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
+            "(MFA, external id, source identity); pass --config accounts.yaml for a precise diagnosis"
+        )
+    found = find_role(org, request.role_arn)
+    if found is None:
+        return "trust: this role is not in the accounts file; the hub grants nothing for it"
+    account, kind = found
+    known = user is not None and user in org.users
+    granted = known and (account.name, kind.key) in {(a.name, k.key) for a, k in org.user_roles(str(user))}
+    if kind.strict_trust and user not in org.users_granted(kind.key, account.name):
+        admitted = ", ".join(org.users_granted(kind.key, account.name)) or "nobody"
+        return f"trust: {kind.key} in {account.name} has trust: strict and admits only {admitted}"
+    if not known:
+        return f"hub grant: {caller_arn} is not a hub user in {org.source}"
+    if not granted:
+        return (
+            f"hub grant: {user} is not granted {kind.key} in {account.name} by {org.source} "
+            f"(switchrole matrix --user {user})"
+        )
+    if kind.external_id is not None and request.external_id != kind.external_id:
+        return "trust: the role requires its external id (--external-id)"
+    return (
+        f"trust or deployment: {org.source} grants this, so SwitchRole-Hub or {account.stack_name} is probably "
+        "not deployed from this version of the file (or the MFA session is older than the role's maximum MFA age)"
+    )
+
+
+def classify(
+    exc: Exception, step: str, request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool
+) -> SmokeFailed:
+    """One clear line and an exit code for anything a smoke step can raise."""
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return SmokeFailed("no-credentials", f"profile not found: {exc.kwargs.get('profile')}", EXIT_USAGE)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return SmokeFailed(
+            "no-credentials", "no source credentials: set --profile or the AWS_* variables of a hub user", EXIT_USAGE
+        )
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
+        return SmokeFailed("unreachable", f"cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', exc)})")
+    if not isinstance(exc, botocore.exceptions.ClientError):
+        raise exc
+    code, message = _code(exc), _message(exc)
+    if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"):
+        return SmokeFailed("expired-credentials", f"{step}: the source credentials have expired; refresh them")
+    if code in ("InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidToken"):
+        return SmokeFailed("invalid-credentials", f"{step}: the source credentials are not valid ({code})")
+    if code in ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"):
+        return SmokeFailed("throttled", f"{step}: still throttled after retries; try again later")
+    if step == "AssumeRole":
+        if "MultiFactorAuthentication" in message:
+            return SmokeFailed("mfa-invalid", "AssumeRole: the MFA code is invalid or expired; use a fresh code")
+        if code in ("NoSuchEntity", "NoSuchEntityException") or "cannot be found" in message:
+            return SmokeFailed(
+                "role-not-found", f"AssumeRole: role {request.role_arn} does not exist (is it deployed?)"
+            )
+        if code == "ValidationError" and "DurationSeconds" in message:
+            return SmokeFailed("usage", f"AssumeRole: {message}", EXIT_USAGE)
+        if code == "AccessDenied":
+            why = explain_denied(request, caller_arn, org, used_mfa)
+            return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}")
+    if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
+        return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
+    return SmokeFailed("error", f"{step}: {code}: {message}")
+
+
+# --------------------------------------------------------------------------- the check
+
+
+def run_smoke(
+    session: boto3.Session,
+    request: SmokeRequest,
+    *,
+    token: TokenProvider | None = None,
+    org: Organisation | None = None,
+    endpoint_url: str | None = None,
+    region: str = "us-east-1",
+) -> SmokeReport:
+    """Perform one switch and report every step; ``endpoint_url`` None means AWS's standard resolution."""
+    report = SmokeReport(request)
+    step, caller, used_mfa = "GetCallerIdentity", "", False
+
+    def client(service: str, **credentials: str) -> Any:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=RETRIES, **credentials)
+
+    try:
+        parse_role_arn(request.role_arn)
+        source_sts = client("sts")
+        caller = source_sts.get_caller_identity()["Arn"]
+        report.steps.append(Step("source identity", True, caller))
+
+        step = "AssumeRole"
+        params: dict[str, Any] = {
+            "RoleArn": request.role_arn,
+            "RoleSessionName": request.session_name or _session_name(caller),
+        }
+        if request.duration:
+            params["DurationSeconds"] = request.duration
+        if request.external_id:
+            params["ExternalId"] = request.external_id
+        if request.source_identity:
+            params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
+        if request.mfa_serial and token is not None and request.mfa_required is not False:
+            params["SerialNumber"], params["TokenCode"] = request.mfa_serial, token()
+            used_mfa = True
+        assumed = source_sts.assume_role(**params)
+        credentials = assumed["Credentials"]
+        report.expiration = credentials["Expiration"]
+        report.steps.append(
+            Step("assume role", True, f"session {params['RoleSessionName']}, expires {report.expiration}")
+        )
+        role_credentials = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        del credentials, assumed
+
+        step = "GetCallerIdentity"
+        now = client("sts", **role_credentials).get_caller_identity()
+        account, _, name = parse_role_arn(request.role_arn)
+        expected = f":sts::{account}:assumed-role/{name}/{params['RoleSessionName']}"
+        report.assumed_arn = now["Arn"]
+        if now["Account"] != account or not now["Arn"].endswith(expected):
+            raise SmokeFailed("wrong-identity", f"after the switch the caller is {now['Arn']}, not *{expected}")
+        report.steps.append(Step("identity after switch", True, now["Arn"]))
+
+        step = "ListBuckets"
+        buckets = [b["Name"] for b in client("s3", **role_credentials).list_buckets().get("Buckets", [])]
+        report.buckets = buckets
+        report.steps.append(
+            Step("list buckets", True, f"{len(buckets)} bucket(s)" + (f": {', '.join(buckets)}" if buckets else ""))
+        )
+        del role_credentials
+
+        step = "GetCallerIdentity"
+        back = source_sts.get_caller_identity()["Arn"]
+        report.steps.append(Step("switched back", back == caller, back))
+        if back != caller:
+            raise SmokeFailed("wrong-identity", f"switching back gave {back}, not {caller}")
+    except SmokeFailed as failure:
+        _fail(report, step, failure)
+    except Exception as exc:
+        _fail(report, step, classify(exc, step, request, caller, org, used_mfa))
+    return report
+
+
+def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
+    report.steps.append(Step(step, False, failure.message))
+    report.failure, report.failure_kind, report.exit_code = failure.message, failure.kind, failure.exit_code
+
+
+def _session_name(caller_arn: str) -> str:
+    name = re.sub(r"[^\w+=,.@-]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
+    return name if len(name) >= 2 else "switchrole-smoke"
+
+
+def run_many(
+    session: boto3.Session,
+    requests: Sequence[SmokeRequest],
+    *,
+    token: TokenProvider | None = None,
+    org: Organisation | None = None,
+    endpoint_url: str | None = None,
+    workers: int = 4,
+    on_done: Callable[[SmokeReport], None] | None = None,
+) -> list[SmokeReport]:
+    """Check several switches concurrently (bounded pool); results keep the order of ``requests``."""
+
+    def one(request: SmokeRequest) -> SmokeReport:
+        report = run_smoke(session, request, token=token, org=org, endpoint_url=endpoint_url)
+        if on_done is not None:
+            on_done(report)
+        return report
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(requests)))) as pool:
+        return list(pool.map(one, requests))
+
+
+def mfa_session(session: boto3.Session, serial: str, code: str, *, endpoint_url: str | None = None) -> boto3.Session:
+    """One MFA code for many switches: a TOTP code cannot be used twice, so ``--all`` first calls
+    ``sts:GetSessionToken`` with it and switches from that MFA-authenticated session (kept in memory)."""
+    sts = session.client("sts", endpoint_url=endpoint_url, config=RETRIES)
+    credentials = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=session.region_name,
+    )
+
+
+def worst(reports: Iterable[SmokeReport]) -> int:
+    """Exit code of a batch: the worst single result (2 > 1 > 0)."""
+    return max((r.exit_code for r in reports), default=EXIT_OK)

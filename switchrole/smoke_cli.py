@@ -1,0 +1,188 @@
+"""Terminal side of ``switchrole smoke``: options to requests, MFA prompting, progress and report."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import boto3
+import botocore.exceptions
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from switchrole.config import Organisation
+from switchrole.smoke import (
+    EXIT_USAGE,
+    SmokeFailed,
+    SmokeReport,
+    SmokeRequest,
+    classify,
+    find_role,
+    mfa_session,
+    parse_role_arn,
+    request_for,
+    run_many,
+    run_smoke,
+    worst,
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    role_arn: str | None
+    all_roles: bool
+    user: str | None
+    org: Organisation | None
+    profile: str | None
+    mfa_serial: str | None
+    token_code: str | None
+    session_name: str | None
+    duration: int | None
+    external_id: str | None
+    source_identity: bool | None
+    as_json: bool
+    workers: int
+
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def usage(message: str) -> int:
+    err.print(message, markup=False)
+    return EXIT_USAGE
+
+
+def run(options: Options) -> int:
+    try:
+        session = boto3.Session(profile_name=options.profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        return usage(f"--profile: {exc}")
+    if options.all_roles:
+        return _run_all(session, options)
+    if options.role_arn is None:
+        return usage("give --role-arn ARN, or --all --config accounts.yaml --user NAME")
+    try:
+        parse_role_arn(options.role_arn)
+    except SmokeFailed as exc:
+        return usage(exc.message)
+    request = _single_request(options)
+    token: Callable[[], str] | None = None
+    if request.mfa_required or request.mfa_serial:
+        serial = request.mfa_serial or _default_serial(session, options.org)
+        if serial is None:
+            return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
+        code = _token_code(options)
+        if code is None:
+            return usage("the role requires MFA: pass --token-code (no terminal to prompt on)")
+        request = replace(request, mfa_serial=serial)
+        token = lambda: code  # noqa: E731
+    report = run_smoke(session, request, token=token, org=options.org)
+    _print_single(report, options.as_json)
+    return report.exit_code
+
+
+def _single_request(options: Options) -> SmokeRequest:
+    assert options.role_arn is not None
+    request = SmokeRequest(role_arn=options.role_arn, label=options.role_arn.rsplit("/", 1)[-1])
+    found = find_role(options.org, options.role_arn) if options.org else None
+    if found is not None:
+        account, kind = found
+        assert options.org is not None
+        request = request_for(options.org, account, kind, None)
+    return replace(
+        request,
+        session_name=options.session_name or request.session_name,
+        duration=options.duration,
+        external_id=options.external_id or request.external_id,
+        source_identity=request.source_identity if options.source_identity is None else options.source_identity,
+        mfa_serial=options.mfa_serial or request.mfa_serial,
+    )
+
+
+def _default_serial(session: boto3.Session, org: Organisation | None) -> str | None:
+    """The hub user's virtual MFA device, when the accounts file tells us the hub."""
+    if org is None:
+        return None
+    try:
+        arn = session.client("sts").get_caller_identity()["Arn"]
+    except Exception:
+        return None
+    return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
+
+
+def _token_code(options: Options) -> str | None:
+    if options.token_code:
+        return options.token_code
+    if sys.stdin.isatty():
+        import typer
+
+        return str(typer.prompt("MFA code", hide_input=False)).strip()
+    return None
+
+
+def _run_all(session: boto3.Session, options: Options) -> int:
+    org = options.org
+    if org is None or options.user is None:
+        return usage("--all needs --config accounts.yaml and --user NAME")
+    if options.user not in org.users:
+        return usage(f"--user: no user {options.user!r} in {org.source}")
+    requests = [request_for(org, account, kind, options.user) for account, kind in org.user_roles(options.user)]
+    if not requests:
+        err.print(f"{options.user} is granted no role in {org.source}; nothing to check", markup=False)
+        return 0
+    requests = [replace(r, duration=options.duration) for r in requests]
+    if any(r.mfa_required for r in requests):
+        code = _token_code(options)
+        if code is None:
+            return usage("these roles require MFA: pass --token-code (no terminal to prompt on)")
+        serial = options.mfa_serial or org.hub.mfa_serial(options.user)
+        try:
+            session = mfa_session(session, serial, code)
+        except Exception as exc:
+            failure = classify(exc, "GetSessionToken", requests[0], "", org, True)
+            err.print(failure.message, markup=False)
+            return failure.exit_code
+    with Progress(console=err, transient=True, disable=options.as_json) as progress:
+        task = progress.add_task(f"switching as {options.user}", total=len(requests))
+        reports = run_many(
+            session, requests, org=org, workers=options.workers, on_done=lambda _: progress.advance(task)
+        )
+    if options.as_json:
+        out.print_json(json.dumps([r.to_dict() for r in reports]))
+    else:
+        out.print(summary_table(reports, title=f"switchrole smoke: {options.user}"))
+    return worst(reports)
+
+
+def summary_table(reports: list[SmokeReport], title: str) -> Table:
+    table = Table(title=title)
+    for column in ("role", "account", "result", "identity after switch", "buckets", "expires"):
+        table.add_column(column)
+    for r in reports:
+        table.add_row(
+            r.request.label,
+            r.request.account_id,
+            "[green]ok[/green]" if r.ok else f"[red]{r.failure}[/red]",
+            r.assumed_arn or "-",
+            str(len(r.buckets)) if r.ok else "-",
+            r.expiration.strftime("%H:%M:%S %Z") if r.expiration else "-",
+        )
+    return table
+
+
+def _print_single(report: SmokeReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+        return
+    for step in report.steps:
+        mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
+        out.print(f"{mark} {step.name}: ", end="")
+        out.print(step.detail, markup=False)
+    if report.ok:
+        out.print(f"[green]OK[/green]: switched into {report.request.role_arn} and back")
+    else:
+        err.print(f"FAILED: {report.failure}", markup=False)
