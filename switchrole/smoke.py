@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -193,9 +193,9 @@ def classify(
         return SmokeFailed("invalid-credentials", f"{step}: the source credentials are not valid ({code})")
     if code in ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"):
         return SmokeFailed("throttled", f"{step}: still throttled after retries; try again later")
+    if "MultiFactorAuthentication" in message:
+        return SmokeFailed("mfa-invalid", f"{step}: the MFA code is invalid or expired; use a fresh code")
     if step == "AssumeRole":
-        if "MultiFactorAuthentication" in message:
-            return SmokeFailed("mfa-invalid", "AssumeRole: the MFA code is invalid or expired; use a fresh code")
         if code in ("NoSuchEntity", "NoSuchEntityException") or "cannot be found" in message:
             return SmokeFailed(
                 "role-not-found", f"AssumeRole: role {request.role_arn} does not exist (is it deployed?)"
@@ -326,7 +326,9 @@ def run_many(
 def mfa_session(session: boto3.Session, serial: str, code: str, *, endpoint_url: str | None = None) -> boto3.Session:
     """One MFA code for many switches: a TOTP code cannot be used twice, so ``--all`` first calls
     ``sts:GetSessionToken`` with it and switches from that MFA-authenticated session (kept in memory)."""
-    sts = session.client("sts", endpoint_url=endpoint_url, config=RETRIES)
+    sts = session.client(
+        "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
+    )
     credentials = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
     return boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
@@ -334,6 +336,40 @@ def mfa_session(session: boto3.Session, serial: str, code: str, *, endpoint_url:
         aws_session_token=credentials["SessionToken"],
         region_name=session.region_name,
     )
+
+
+def user_requests(org: Organisation, user: str, *, duration: int | None = None) -> list[SmokeRequest]:
+    """One request per (account, role) ``user`` is granted, in file order."""
+    return [replace(request_for(org, a, k, user), duration=duration) for a, k in org.user_roles(user)]
+
+
+def check_user(
+    session: boto3.Session,
+    org: Organisation,
+    user: str,
+    *,
+    token: TokenProvider | None,
+    mfa_serial: str | None = None,
+    duration: int | None = None,
+    endpoint_url: str | None = None,
+    workers: int = 4,
+    on_done: Callable[[SmokeReport], None] | None = None,
+) -> list[SmokeReport]:
+    """Every switch ``user`` is granted. With MFA, one code opens one MFA session for all of them
+    (raises :class:`SmokeFailed` when that fails, or when MFA is needed and ``token`` is None)."""
+    requests = user_requests(org, user, duration=duration)
+    if any(r.mfa_required for r in requests):
+        if token is None:
+            raise SmokeFailed(
+                "usage", "these roles require MFA: pass --token-code (no terminal to prompt on)", EXIT_USAGE
+            )
+        serial = mfa_serial or org.hub.mfa_serial(user)
+        try:
+            session = mfa_session(session, serial, token(), endpoint_url=endpoint_url)
+        except Exception as exc:
+            raise classify(exc, "GetSessionToken", requests[0], org.hub.user_arn(user), org, True) from None
+        requests = [replace(r, mfa_serial=None) for r in requests]  # the session carries MFA
+    return run_many(session, requests, org=org, endpoint_url=endpoint_url, workers=workers, on_done=on_done)
 
 
 def worst(reports: Iterable[SmokeReport]) -> int:

@@ -19,12 +19,10 @@ from switchrole.smoke import (
     SmokeFailed,
     SmokeReport,
     SmokeRequest,
-    classify,
+    check_user,
     find_role,
-    mfa_session,
     parse_role_arn,
     request_for,
-    run_many,
     run_smoke,
     worst,
 )
@@ -125,36 +123,36 @@ def _token_code(options: Options) -> str | None:
 
 
 def _run_all(session: boto3.Session, options: Options) -> int:
-    org = options.org
-    if org is None or options.user is None:
+    org, user = options.org, options.user
+    if org is None or user is None:
         return usage("--all needs --config accounts.yaml and --user NAME")
-    if options.user not in org.users:
-        return usage(f"--user: no user {options.user!r} in {org.source}")
-    requests = [request_for(org, account, kind, options.user) for account, kind in org.user_roles(options.user)]
-    if not requests:
-        err.print(f"{options.user} is granted no role in {org.source}; nothing to check", markup=False)
+    if user not in org.users:
+        return usage(f"--user: no user {user!r} in {org.source}")
+    total = len(org.user_roles(user))
+    if not total:
+        err.print(f"{user} is granted no role in {org.source}; nothing to check", markup=False)
         return 0
-    requests = [replace(r, duration=options.duration) for r in requests]
-    if any(r.mfa_required for r in requests):
-        code = _token_code(options)
-        if code is None:
-            return usage("these roles require MFA: pass --token-code (no terminal to prompt on)")
-        serial = options.mfa_serial or org.hub.mfa_serial(options.user)
+    code = _token_code(options) if any(k.mfa_required for _, k in org.user_roles(user)) else None
+    with Progress(console=err, transient=True, disable=options.as_json) as progress:
+        task = progress.add_task(f"switching as {user}", total=total)
         try:
-            session = mfa_session(session, serial, code)
-        except Exception as exc:
-            failure = classify(exc, "GetSessionToken", requests[0], "", org, True)
+            reports = check_user(
+                session,
+                org,
+                user,
+                token=(lambda: code) if code else None,
+                mfa_serial=options.mfa_serial,
+                duration=options.duration,
+                workers=options.workers,
+                on_done=lambda _: progress.advance(task),
+            )
+        except SmokeFailed as failure:
             err.print(failure.message, markup=False)
             return failure.exit_code
-    with Progress(console=err, transient=True, disable=options.as_json) as progress:
-        task = progress.add_task(f"switching as {options.user}", total=len(requests))
-        reports = run_many(
-            session, requests, org=org, workers=options.workers, on_done=lambda _: progress.advance(task)
-        )
     if options.as_json:
         out.print_json(json.dumps([r.to_dict() for r in reports]))
     else:
-        out.print(summary_table(reports, title=f"switchrole smoke: {options.user}"))
+        out.print(summary_table(reports, title=f"switchrole smoke: {user}"))
     return worst(reports)
 
 

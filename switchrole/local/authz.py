@@ -14,7 +14,9 @@ condition operators ``String*``, ``Arn*``, ``Bool``, ``Numeric*`` with
 ``IfExists`` and missing-key rules; the policy variable ``${aws:username}``;
 and for ``sts:AssumeRole``, the target role's trust policy (account-root
 principals included) with MFA taken from the request's ``SerialNumber`` and
-``TokenCode``, the code checked against the virtual MFA device's seed.
+``TokenCode``, the code checked against the virtual MFA device's seed. moto's
+``GetSessionToken`` (one fixed key in no account) is replaced by sessions that
+belong to the calling user and remember whether, and when, MFA was used.
 
 It is a model of IAM, not IAM: the template tests remain the proof of the
 generated policies; the demo shows that they work together end to end.
@@ -23,6 +25,7 @@ generated policies; the demo shows that they work together end to end.
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import hmac
 import json
@@ -30,8 +33,9 @@ import re
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, NoReturn
 
 Context = Mapping[str, str]
 
@@ -203,11 +207,131 @@ def totp_valid(seed_base32: str, code: str, at: float | None = None) -> bool:
 # --------------------------------------------------------------------------- moto integration
 
 
-def install() -> None:
-    """Replace moto's authorization check with :func:`check_action_permitted` (idempotent)."""
-    from moto.iam.access_control import IAMRequestBase
+@dataclass(frozen=True)
+class UserSession:
+    """Temporary credentials from GetSessionToken: the IAM user, optionally MFA-authenticated."""
 
-    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    account_id: str
+    partition: str
+    user: str
+    secret: str
+    token: str
+    mfa_at: float | None
+
+
+# moto's GetSessionToken returns one fixed key that maps to no account; these map to the calling user.
+SESSIONS: dict[str, UserSession] = {}
+
+
+def install() -> None:
+    """Replace moto's authorization check and GetSessionToken with this module's (idempotent)."""
+    import moto.iam.access_control as access_control
+    import moto.iam.models as iam_models
+    from moto.sts.models import STSBackend
+    from moto.sts.responses import TokenResponse
+
+    access_control.IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
+    TokenResponse.get_session_token = get_session_token  # type: ignore[method-assign]
+    if not getattr(STSBackend.get_caller_identity, "switchrole", False):
+        STSBackend.get_caller_identity = _identity_with_sessions(STSBackend.get_caller_identity)  # type: ignore[method-assign]
+    if not getattr(access_control.create_access_key, "switchrole", False):
+        access_control.create_access_key = _with_sessions(access_control.create_access_key)
+        iam_models.get_account_id_from = _account_with_sessions(iam_models.get_account_id_from)
+
+
+def _with_sessions(original: Any) -> Any:
+    def create_access_key(account_id: str, partition: str, access_key_id: str, headers: dict[str, str]) -> Any:
+        session = SESSIONS.get(access_key_id)
+        if session is None:
+            return original(account_id, partition, access_key_id, headers)
+        from moto.iam.access_control import IAMUserAccessKey
+
+        key = IAMUserAccessKey.__new__(IAMUserAccessKey)  # the user's identity and policies, with this session's keys
+        key.account_id, key.partition = session.account_id, session.partition
+        key._owner_user_name, key._access_key_id, key._secret_access_key = session.user, access_key_id, session.secret
+        return key
+
+    create_access_key.switchrole = True  # type: ignore[attr-defined]
+    return create_access_key
+
+
+def _identity_with_sessions(original: Any) -> Any:
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        session = SESSIONS.get(access_key_id)
+        if session is None:
+            user_id, arn, account = original(self, access_key_id, region)
+            return str(user_id), str(arn), str(account)
+        from moto.iam.models import iam_backends
+
+        user = iam_backends[session.account_id][session.partition].users[session.user]
+        return user.id, user.arn, session.account_id
+
+    get_caller_identity.switchrole = True  # type: ignore[attr-defined]
+    return get_caller_identity
+
+
+def _account_with_sessions(original: Any) -> Any:
+    def get_account_id_from(access_key: str) -> str:
+        session = SESSIONS.get(access_key)
+        return session.account_id if session else str(original(access_key))
+
+    return get_account_id_from
+
+
+def get_session_token(self: Any) -> Any:
+    """``sts:GetSessionToken`` for an IAM user's long-term key, checking the MFA code when one is given."""
+    import secrets
+
+    from moto.core.responses import ActionResult
+    from moto.iam.models import iam_backends
+    from moto.sts.utils import random_session_token
+
+    key_id, account = self.get_access_key(), self.current_account
+    backend = iam_backends[account][self.partition]
+    user = next((u for u in backend.users.values() if any(k.access_key_id == key_id for k in u.access_keys)), None)
+    if user is None:
+        _raise_sts_denied("GetSessionToken needs the long-term access key of an IAM user")
+    serial, code = self._get_param("SerialNumber"), self._get_param("TokenCode")
+    mfa_at = None
+    if serial is not None or code is not None:
+        if not _mfa_code_valid(backend, user.name, serial, code):
+            _raise_sts_denied(MFA_FAILED)
+        mfa_at = time.time()
+    duration = self._get_int_param("DurationSeconds", 43200)
+    new_key = "ASIA" + secrets.token_hex(8).upper()
+    session = UserSession(account, self.partition, user.name, secrets.token_urlsafe(30), random_session_token(), mfa_at)
+    SESSIONS[new_key] = session
+    expiration = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=duration)
+    return ActionResult(
+        {
+            "Credentials": {
+                "AccessKeyId": new_key,
+                "SecretAccessKey": session.secret,
+                "SessionToken": session.token,
+                "Expiration": expiration,
+            }
+        }
+    )
+
+
+def _raise_sts_denied(message: str) -> NoReturn:
+    from moto.core.exceptions import AccessDeniedError, _RESTError
+
+    error = AccessDeniedError(user_arn="", action="")
+    _RESTError.__init__(error, "AccessDenied", message)
+    raise error
+
+
+def _mfa_code_valid(backend: Any, user: str | None, serial: str | None, code: str | None) -> bool:
+    """The code must come from a virtual MFA device enabled on the calling user."""
+    device = backend.virtual_mfa_devices.get(serial)
+    owner = backend.users.get(user) if user else None
+    return bool(
+        device is not None
+        and owner is not None
+        and serial in owner.mfa_devices
+        and totp_valid(device.base32_string_seed, code or "")
+    )
 
 
 def _documents(policies: Iterable[Any]) -> list[dict[str, Any]]:
@@ -238,20 +362,16 @@ def _caller(request: Any) -> tuple[str, str | None, Any]:
 
 
 def _mfa_context(request: Any, user: str | None, backend: Any) -> dict[str, str]:
-    """MFA keys for this request: present only with a valid code from the caller's own enabled device."""
+    """MFA keys as IAM sets them: absent for long-term keys, "false" for temporary ones without MFA;
+    present with a valid code from the caller's own device, or in a session that was MFA-authenticated."""
+    session = SESSIONS.get(request._access_key._access_key_id)
+    if session is not None and session.mfa_at is not None:
+        return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": str(int(time.time() - session.mfa_at))}
     serial, code = _param(request, "SerialNumber"), _param(request, "TokenCode")
     if serial is None and code is None:
-        return (
-            {} if request._access_key.arn.split(":")[5].startswith("user/") else {"aws:MultiFactorAuthPresent": "false"}
-        )
-    device = backend.virtual_mfa_devices.get(serial)
-    owner = backend.users.get(user) if user else None
-    if (
-        device is None
-        or owner is None
-        or serial not in owner.mfa_devices
-        or not totp_valid(device.base32_string_seed, code or "")
-    ):
+        temporary = session is not None or not request._access_key.arn.split(":")[5].startswith("user/")
+        return {"aws:MultiFactorAuthPresent": "false"} if temporary else {}
+    if not _mfa_code_valid(backend, user, serial, code):
         raise PermissionError(MFA_FAILED)
     return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
 
@@ -318,7 +438,7 @@ def _deny(request: Any, message: str | None = None) -> None:
 
 def check_action_permitted(self: Any, resource: str) -> None:
     """Drop-in for moto's ``IAMRequestBase.check_action_permitted`` (``self`` is the moto request)."""
-    if self._action == "sts:GetCallerIdentity":  # always allowed, as in AWS
+    if self._action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):  # need no permission in AWS either
         return
     try:
         context = request_context(self, resource)

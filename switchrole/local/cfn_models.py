@@ -36,6 +36,9 @@ class GroupResource:
     def physical_resource_id(self) -> str:
         return str(self.group.name)
 
+    def is_created(self) -> bool:
+        return True
+
     def get_cfn_attribute(self, attribute_name: str) -> str:
         if attribute_name == "Arn":
             return str(self.group.arn)

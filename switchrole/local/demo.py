@@ -33,7 +33,7 @@ from switchrole.config import Organisation, TargetAccount
 from switchrole.local.authz import totp, totp_valid
 from switchrole.local.server import LocalAws
 from switchrole.local.verify import differences
-from switchrole.smoke import SmokeReport, SmokeRequest, request_for, run_smoke
+from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
 
 PROJECT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
@@ -286,7 +286,29 @@ class Demo:
         return None
 
     def run_checks(self, checks: list[Check], identities: dict[str, Identity]) -> None:
-        """Concurrently (bounded), each with the credentials of the user it is about."""
+        """Granted switches exactly as `switchrole smoke --all` does them (one MFA session per user);
+        refusals one by one. Concurrently, each with the credentials of the user it is about."""
+        granted: dict[str, list[Check]] = {}
+        for check in checks:
+            if check.expect_ok and check.who in self.org.users:
+                granted.setdefault(check.who, []).append(check)
+
+        def user(name: str) -> None:
+            try:
+                reports = check_user(
+                    identities[name].session,
+                    self.org,
+                    name,
+                    token=identities[name].token,
+                    endpoint_url=self.aws.endpoint,
+                )
+            except SmokeFailed as failure:
+                reports = [
+                    SmokeReport(c.request, failure=failure.message, failure_kind=failure.kind, exit_code=1)
+                    for c in granted[name]
+                ]
+            for check, report in zip(granted[name], reports, strict=True):
+                check.report = report
 
         def one(check: Check) -> None:
             session = identities[check.who].session
@@ -294,8 +316,10 @@ class Demo:
                 session, check.request, token=check.token, org=self.org, endpoint_url=self.aws.endpoint
             )
 
+        singles = [c for c in checks if not any(c is g for gs in granted.values() for g in gs)]
         with ThreadPoolExecutor(max_workers=4) as pool:
-            list(pool.map(one, checks))
+            list(pool.map(user, granted))
+            list(pool.map(one, singles))
 
 
 def table(checks: list[Check]) -> Table:

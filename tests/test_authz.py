@@ -1,0 +1,124 @@
+"""The local emulator's IAM model, and through it the generated policies evaluated like requests."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from switchrole.config import Organisation
+from switchrole.local.authz import (
+    ALLOW,
+    DENY,
+    NEUTRAL,
+    condition_holds,
+    evaluate,
+    principal_matches,
+    substitute,
+    totp,
+    totp_valid,
+)
+from switchrole.policies import grant_policies, mfa_self_management_policy, trust_policy
+
+ALICE = "arn:aws:iam::111111111111:user/alice"
+
+
+def user_context(*, mfa: bool | None, account: str = "222222222222", user: str = "alice") -> dict[str, str]:
+    context = {
+        "aws:username": user,
+        "aws:PrincipalArn": f"arn:aws:iam::111111111111:user/{user}",
+        "aws:ResourceAccount": account,
+    }
+    if mfa:
+        context |= {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+    return context
+
+
+class TestConditions:
+    def test_bool_requires_the_key(self) -> None:
+        assert not condition_holds("Bool", "aws:MultiFactorAuthPresent", "true", {})
+        assert condition_holds("Bool", "aws:MultiFactorAuthPresent", "true", {"aws:MultiFactorAuthPresent": "true"})
+
+    def test_bool_if_exists_matches_a_missing_key(self) -> None:
+        assert condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {})
+        assert condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "false"})
+        assert not condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "true"})
+
+    def test_numeric_and_string_lists(self) -> None:
+        assert condition_holds("NumericLessThan", "aws:MultiFactorAuthAge", "900", {"aws:MultiFactorAuthAge": "899"})
+        assert not condition_holds("NumericLessThan", "aws:MultiFactorAuthAge", "900", {"aws:MultiFactorAuthAge": "900"})
+        assert condition_holds("StringEquals", "aws:ResourceAccount", ["1", "2"], {"aws:ResourceAccount": "2"})
+        assert not condition_holds("StringEquals", "aws:ResourceAccount", ["1", "2"], {"aws:ResourceAccount": "3"})
+
+    def test_negated_operators_hold_for_missing_keys(self) -> None:
+        assert condition_holds("StringNotEquals", "aws:ResourceAccount", "1", {})
+        assert not condition_holds("StringNotEquals", "aws:ResourceAccount", "1", {"aws:ResourceAccount": "1"})
+
+    def test_policy_variables(self) -> None:
+        context = {"aws:username": "bob", "sts:SourceIdentity": "bob"}
+        assert substitute("user/${aws:username}", context) == "user/bob"
+        assert substitute("user/${aws:username}", {}) is None
+        assert condition_holds("StringEquals", "sts:SourceIdentity", "${aws:username}", context)
+        assert not condition_holds("StringEquals", "sts:SourceIdentity", "${aws:username}", {**context, "sts:SourceIdentity": "eve"})
+
+    def test_unknown_operator_never_matches(self) -> None:
+        assert not condition_holds("IpAddressLike", "aws:SourceIp", "10.0.0.0/8", {"aws:SourceIp": "10.0.0.1"})
+
+    def test_account_root_principal_names_every_principal_of_that_account(self) -> None:
+        assert principal_matches({"AWS": "arn:aws:iam::111111111111:root"}, ALICE)
+        assert principal_matches({"AWS": ["999999999999", "111111111111"]}, ALICE)
+        assert not principal_matches({"AWS": "arn:aws:iam::999999999999:root"}, ALICE)
+        assert not principal_matches({"Service": "ec2.amazonaws.com"}, ALICE)
+
+
+def test_totp_matches_the_rfc_6238_test_vector() -> None:
+    seed = base64.b32encode(b"12345678901234567890").decode()
+    assert totp(seed, at=59) == "287082"  # RFC 6238 appendix B, SHA-1, last 6 of 94287082
+    assert totp(seed, at=1111111109) == "081804"
+    assert totp_valid(seed, "287082", at=59 + 30)  # one step of clock drift is accepted
+    assert not totp_valid(seed, "287082", at=59 + 120)
+
+
+class TestGeneratedPoliciesAsRequests:
+    """Hub policies of the example, evaluated for sts:AssumeRole requests."""
+
+    def hub_documents(self, org: Organisation, *groups: str) -> list[dict]:
+        docs = [d for g in groups for d in grant_policies(org, g)]
+        return [*docs, mfa_self_management_policy(org.hub.account_id)]
+
+    def test_no_mfa_means_no_switch(self, example_org: Organisation) -> None:
+        docs = self.hub_documents(example_org, "readers")
+        arn = example_org.role_kinds["ReadOnly"].arn("222222222222")
+        assert evaluate(docs, "sts:AssumeRole", arn, user_context(mfa=None)) == DENY
+        assert evaluate(docs, "sts:AssumeRole", arn, user_context(mfa=True)) == ALLOW
+
+    def test_grant_does_not_reach_an_ungranted_account(self, example_org: Organisation) -> None:
+        docs = self.hub_documents(example_org, "shop-developers")
+        developer = example_org.role_kinds["Developer"]
+        granted = developer.arn("333333333333")
+        other = developer.arn("666666666666")
+        assert evaluate(docs, "sts:AssumeRole", granted, user_context(mfa=True, account="333333333333")) == ALLOW
+        assert evaluate(docs, "sts:AssumeRole", other, user_context(mfa=True, account="666666666666")) == NEUTRAL
+
+    def test_self_service_without_mfa_is_limited_to_mfa_setup(self, example_org: Organisation) -> None:
+        docs = [mfa_self_management_policy("111111111111")]
+        own = "arn:aws:iam::111111111111:user/alice"
+        assert evaluate(docs, "iam:EnableMFADevice", own, user_context(mfa=None)) == ALLOW
+        assert evaluate(docs, "iam:CreateAccessKey", own, user_context(mfa=None)) == DENY
+        assert evaluate(docs, "iam:CreateAccessKey", own, user_context(mfa=True)) == ALLOW
+        other = "arn:aws:iam::111111111111:user/bob"
+        assert evaluate(docs, "iam:CreateAccessKey", other, user_context(mfa=True)) == NEUTRAL
+
+    @pytest.mark.parametrize(
+        ("user", "expected"),
+        [("alice", ALLOW), ("bob", NEUTRAL)],
+    )
+    def test_strict_trust_admits_only_granted_users(self, example_org: Organisation, user: str, expected: str) -> None:
+        trust = trust_policy(example_org, example_org.account("shop-prod"), example_org.role_kinds["Admin"])
+        context = user_context(mfa=True, user=user)
+        assert evaluate([trust], "sts:AssumeRole", None, context, context["aws:PrincipalArn"]) == expected
+
+    def test_trust_mfa_age_limit(self, example_org: Organisation) -> None:
+        trust = trust_policy(example_org, example_org.account("shop-prod"), example_org.role_kinds["Admin"])
+        old = user_context(mfa=True) | {"aws:MultiFactorAuthAge": "1200"}
+        assert evaluate([trust], "sts:AssumeRole", None, old, ALICE) == NEUTRAL
