@@ -189,3 +189,7 @@ def local_demo(
 def run(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run())

@@ -220,10 +220,10 @@ def run_smoke(
     token: TokenProvider | None = None,
     org: Organisation | None = None,
     endpoint_url: str | None = None,
-    region: str = "us-east-1",
 ) -> SmokeReport:
     """Perform one switch and report every step; ``endpoint_url`` None means AWS's standard resolution."""
     report = SmokeReport(request)
+    region = session.region_name or "us-east-1"
     step, caller, used_mfa = "GetCallerIdentity", "", False
 
     def client(service: str, **credentials: str) -> Any:

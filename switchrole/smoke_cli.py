@@ -16,6 +16,7 @@ from rich.table import Table
 from switchrole.config import Organisation
 from switchrole.smoke import (
     EXIT_USAGE,
+    RETRIES,
     SmokeFailed,
     SmokeReport,
     SmokeRequest,
@@ -45,7 +46,7 @@ class Options:
     workers: int
 
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
@@ -106,8 +107,9 @@ def _default_serial(session: boto3.Session, org: Organisation | None) -> str | N
     if org is None:
         return None
     try:
-        arn = session.client("sts").get_caller_identity()["Arn"]
-    except Exception:
+        sts = session.client("sts", region_name=session.region_name or "us-east-1", config=RETRIES)
+        arn = sts.get_caller_identity()["Arn"]
+    except Exception:  # the check itself reports credential and endpoint problems, one line each
         return None
     return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
 

@@ -41,12 +41,18 @@ class TestConditions:
 
     def test_bool_if_exists_matches_a_missing_key(self) -> None:
         assert condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {})
-        assert condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "false"})
-        assert not condition_holds("BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "true"})
+        assert condition_holds(
+            "BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "false"}
+        )
+        assert not condition_holds(
+            "BoolIfExists", "aws:MultiFactorAuthPresent", "false", {"aws:MultiFactorAuthPresent": "true"}
+        )
 
     def test_numeric_and_string_lists(self) -> None:
         assert condition_holds("NumericLessThan", "aws:MultiFactorAuthAge", "900", {"aws:MultiFactorAuthAge": "899"})
-        assert not condition_holds("NumericLessThan", "aws:MultiFactorAuthAge", "900", {"aws:MultiFactorAuthAge": "900"})
+        assert not condition_holds(
+            "NumericLessThan", "aws:MultiFactorAuthAge", "900", {"aws:MultiFactorAuthAge": "900"}
+        )
         assert condition_holds("StringEquals", "aws:ResourceAccount", ["1", "2"], {"aws:ResourceAccount": "2"})
         assert not condition_holds("StringEquals", "aws:ResourceAccount", ["1", "2"], {"aws:ResourceAccount": "3"})
 
@@ -59,7 +65,9 @@ class TestConditions:
         assert substitute("user/${aws:username}", context) == "user/bob"
         assert substitute("user/${aws:username}", {}) is None
         assert condition_holds("StringEquals", "sts:SourceIdentity", "${aws:username}", context)
-        assert not condition_holds("StringEquals", "sts:SourceIdentity", "${aws:username}", {**context, "sts:SourceIdentity": "eve"})
+        assert not condition_holds(
+            "StringEquals", "sts:SourceIdentity", "${aws:username}", {**context, "sts:SourceIdentity": "eve"}
+        )
 
     def test_unknown_operator_never_matches(self) -> None:
         assert not condition_holds("IpAddressLike", "aws:SourceIp", "10.0.0.0/8", {"aws:SourceIp": "10.0.0.1"})

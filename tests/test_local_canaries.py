@@ -112,7 +112,9 @@ def test_session_hook_points() -> None:
         "headers",
     ]
     assert "create_access_key(" in inspect.getsource(access_control.IAMRequestBase.__init__)
-    assert "from moto.iam.models import get_account_id_from" in inspect.getsource(responses.BaseResponse.get_current_account)
+    assert "from moto.iam.models import get_account_id_from" in inspect.getsource(
+        responses.BaseResponse.get_current_account
+    )
     assert list(inspect.signature(iam_models.get_account_id_from).parameters) == ["access_key"]
     assert list(inspect.signature(STSBackend.get_caller_identity).parameters)[:3] == ["self", "access_key_id", "region"]
     assert hasattr(TokenResponse, "get_session_token")
@@ -150,7 +152,9 @@ def test_the_server_fills_the_gaps_end_to_end() -> None:
                     "RoleName": "Watcher",
                     "AssumeRolePolicyDocument": {
                         "Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "sts:AssumeRole"}],
+                        "Statement": [
+                            {"Effect": "Allow", "Principal": {"AWS": "111111111111"}, "Action": "sts:AssumeRole"}
+                        ],
                     },
                     "ManagedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnlyAccess"],
                 },
@@ -158,7 +162,12 @@ def test_the_server_fills_the_gaps_end_to_end() -> None:
         }
     }
     with LocalAws() as aws:
-        kwargs = {"endpoint_url": aws.endpoint, "region_name": "us-east-1", "aws_access_key_id": "AKIACANARY", "aws_secret_access_key": "x"}
+        kwargs = {
+            "endpoint_url": aws.endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "AKIACANARY",
+            "aws_secret_access_key": "x",
+        }
         cfn = boto3.client("cloudformation", **kwargs)
         cfn.create_stack(StackName="canary", TemplateBody=json.dumps(template))
         cfn.update_termination_protection(StackName="canary", EnableTerminationProtection=True)

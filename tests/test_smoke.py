@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import http.server
-import threading
 import io
 import json
+import threading
 from collections import defaultdict
 from typing import Any
 
@@ -77,7 +77,10 @@ def assumed() -> dict[str, Any]:
             "SessionToken": TOKEN,
             "Expiration": EXPIRY,
         },
-        "AssumedRoleUser": {"AssumedRoleId": "AROA:alice", "Arn": f"arn:aws:sts::222222222222:assumed-role/ReadOnly/alice"},
+        "AssumedRoleUser": {
+            "AssumedRoleId": "AROA:alice",
+            "Arn": "arn:aws:sts::222222222222:assumed-role/ReadOnly/alice",
+        },
     }
 
 
@@ -128,8 +131,20 @@ def full_plan(
                 ok("get_caller_identity", identity(USER, "111111111111")),
             ],
         ),
-        ("sts", [after or ok("get_caller_identity", identity("arn:aws:sts::222222222222:assumed-role/ReadOnly/alice", "222222222222"))]),
-        ("s3", [buckets or ok("list_buckets", {"Buckets": [{"Name": "shop-data"}, {"Name": "shop-logs"}], "Owner": {}})]),
+        (
+            "sts",
+            [
+                after
+                or ok(
+                    "get_caller_identity",
+                    identity("arn:aws:sts::222222222222:assumed-role/ReadOnly/alice", "222222222222"),
+                )
+            ],
+        ),
+        (
+            "s3",
+            [buckets or ok("list_buckets", {"Buckets": [{"Name": "shop-data"}, {"Name": "shop-logs"}], "Owner": {}})],
+        ),
     ]
 
 
@@ -153,21 +168,51 @@ def test_a_successful_switch_reports_every_step() -> None:
 @pytest.mark.parametrize(
     ("plan", "kind", "words"),
     [
-        (full_plan(assume=err("assume_role", "AccessDenied", "User: x is not authorized to perform: sts:AssumeRole", 403)), "access-denied", "most likely"),
         (
-            full_plan(assume=err("assume_role", "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403)),
+            full_plan(
+                assume=err("assume_role", "AccessDenied", "User: x is not authorized to perform: sts:AssumeRole", 403)
+            ),
+            "access-denied",
+            "most likely",
+        ),
+        (
+            full_plan(
+                assume=err(
+                    "assume_role",
+                    "AccessDenied",
+                    "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+                    403,
+                )
+            ),
             "mfa-invalid",
             "MFA code is invalid or expired",
         ),
-        (full_plan(assume=err("assume_role", "NoSuchEntity", "The role cannot be found", 404)), "role-not-found", "does not exist"),
         (
-            full_plan(assume=err("assume_role", "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration")),
+            full_plan(assume=err("assume_role", "NoSuchEntity", "The role cannot be found", 404)),
+            "role-not-found",
+            "does not exist",
+        ),
+        (
+            full_plan(
+                assume=err(
+                    "assume_role", "ValidationError", "The requested DurationSeconds exceeds the MaxSessionDuration"
+                )
+            ),
             "usage",
             "DurationSeconds",
         ),
-        (full_plan(buckets=err("list_buckets", "AccessDenied", "Access Denied", 403)), "list-buckets-denied", "ListBuckets refused"),
         (
-            full_plan(after=ok("get_caller_identity", identity("arn:aws:sts::999999999999:assumed-role/Other/alice", "999999999999"))),
+            full_plan(buckets=err("list_buckets", "AccessDenied", "Access Denied", 403)),
+            "list-buckets-denied",
+            "ListBuckets refused",
+        ),
+        (
+            full_plan(
+                after=ok(
+                    "get_caller_identity",
+                    identity("arn:aws:sts::999999999999:assumed-role/Other/alice", "999999999999"),
+                )
+            ),
             "wrong-identity",
             "not *",
         ),
@@ -203,7 +248,7 @@ class ThrottlingSts(http.server.BaseHTTPRequestHandler):
         b"<Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>1</RequestId></ErrorResponse>"
     )
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         type(self).requests += 1
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.send_response(400)
@@ -285,7 +330,13 @@ def test_no_secret_in_any_output(capsys: pytest.CaptureFixture[str], monkeypatch
         smoke_cli._print_single(report, as_json=False)
         smoke_cli._print_single(report, as_json=True)
     console.print(smoke_cli.summary_table([good, bad], title="t"))
-    rendered = buffer.getvalue() + capsys.readouterr().out + json.dumps([good.to_dict(), bad.to_dict()]) + repr(good) + repr(bad)
+    rendered = (
+        buffer.getvalue()
+        + capsys.readouterr().out
+        + json.dumps([good.to_dict(), bad.to_dict()])
+        + repr(good)
+        + repr(bad)
+    )
     assert SECRET not in rendered
     assert TOKEN[:20] not in rendered
     assert "ASIAROLEKEYROLEKEY00" not in rendered

@@ -92,6 +92,7 @@ class Demo:
         self.aws = LocalAws(log_file=workdir / "moto.log")
         self.assembly = workdir / "cdk.out"
         self.timings: dict[str, float] = {}
+        self.identities: dict[str, Identity] = {}
 
     # --- plumbing
     @contextmanager
@@ -175,7 +176,7 @@ class Demo:
             if problems:
                 raise DemoFailed("the emulator differs from the templates:\n" + "\n".join(problems))
         with self.phase("created access keys, MFA devices and buckets; authorization on"):
-            identities = self.create_identities()
+            identities = self.identities = self.create_identities()
             self.create_buckets()
             self.aws.enforce_authorization()
         checks = self.checks(identities)
