@@ -121,6 +121,13 @@ def test_session_hook_points() -> None:
     assert random_session_token()
 
 
+def test_moto_api_url_table_used_by_admin_api() -> None:
+    from moto.moto_api._internal import urls
+
+    assert isinstance(urls.url_paths, dict)
+    assert "{0}/moto-api/reset-auth" in urls.url_paths
+
+
 def test_cloudformation_api_used_by_cfn_api() -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 

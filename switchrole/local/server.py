@@ -9,6 +9,7 @@ it answers, and always stops it (no process is left behind).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from types import TracebackType
@@ -79,6 +81,15 @@ class LocalAws:
         with urllib.request.urlopen(request, timeout=5):
             pass
 
+    def access_key(self, account_id: str, user: str) -> tuple[str, str]:
+        """A new access key for ``user`` (emulator only: see :mod:`switchrole.local.admin_api`)."""
+        data = admin_get(self.endpoint, "access-key", account_id, user)
+        return data["AccessKeyId"], data["SecretAccessKey"]
+
+    def mfa_code(self, account_id: str, user: str) -> str:
+        """The current code of ``user``'s virtual MFA device."""
+        return str(admin_get(self.endpoint, "mfa-code", account_id, user)["Code"])
+
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
@@ -96,15 +107,26 @@ class LocalAws:
         self.stop()
 
 
+def admin_get(endpoint: str, what: str, account_id: str, user: str) -> dict[str, str]:
+    """Call one of switchrole's emulator-only endpoints; raises LookupError with the server's reason."""
+    query = urllib.parse.urlencode({"account": account_id, "user": user})
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/switchrole/{what}?{query}", timeout=10) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        raise LookupError(json.loads(exc.read() or b"{}").get("Error", str(exc))) from None
+
+
 def serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with switchrole's CloudFormation and IAM models")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    from switchrole.local import authz, cfn_api, cfn_models
+    from switchrole.local import admin_api, authz, cfn_api, cfn_models
 
     cfn_models.install()
     cfn_api.install()
     authz.install()
+    admin_api.install()
     from moto.server import main
 
     main(["--host", HOST, "--port", str(args.port)])

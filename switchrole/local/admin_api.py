@@ -1,0 +1,63 @@
+"""Two emulator-only endpoints that make a kept-running local AWS usable from a shell.
+
+``GET /moto-api/switchrole/access-key?account=ID&user=NAME`` creates an access
+key for a hub user (what an administrator would hand out), and
+``GET /moto-api/switchrole/mfa-code?account=ID&user=NAME`` shows the current
+code of the user's virtual MFA device, as an authenticator app would; the
+device's seed never leaves the server. Both exist only inside the emulator's
+process, on 127.0.0.1, next to moto's own unauthenticated ``/moto-api``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from switchrole.local.authz import totp
+
+Response = tuple[int, dict[str, str], str]
+
+
+def _user(full_url: str) -> tuple[Any, Any]:
+    from moto.iam.models import iam_backends
+
+    query = {k: v[0] for k, v in parse_qs(urlparse(full_url).query).items()}
+    account, name = query.get("account", ""), query.get("user", "")
+    backend = iam_backends[account]["aws"] if account in iam_backends else None
+    user = backend.users.get(name) if backend is not None else None
+    if user is None:
+        raise LookupError(f"no user {name!r} in account {account!r}")
+    return backend, user
+
+
+def _error(exc: Exception) -> Response:
+    return 404, {}, json.dumps({"Error": str(exc).strip("'\"")})
+
+
+def access_key(request: Any, full_url: str, headers: Any) -> Response:
+    try:
+        backend, user = _user(full_url)
+        key = backend.create_access_key(user.name)
+    except Exception as exc:  # e.g. the two-keys-per-user limit
+        return _error(exc)
+    return 200, {}, json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
+
+
+def mfa_code(request: Any, full_url: str, headers: Any) -> Response:
+    try:
+        backend, user = _user(full_url)
+    except LookupError as exc:
+        return _error(exc)
+    for serial in user.mfa_devices:
+        device = backend.virtual_mfa_devices.get(serial)
+        if device is not None:
+            return 200, {}, json.dumps({"SerialNumber": serial, "Code": totp(device.base32_string_seed)})
+    return _error(LookupError(f"user {user.name!r} has no virtual MFA device"))
+
+
+def install() -> None:
+    from moto.moto_api._internal import urls
+
+    urls.url_paths["{0}/moto-api/switchrole/access-key"] = access_key
+    urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
