@@ -7,7 +7,6 @@ import http.server
 import io
 import json
 import threading
-from collections import defaultdict
 from typing import Any
 
 import boto3
@@ -17,7 +16,7 @@ from rich.console import Console
 
 from switchrole import smoke_cli
 from switchrole.config import Organisation
-from switchrole.smoke import RETRIES, SmokeRequest, request_for, run_smoke
+from switchrole.smoke import SmokeRequest, request_for, run_smoke
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN" * 4
@@ -26,40 +25,31 @@ USER = "arn:aws:iam::111111111111:user/alice"
 EXPIRY = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 
 
-class StubbedSession:
-    """Hands out real botocore clients whose responses are queued with Stubber, per service, in call order."""
+class SequencedSession:
+    """Hands out real botocore clients with Stubber-queued responses: one plan entry per client, in creation order.
 
-    def __init__(self) -> None:
-        self.queues: dict[str, list[tuple[str, str, dict[str, Any] | str]]] = defaultdict(list)
+    run_smoke creates the source STS client first, then the role's STS and S3 clients.
+    """
+
+    region_name = "us-east-1"
+
+    def __init__(self, plan: list[tuple[str, list[tuple[str, str, Any]]]]) -> None:
+        self.plan = plan
         self.stubbers: list[Stubber] = []
-        self.region_name = "us-east-1"
-
-    def respond(self, service: str, operation: str, response: dict[str, Any]) -> StubbedSession:
-        self.queues[service].append(("ok", operation, response))
-        return self
-
-    def fail(self, service: str, operation: str, code: str, message: str = "", status: int = 400) -> StubbedSession:
-        self.queues[service].append(("error", operation, json.dumps([code, message, status])))
-        return self
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        kwargs.pop("endpoint_url", None)
+        expected_service, steps = self.plan.pop(0)
+        assert service == expected_service
         client = boto3.client(
-            service,
-            region_name="us-east-1",
-            aws_access_key_id="AKIATESTTESTTESTTEST",
-            aws_secret_access_key="test",
-            config=RETRIES,
+            service, region_name="us-east-1", aws_access_key_id="AKIATESTTESTTESTTEST", aws_secret_access_key="test"
         )
         stubber = Stubber(client)
-        # each client gets the responses meant for it: the source STS client comes first, then role clients
-        for kind, operation, response in self.queues[service]:
+        for kind, operation, response in steps:
             if kind == "ok":
                 stubber.add_response(operation, response)
             else:
-                code, message, status = json.loads(str(response))
+                code, message, status = json.loads(response)
                 stubber.add_client_error(operation, code, message, status)
-        self.queues[service] = []
         stubber.activate()
         self.stubbers.append(stubber)
         return client
@@ -82,30 +72,6 @@ def assumed() -> dict[str, Any]:
             "Arn": "arn:aws:sts::222222222222:assumed-role/ReadOnly/alice",
         },
     }
-
-
-def happy_session(after_arn: str = "arn:aws:sts::222222222222:assumed-role/ReadOnly/alice") -> StubbedSession:
-    """Source STS (who am I, assume, who am I again), then role STS, then role S3."""
-    session = StubbedSession()
-    session.respond("sts", "get_caller_identity", identity(USER, "111111111111"))
-    session.respond("sts", "assume_role", assumed())
-    session.respond("sts", "get_caller_identity", identity(USER, "111111111111"))
-    return session
-
-
-class SequencedSession(StubbedSession):
-    """Clients are created in order: source sts, role sts, role s3; each gets its own queue."""
-
-    def __init__(self, plan: list[tuple[str, list[tuple[str, str, Any]]]]) -> None:
-        super().__init__()
-        self.plan = plan
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        expected_service, steps = self.plan.pop(0)
-        assert service == expected_service
-        for step in steps:
-            self.queues[service].append(step)
-        return super().client(service, **kwargs)
 
 
 def ok(op: str, response: dict[str, Any]) -> tuple[str, str, Any]:
