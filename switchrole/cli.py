@@ -171,6 +171,183 @@ def smoke(
     raise typer.Exit(code)
 
 
+UserOption = Annotated[str, typer.Option("--user", "-u", help="Hub user.")]
+
+
+def _known_user(org: Organisation, user: str, config: Path) -> None:
+    if user not in org.users:
+        raise fail(f"--user: no user {user!r} in {config} (users: {', '.join(org.users) or 'none'})")
+
+
+@app.command()
+def profiles(
+    user: UserOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+    hub_profile: Annotated[
+        str | None,
+        typer.Option("--hub-profile", help="Profile holding the user's hub credentials (default: hub.name)."),
+    ] = None,
+    mfa_serial: Annotated[
+        str | None, typer.Option("--mfa-serial", help="MFA device ARN (default: mfa/<user>).")
+    ] = None,
+    merge: Annotated[
+        Path | None, typer.Option("--merge", help="Update this AWS config file in place (only switchrole's block).")
+    ] = None,
+) -> None:
+    """AWS CLI profiles for every role the user may switch into (an ~/.aws/config fragment; never credentials)."""
+    from switchrole.clients import MergeConflict, merge_profiles, profiles_block, write_atomically
+
+    org = load(config)
+    _known_user(org, user, config)
+    block = profiles_block(org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial)
+    if merge is None:
+        typer.echo(block, nl=False)
+        return
+    existing = merge.read_text(encoding="utf-8") if merge.exists() else ""
+    try:
+        updated = merge_profiles(existing, block, user)
+    except MergeConflict as exc:
+        raise fail(f"{merge}: {exc}") from None
+    if updated != existing:
+        write_atomically(merge, updated)
+    count = len(org.user_roles(user))
+    typer.echo(f"{merge}: {count} switchrole profile(s) for {user} {'updated' if existing else 'written'}", err=True)
+
+
+@app.command()
+def links(
+    user: UserOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="text, md, html or extend-switch-roles (the AESR extension's INI).")
+    ] = "text",
+) -> None:
+    """Console Switch Role links for every role the user may switch into."""
+    from switchrole import clients
+
+    org = load(config)
+    _known_user(org, user, config)
+    items = clients.links(org, user)
+    renderers = {
+        "text": lambda: clients.links_text(items),
+        "md": lambda: clients.links_markdown(items),
+        "html": lambda: clients.links_html(items, title=f"Switch roles for {user}"),
+        "extend-switch-roles": lambda: clients.extend_switch_roles(org, user),
+    }
+    if format not in renderers:
+        raise fail(f"--format: expected one of {', '.join(renderers)}, got {format!r}")
+    typer.echo(renderers[format](), nl=False)
+
+
+@app.command()
+def assume(
+    role_arn: Annotated[str, typer.Option("--role-arn", help="The role to assume.")],
+    session_name: Annotated[str, typer.Option("--session-name", help="Role session name.")],
+    profile: Annotated[str | None, typer.Option("--profile", help="Profile with the hub user's credentials.")] = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Session seconds.")] = None,
+    external_id: Annotated[str | None, typer.Option("--external-id")] = None,
+    source_identity: Annotated[
+        bool, typer.Option("--source-identity", help="Set SourceIdentity to your user name.")
+    ] = False,
+    mfa_serial: Annotated[str | None, typer.Option("--mfa-serial")] = None,
+    token_code: Annotated[
+        str | None, typer.Option("--token-code", help="Else $SWITCHROLE_TOKEN_CODE or a prompt.")
+    ] = None,
+) -> None:
+    """credential_process for AWS CLI profiles: prints the role's temporary credentials as JSON for the CLI/SDK."""
+    import boto3
+    import botocore.exceptions
+
+    from switchrole.assume import AssumeRequest, SmokeFailed, credential_process_output
+    from switchrole.assume import token_code as read_token_code
+
+    code = read_token_code(token_code) if mfa_serial else None
+    if mfa_serial and not code:
+        raise fail("the role requires MFA: pass --token-code or set SWITCHROLE_TOKEN_CODE (no terminal to prompt on)")
+    try:
+        session = boto3.Session(profile_name=profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise fail(f"--profile: {exc}") from None
+    request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, code)
+    try:
+        typer.echo(credential_process_output(session, request))
+    except SmokeFailed as exc:
+        raise fail(exc.message, exc.exit_code) from None
+
+
+EXIT_ACCESS_CHANGED = 3
+
+
+@app.command()
+def diff(
+    base: Annotated[str, typer.Option("--base", help="Git revision (e.g. origin/main) or file to compare with.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+) -> None:
+    """Who gains, loses or changes access between --base and the accounts file (for pull-request review).
+
+    Exit code 0: effective access is unchanged; 3: access changes; 2: bad input.
+    """
+    from switchrole.access_diff import diff as access_diff
+    from switchrole.access_diff import load_base
+
+    if format not in ("md", "json"):
+        raise fail(f"--format: expected md or json, got {format!r}")
+    head = load(config)
+    base_org, base_label = guarded(lambda: load_base(base, config))
+    result = access_diff(base_org, head, base_label=base_label, head_label=str(config))
+    typer.echo(result.to_json() if format == "json" else result.to_markdown(), nl=format == "json")
+    raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
+
+
+@app.command()
+def onboard(
+    name: Annotated[str, typer.Option("--name", help="Account name, e.g. shop-stg.")],
+    account_id: Annotated[str, typer.Option("--account-id", help="The 12-digit account id.")],
+    roles: Annotated[str, typer.Option("--roles", help="Role kinds to create there, comma-separated.")],
+    grant: Annotated[
+        list[str] | None, typer.Option("--grant", help="GROUP:ROLE to grant in the new account (repeatable).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region of the account's stack (default hub's).")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Add a project account (and grants) to the accounts file, keeping every other byte; then print the next steps."""
+    import difflib
+
+    from switchrole.clients import write_atomically
+    from switchrole.config import loads
+    from switchrole.onboard import NewAccount, next_steps, parse_grant
+    from switchrole.onboard import onboard as edit
+    from switchrole.validate import check
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+    grants = guarded(lambda: tuple(parse_grant(g) for g in grant or []))
+    new = NewAccount(name, account_id, tuple(r.strip() for r in roles.split(",") if r.strip()), grants, region)
+    edited, notes = guarded(lambda: edit(text, new, str(config)))
+    org = guarded(lambda: loads(edited, str(config)))
+    problems = check(org)
+    if problems:
+        raise fail([p.render(str(config)) for p in problems])
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
+    if dry_run:
+        diff_lines = difflib.unified_diff(
+            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} (onboarded)"
+        )
+        typer.echo("".join(diff_lines), nl=False)
+        return
+    write_atomically(config, edited)
+    typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
+    for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
+        typer.echo(line)
+
+
 local_app = typer.Typer(help="The embedded local AWS (a moto server): run the whole product without an AWS account.")
 app.add_typer(local_app, name="local")
 

@@ -87,6 +87,15 @@ class RoleKind:
         return f"{self.path.lstrip('/')}{self.name}"
 
     @property
+    def console_switchable(self) -> bool:
+        """The console's Switch Role can neither pass an external id nor set a source identity."""
+        return self.external_id is None and not self.source_identity
+
+    @property
+    def cli_only_reason(self) -> str:
+        return "external id" if self.external_id is not None else "source identity"
+
+    @property
     def assume_actions(self) -> tuple[str, ...]:
         actions = ["sts:AssumeRole"]
         if self.source_identity:

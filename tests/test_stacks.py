@@ -106,6 +106,11 @@ class TestTargetAccountStack:
         assert "AuditorRoleArn" in outputs
         assert "AuditorSwitchRoleUrl" not in outputs  # the console cannot pass an external id
 
+    def test_no_console_link_for_source_identity_roles(self, shop_dev: Template) -> None:
+        outputs = shop_dev.find_outputs("*")
+        assert "DeveloperRoleArn" in outputs
+        assert "DeveloperSwitchRoleUrl" not in outputs  # the console cannot set a source identity
+
     def test_no_wildcard_principal_anywhere(self, templates: dict[str, Template]) -> None:
         for name, template in templates.items():
             text = str(template.to_json())

@@ -37,7 +37,7 @@ class TargetAccountStack(cdk.Stack):
             )
             self.roles[key] = role
             cdk.CfnOutput(self, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
-            if kind.external_id is None:  # the console cannot pass an external id: CLI only
+            if kind.console_switchable:  # no console link for roles needing an external id or source identity
                 cdk.CfnOutput(
                     self,
                     f"{key}SwitchRoleUrl",

@@ -1,0 +1,228 @@
+"""Client settings generated from the accounts file: AWS CLI profiles, console links, the AESR extension.
+
+Everything here is derived from :class:`Organisation` and never contains a
+credential: profiles point at the user's own hub profile (``source_profile``)
+where their keys already live.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shlex
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from switchrole.config import Organisation, RoleKind, TargetAccount
+from switchrole.console import display_name, switch_role_url
+
+MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
+MARK_END = "# <<< switchrole profiles for {user} <<<"
+
+ENVIRONMENT_COLOURS = (  # account-name words -> AESR colour (hex RGB)
+    (("prod", "production", "prd", "live"), "d13212"),
+    (("stg", "stage", "staging", "uat", "qa", "test", "preprod"), "f89256"),
+    (("dev", "development", "sandbox", "sbx", "lab"), "2ea043"),
+)
+DEFAULT_COLOUR = "3b82f6"
+
+
+class MergeConflict(ValueError):
+    """A profile switchrole would write already exists outside its own block."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    settings: tuple[tuple[str, str], ...]
+    comment: str | None = None
+
+    def render(self) -> str:
+        lines = [f"# {self.comment}"] if self.comment else []
+        lines.append(f"[profile {self.name}]")
+        lines += [f"{key} = {value}" for key, value in self.settings]
+        return "\n".join(lines)
+
+
+def colour(account: TargetAccount) -> str:
+    words = set(re.split(r"[^a-z0-9]+", account.name.lower()))
+    return next((c for names, c in ENVIRONMENT_COLOURS if words & set(names)), DEFAULT_COLOUR)
+
+
+def _user_roles(org: Organisation, user: str) -> list[tuple[TargetAccount, RoleKind]]:
+    if user not in org.users:
+        raise KeyError(user)
+    return org.user_roles(user)
+
+
+def profiles(org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None) -> list[Profile]:
+    """One AWS CLI profile per role ``user`` is granted, named ``<account>-<role kind>``."""
+    serial = mfa_serial or org.hub.mfa_serial(user)
+    result = []
+    for account, kind in _user_roles(org, user):
+        if kind.source_identity:
+            # The AWS CLI cannot set SourceIdentity; switchrole assume does, as a credential_process.
+            command = [
+                "switchrole", "assume", "--role-arn", kind.arn(account.account_id), "--profile", hub_profile,
+                "--session-name", user, "--duration", str(kind.max_session_duration), "--source-identity",
+            ]  # fmt: skip
+            if kind.mfa_required:
+                command += ["--mfa-serial", serial]
+            if kind.external_id:
+                command += ["--external-id", kind.external_id]
+            settings = [("credential_process", shlex.join(command)), ("region", account.region)]
+            result.append(
+                Profile(display_name(account, kind), tuple(settings), "needs SourceIdentity: via switchrole assume")
+            )
+            continue
+        settings = [("role_arn", kind.arn(account.account_id)), ("source_profile", hub_profile)]
+        if kind.mfa_required:
+            settings.append(("mfa_serial", serial))
+        settings += [("role_session_name", user), ("duration_seconds", str(kind.max_session_duration))]
+        if kind.external_id:
+            settings.append(("external_id", kind.external_id))
+        settings.append(("region", account.region))
+        result.append(Profile(display_name(account, kind), tuple(settings)))
+    return result
+
+
+def profiles_block(org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None) -> str:
+    """The marked block ``--merge`` owns in an AWS config file."""
+    body = "\n\n".join(p.render() for p in profiles(org, user, hub_profile=hub_profile, mfa_serial=mfa_serial))
+    begin = MARK_BEGIN.format(user=user, source=Path(org.source).name)
+    return f"{begin}\n{body}\n{MARK_END.format(user=user)}\n"
+
+
+_SECTION = re.compile(r"^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]\s*$", re.MULTILINE)
+
+
+def merge_profiles(existing: str, block: str, user: str) -> str:
+    """Replace ``user``'s marked block in ``existing`` (or append it); every other byte stays as it was."""
+    begin_re = re.compile(rf"^# >>> switchrole profiles for {re.escape(user)} .*$\n?", re.MULTILINE)
+    end_re = re.compile(rf"^{re.escape(MARK_END.format(user=user))}[ \t]*\n?", re.MULTILINE)
+    begin = begin_re.search(existing)
+    end = end_re.search(existing, begin.end()) if begin else None
+    if begin and end:
+        before, after = existing[: begin.start()], existing[end.end() :]
+    elif begin or end_re.search(existing):
+        raise MergeConflict(f"the switchrole block for {user} is missing its begin or end marker; fix it by hand")
+    else:
+        before, after = existing, ""
+        if before and not before.endswith("\n"):
+            before += "\n"
+        if before.strip():
+            before += "\n"
+    owned = set(_SECTION.findall(block))
+    clash = sorted(owned & set(_SECTION.findall(before + after)))
+    if clash:
+        raise MergeConflict(f"profile {clash[0]} already exists outside switchrole's block; rename or remove it first")
+    return before + block + after
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` in one step (keeping its permissions): a crash never leaves half a file."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- console links
+
+
+@dataclass(frozen=True)
+class Link:
+    account: TargetAccount
+    kind: RoleKind
+
+    @property
+    def name(self) -> str:
+        return display_name(self.account, self.kind)
+
+    @property
+    def console(self) -> bool:
+        return self.kind.console_switchable
+
+    @property
+    def url(self) -> str:
+        return switch_role_url(self.account, self.kind)
+
+
+def links(org: Organisation, user: str) -> list[Link]:
+    return [Link(a, k) for a, k in _user_roles(org, user)]
+
+
+def links_text(items: list[Link]) -> str:
+    width = max((len(link.name) for link in items), default=0)
+    lines = [f"{link.name:<{width}}  {link.url}" for link in items if link.console]
+    cli = [link for link in items if not link.console]
+    if cli:
+        lines.append("")
+        lines.append("CLI only (the console cannot pass an external id or set a source identity):")
+        lines += [
+            f"  {link.name:<{width}}  {link.kind.arn(link.account.account_id)}  ({link.kind.cli_only_reason})"
+            for link in cli
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def links_markdown(items: list[Link]) -> str:
+    lines = ["| account | role | switch |", "|---|---|---|"]
+    for link in items:
+        arn = link.kind.arn(link.account.account_id)
+        target = f"[{link.name}]({link.url})" if link.console else f"CLI only ({link.kind.cli_only_reason}): `{arn}`"
+        lines.append(f"| {link.account.name} ({link.account.account_id}) | {link.kind.key} | {target} |")
+    return "\n".join(lines) + "\n"
+
+
+def links_html(items: list[Link], *, title: str) -> str:
+    rows = []
+    for link in items:
+        name = html.escape(link.name)
+        if link.console:
+            cell = f'<a href="{html.escape(link.url)}">{name}</a>'
+        else:
+            cell = f"{name} <em>(CLI only: {html.escape(link.kind.cli_only_reason)})</em>"
+        rows.append(f'  <li style="border-left: 6px solid #{colour(link.account)}; padding-left: 6px">{cell}</li>')
+    return (
+        '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>'
+        f"{html.escape(title)}</title></head>\n<body>\n<h1>{html.escape(title)}</h1>\n<ul>\n"
+        + "\n".join(rows)
+        + "\n</ul>\n</body>\n</html>\n"
+    )
+
+
+def extend_switch_roles(org: Organisation, user: str) -> str:
+    """INI for the AWS Extend Switch Roles browser extension: the hub as base profile, one section per role."""
+    lines = [
+        f"; AWS Extend Switch Roles configuration for {user}, generated by switchrole from {Path(org.source).name}",
+        f"[{org.hub.name}]",
+        f"aws_account_id = {org.hub.account_id}",
+    ]
+    skipped = []
+    for link in links(org, user):
+        if not link.console:
+            skipped.append(link.name)
+            continue
+        lines += [
+            "",
+            f"[{link.name}]",
+            f"source_profile = {org.hub.name}",
+            f"role_arn = {link.kind.arn(link.account.account_id)}",
+            f"region = {link.account.region}",
+            f"color = {colour(link.account)}",
+        ]
+    if skipped:
+        lines += [
+            "",
+            f"; CLI only (external id or source identity, which the console cannot pass): {', '.join(skipped)}",
+        ]
+    return "\n".join(lines) + "\n"
