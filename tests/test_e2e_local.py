@@ -26,14 +26,16 @@ hub: {account_id: "111111111111", name: identity}
 roles:
   ReadOnly: {managed_policies: [ReadOnlyAccess]}
   Admin: {managed_policies: [AdministratorAccess], trust: strict, mfa: {max_age_seconds: 900}}
+  Developer: {managed_policies: [PowerUserAccess], source_identity: true}
 accounts:
   - {name: app-prod, account_id: "222222222222", roles: [ReadOnly, Admin]}
-  - {name: app-dev, account_id: "333333333333", roles: [ReadOnly]}
+  - {name: app-dev, account_id: "333333333333", roles: [ReadOnly, Developer]}
 groups:
   readers: {grants: [{role: ReadOnly, accounts: "*"}]}
   admins: {grants: [{role: Admin, accounts: [app-prod]}]}
+  devs: {grants: [{role: Developer, accounts: [app-dev]}]}
 users:
-  ana: {groups: [readers, admins]}
+  ana: {groups: [readers, admins, devs]}
   ned: {groups: []}
 """
 
@@ -71,7 +73,12 @@ def test_every_check_behaves_as_expected(demo: tuple[Demo, list[Check]]) -> None
 def test_granted_user_switches_into_each_granted_role(demo: tuple[Demo, list[Check]]) -> None:
     _, checks = demo
     granted = [c for c in checks if c.who == "ana" and c.why == "granted"]
-    assert sorted(c.request.label for c in granted) == ["app-dev-ReadOnly", "app-prod-Admin", "app-prod-ReadOnly"]
+    assert sorted(c.request.label for c in granted) == [
+        "app-dev-Developer",
+        "app-dev-ReadOnly",
+        "app-prod-Admin",
+        "app-prod-ReadOnly",
+    ]
     for check in granted:
         assert check.report is not None and check.report.ok
         assert check.report.assumed_arn is not None
@@ -126,7 +133,7 @@ def test_smoke_cli_against_the_local_aws_with_standard_settings(demo: tuple[Demo
         env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert every.returncode == 0, every.stdout + every.stderr
-    assert every.stdout.count("ok") >= 3
+    assert every.stdout.count("ok") >= 4
     wrong_user = subprocess.run(
         [*exe, "smoke", "--role-arn", "arn:aws:iam::333333333333:role/switchrole/Admin", "--config", str(config),
          "--token-code", totp(ana.seed)],
@@ -145,3 +152,48 @@ def test_demo_cli_leaves_no_process_behind(tmp_path: Path) -> None:
         [sys.executable, "-m", "switchrole.cli", "local", "demo", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "--keep" in result.stdout
+
+
+def test_generated_profiles_work_with_the_real_aws_cli(demo: tuple[Demo, list[Check]], tmp_path: Path) -> None:
+    """`switchrole profiles` output used as ~/.aws/config by the AWS CLI: role_arn/mfa_serial profiles and,
+    for a role that needs SourceIdentity, the credential_process profile running `switchrole assume`."""
+    running, _ = demo
+    ana = running.identities["ana"]
+    credentials = ana.session.get_credentials().get_frozen_credentials()
+    config = tmp_path / "small.yaml"
+    config.write_text(SMALL)
+    aws_config = tmp_path / "aws-config"
+    profiles = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", "profiles", "--user", "ana", "--hub-profile", "hub",
+         "--config", str(config)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    aws_config.write_text(profiles.stdout)
+    # test scaffolding only: the emulator's key for ana, as her hub profile, in the test's own temp dir
+    (tmp_path / "aws-credentials").write_text(
+        f"[hub]\naws_access_key_id = {credentials.access_key}\naws_secret_access_key = {credentials.secret_key}\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(tmp_path),
+        PATH=f"{Path(sys.executable).parent}:{env['PATH']}",
+        AWS_CONFIG_FILE=str(aws_config),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "aws-credentials"),
+        AWS_ENDPOINT_URL=running.aws.endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    aws = str(Path(sys.executable).parent / "aws")
+
+    def who(profile: str, **extra: str) -> str:
+        result = subprocess.run(
+            [aws, "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
+            input=totp(ana.seed) + "\n", env={**env, **extra}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return str(json.loads(result.stdout)["Arn"])
+
+    assert who("app-prod-ReadOnly") == "arn:aws:sts::222222222222:assumed-role/ReadOnly/ana"
+    assert who("app-prod-Admin") == "arn:aws:sts::222222222222:assumed-role/Admin/ana"
+    assert who("app-dev-Developer", SWITCHROLE_TOKEN_CODE=totp(ana.seed)) == (
+        "arn:aws:sts::333333333333:assumed-role/Developer/ana"
+    )
