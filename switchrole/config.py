@@ -150,6 +150,28 @@ class Quotas:
 
 
 @dataclass(frozen=True)
+class OuTarget:
+    ou: str
+    role_keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Deployment:
+    mode: str  # "stacks" or "stacksets"
+    account_id: str | None
+    region: str
+    call_as: str
+    organizational_unit_ids: tuple[str, ...]
+    ou_targets: tuple[OuTarget, ...]
+    max_concurrent_percentage: int
+    failure_tolerance_percentage: int
+
+    @property
+    def stacksets(self) -> bool:
+        return self.mode == "stacksets"
+
+
+@dataclass(frozen=True)
 class Access:
     """One row of the access matrix: ``user`` may switch into ``role`` in ``account`` via ``group``."""
 
@@ -169,6 +191,7 @@ class Organisation:
     accounts: tuple[TargetAccount, ...]
     groups: Mapping[str, Group]
     users: Mapping[str, User]
+    deployment: Deployment
     source: str = "accounts.yaml"
 
     # --- lookups
@@ -210,6 +233,14 @@ class Organisation:
     def group_access(self, group: str) -> Mapping[str, tuple[TargetAccount, ...]]:
         """Role kind key -> the accounts (file order) where ``group`` may assume it."""
         return self._group_access[group]
+
+    def group_all_accounts(self, group: str) -> frozenset[str]:
+        """Role kinds ``group`` is granted with ``accounts: "*"``."""
+        return frozenset(g.role for g in self.groups[group].grants if g.all_accounts)
+
+    def org_wide(self, group: str, role: str) -> bool:
+        """Is this grant expressed as "every account of the organisation that has the role" (constant size)?"""
+        return self.hub.organization_id is not None and role in self.group_all_accounts(group)
 
     def group_requires_mfa(self, group: str) -> bool:
         return any(self.role_kinds[role].mfa_required for role in self.group_access(group))
@@ -278,6 +309,18 @@ def loads(text: str, source: str = "accounts.yaml") -> Organisation:
     problems = check_references(spec)
     if problems:
         raise ConfigError(sorted_problems(ConfigError(problems).with_lines(locate).problems), source)
+    return resolve(spec, source)
+
+
+def from_data(data: Mapping[str, Any], source: str = "(generated)") -> Organisation:
+    """Validate already-parsed data (generated organisations, benchmarks); problems carry no file lines."""
+    try:
+        spec = OrganisationSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(list(_schema_problems(exc, lambda _: None)), source) from None
+    problems = check_references(spec)
+    if problems:
+        raise ConfigError(problems, source)
     return resolve(spec, source)
 
 
@@ -499,6 +542,27 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
         if len(user.groups) > MAX_GROUPS_PER_USER:
             add(at, f"{len(user.groups)} groups; an IAM user can be in at most {MAX_GROUPS_PER_USER}")
     _check_case_duplicates(spec.users, ("users",), "user", add)
+
+    deployment = spec.deployment
+    if deployment.mode == "stacksets":
+        if deployment.account_id is None:
+            add(("deployment", "account_id"), "stacksets mode needs the management or delegated-administrator account")
+        if not deployment.organizational_unit_ids:
+            add(
+                ("deployment", "organizational_unit_ids"),
+                "service-managed StackSets target OUs: list the OUs (or the root r-...) holding the listed accounts",
+            )
+    for i, target in enumerate(deployment.ou_targets):
+        for k, role in enumerate(target.roles):
+            if role not in kinds:
+                add(("deployment", "ou_targets", i, "roles", k), f"unknown role kind {role!r}" + _suggest(role, kinds))
+    if deployment.ou_targets and deployment.mode != "stacksets":
+        add(("deployment", "ou_targets"), "OU targets need mode: stacksets")
+    if deployment.ou_targets and spec.hub.organization_id is None:
+        add(
+            ("deployment", "ou_targets"),
+            'accounts of an OU are reachable only by accounts: "*" grants with hub.organization_id set',
+        )
     return problems
 
 
@@ -552,7 +616,22 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
         accounts=accounts,
         groups=groups,
         users={name: User(name, tuple(u.groups)) for name, u in spec.users.items()},
+        deployment=_resolve_deployment(spec),
         source=source,
+    )
+
+
+def _resolve_deployment(spec: OrganisationSpec) -> Deployment:
+    d = spec.deployment
+    return Deployment(
+        mode=d.mode,
+        account_id=d.account_id,
+        region=d.region or spec.hub.region,
+        call_as=d.call_as,
+        organizational_unit_ids=tuple(d.organizational_unit_ids),
+        ou_targets=tuple(OuTarget(t.ou, tuple(t.roles)) for t in d.ou_targets),
+        max_concurrent_percentage=d.max_concurrent_percentage,
+        failure_tolerance_percentage=d.failure_tolerance_percentage,
     )
 
 

@@ -155,6 +155,19 @@ def grant_policies(org: Organisation, group: str, *, max_chars: int = MANAGED_PO
     used = policy_chars(document([]))
     for role_key, accounts in org.group_access(group).items():
         kind = org.role_kinds[role_key]
+        if org.org_wide(group, role_key):
+            statement = organization_statement(org, kind)
+            size = policy_chars(statement) + (1 if policies[-1] else 0)
+            if used + size > max_chars and policies[-1]:
+                policies.append([])
+                used, size = policy_chars(document([])), policy_chars(statement)
+            if used + size > max_chars:
+                raise PolicyError(
+                    f"the organisation-wide grant statement for {role_key} does not fit {max_chars:,} characters"
+                )
+            policies[-1].append(statement)
+            used += size
+            continue
         ids = [a.account_id for a in accounts]
         part = 1
         while ids:
@@ -180,6 +193,25 @@ def grant_policies(org: Organisation, group: str, *, max_chars: int = MANAGED_PO
     for doc in docs:  # the arithmetic above is an optimisation; this is the guarantee
         assert policy_chars(doc) <= max_chars, (group, policy_chars(doc))
     return docs
+
+
+def organization_statement(org: Organisation, kind: RoleKind) -> Statement:
+    """``accounts: "*"`` with ``hub.organization_id``: the role in every account of the organisation,
+    minus the configured accounts that lack this role kind. Constant size however many accounts have it,
+    and accounts that StackSets adds to an OU later are covered without a hub change."""
+    assert org.hub.organization_id is not None
+    conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:ResourceOrgID": org.hub.organization_id}}
+    lacking = [a.account_id for a in org.accounts if kind.key not in a.role_keys]
+    if lacking:
+        conditions["StringNotEquals"] = {"aws:ResourceAccount": lacking}
+    conditions.update(mfa_conditions(kind))
+    return {
+        "Sid": sid("Assume", kind.key, "InOrganization"),
+        "Effect": "Allow",
+        "Action": list(kind.assume_actions),
+        "Resource": kind.any_account_arn,
+        "Condition": conditions,
+    }
 
 
 def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument]:

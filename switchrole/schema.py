@@ -172,6 +172,32 @@ class QuotasSpec(StrictModel):
     role_managed_policies: Annotated[int, Field(ge=10, le=25)] = 10
 
 
+OuId = Annotated[
+    str,
+    _matches(r"ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}", "organizational unit or root id (ou-... or r-...)"),
+]
+
+
+class OuTargetSpec(StrictModel):
+    """Every account of an OU gets these role kinds, including accounts added later (StackSets auto-deployment)."""
+
+    ou: OuId
+    roles: list[RoleKindKey] = Field(min_length=1)
+
+
+class DeploymentSpec(StrictModel):
+    """How target-account roles reach the accounts: one CDK stack each, or CloudFormation StackSets."""
+
+    mode: Literal["stacks", "stacksets"] = "stacks"
+    account_id: AccountId | None = None  # management or delegated-administrator account (stacksets)
+    region: Region | None = None
+    call_as: Literal["SELF", "DELEGATED_ADMIN"] = "SELF"
+    organizational_unit_ids: list[OuId] = []  # OUs (or the root) that contain the listed accounts
+    ou_targets: list[OuTargetSpec] = []
+    max_concurrent_percentage: Annotated[int, Field(ge=1, le=100)] = 25
+    failure_tolerance_percentage: Annotated[int, Field(ge=0, le=100)] = 10
+
+
 class OrganisationSpec(StrictModel):
     hub: HubSpec
     defaults: DefaultsSpec = DefaultsSpec()
@@ -180,3 +206,4 @@ class OrganisationSpec(StrictModel):
     accounts: list[AccountSpec] = Field(min_length=1)
     groups: dict[GroupName, GroupSpec] = {}
     users: dict[UserName, UserSpec] = {}
+    deployment: DeploymentSpec = DeploymentSpec()

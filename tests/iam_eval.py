@@ -17,8 +17,11 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def statement_allows(statement: dict[str, Any], role_arn: str, account_id: str, *, mfa_age: int | None) -> bool:
-    """Does this Allow statement permit sts:AssumeRole on ``role_arn`` for a caller with that MFA age?"""
+def statement_allows(
+    statement: dict[str, Any], role_arn: str, account_id: str, *, mfa_age: int | None, org_id: str | None = None
+) -> bool:
+    """Does this Allow statement permit sts:AssumeRole on ``role_arn`` (in organisation ``org_id``) for a caller
+    with that MFA age?"""
     if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(statement.get("Action", [])):
         return False
     if not any(fnmatchcase(role_arn, pattern) for pattern in _as_list(statement["Resource"])):
@@ -28,6 +31,12 @@ def statement_allows(statement: dict[str, Any], role_arn: str, account_id: str, 
             values = [str(v) for v in _as_list(expected)]
             if operator == "StringEquals" and key == "aws:ResourceAccount":
                 if account_id not in values:
+                    return False
+            elif operator == "StringNotEquals" and key == "aws:ResourceAccount":
+                if account_id in values:
+                    return False
+            elif operator == "StringEquals" and key == "aws:ResourceOrgID":
+                if org_id not in values:
                     return False
             elif operator == "Bool" and key == "aws:MultiFactorAuthPresent":
                 if values != ["true"] or mfa_age is None:
@@ -40,14 +49,22 @@ def statement_allows(statement: dict[str, Any], role_arn: str, account_id: str, 
     return True
 
 
-def reachable(org: Organisation, documents: list[dict[str, Any]], *, mfa_age: int | None = 0) -> set[tuple[str, str]]:
-    """(account name, role kind) pairs the documents allow, over every role the organisation creates."""
+def reachable(
+    org: Organisation, documents: list[dict[str, Any]], *, mfa_age: int | None = 0, every_kind: bool = False
+) -> set[tuple[str, str]]:
+    """(account name, role kind) pairs the documents allow, over every role the organisation creates.
+
+    ``every_kind`` also tries every role kind in every account (roles a configured account does not have),
+    as if someone had created them by hand: a grant must not reach those either.
+    """
     result = set()
     for account in org.accounts:
-        for key in account.role_keys:
+        for key in org.role_kinds if every_kind else account.role_keys:
             arn = org.role_kinds[key].arn(account.account_id)
             if any(
-                statement_allows(s, arn, account.account_id, mfa_age=mfa_age) for d in documents for s in d["Statement"]
+                statement_allows(s, arn, account.account_id, mfa_age=mfa_age, org_id=org.hub.organization_id)
+                for d in documents
+                for s in d["Statement"]
             ):
                 result.add((account.name, key))
     return result

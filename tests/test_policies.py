@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from factories import generated, load_data
+from factories import build, generated, load_data
 from iam_eval import granted, reachable
 
 from switchrole.config import Organisation
@@ -165,6 +165,61 @@ class TestGrantPolicies:
         message = problems[0].message
         assert "managed policies" in message and "6,144" in message and "at most 10" in message
         assert "characters" in message
+
+
+class TestOrganisationWideGrants:
+    """accounts: "*" with hub.organization_id: constant size, still exact over the configured accounts."""
+
+    def org(self, n: int, *, org_id: str | None = "o-exampleorg1", lacking_every: int = 0) -> Organisation:
+        data = generated(
+            n,
+            grants={
+                "readers": [{"role": "ReadOnly", "accounts": "*"}],
+                "ops": [{"role": "Admin", "accounts": ["acct-0002"]}],
+            },
+        )
+        if org_id:
+            data["hub"]["organization_id"] = org_id
+        if lacking_every:
+            for account in data["accounts"][::lacking_every]:
+                account["roles"] = ["Admin"]
+        return build(data)
+
+    def test_5000_accounts_fit_one_small_policy(self) -> None:
+        org = self.org(5000)
+        docs = checked_grant_policies(org, "readers")
+        assert len(docs) == 1 and policy_chars(docs[0]) < 500
+        (statement,) = docs[0]["Statement"]
+        assert statement["Condition"]["StringEquals"] == {"aws:ResourceOrgID": "o-exampleorg1"}
+        assert reachable(org, docs, every_kind=True) == granted(org, "readers")
+
+    def test_accounts_lacking_the_kind_are_excluded(self) -> None:
+        org = self.org(5000, lacking_every=50)  # 100 configured accounts have no ReadOnly role
+        docs = checked_grant_policies(org, "readers")
+        excluded = docs[0]["Statement"][0]["Condition"]["StringNotEquals"]["aws:ResourceAccount"]
+        assert len(excluded) == 100
+        assert reachable(org, docs, every_kind=True) == granted(org, "readers")
+        assert len(granted(org, "readers")) == 4900
+
+    def test_explicit_grants_stay_account_lists(self) -> None:
+        org = self.org(10)
+        (doc,) = grant_policies(org, "ops")
+        assert doc["Statement"][0]["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["200000000002"]}
+        assert reachable(org, [doc], every_kind=True) == {("acct-0002", "Admin")}
+
+    def test_other_organisations_are_not_reached(self) -> None:
+        from iam_eval import statement_allows
+
+        org = self.org(3)
+        (statement,) = grant_policies(org, "readers")[0]["Statement"]
+        arn = org.role_kinds["ReadOnly"].arn("999999999999")
+        assert statement_allows(statement, arn, "999999999999", mfa_age=0, org_id="o-exampleorg1")
+        assert not statement_allows(statement, arn, "999999999999", mfa_age=0, org_id="o-someoneelse")
+
+    def test_without_an_organisation_id_5000_accounts_do_not_fit_and_say_why(self) -> None:
+        problems = list(policy_problems(self.org(5000, org_id=None)))
+        assert [p.path for p in problems] == [("groups", "readers", "grants")]
+        assert "hub.organization_id" in problems[0].message
 
 
 class TestMfaSelfManagementPolicy:
