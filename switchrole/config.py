@@ -552,8 +552,8 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 ("deployment", "organizational_unit_ids"),
                 "service-managed StackSets target OUs: list the OUs (or the root r-...) holding the listed accounts",
             )
-    for i, target in enumerate(deployment.ou_targets):
-        for k, role in enumerate(target.roles):
+    for i, ou_target in enumerate(deployment.ou_targets):
+        for k, role in enumerate(ou_target.roles):
             if role not in kinds:
                 add(("deployment", "ou_targets", i, "roles", k), f"unknown role kind {role!r}" + _suggest(role, kinds))
     if deployment.ou_targets and deployment.mode != "stacksets":
