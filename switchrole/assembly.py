@@ -14,7 +14,8 @@ import aws_cdk as cdk
 from switchrole import nag
 from switchrole.config import HUB_STACK_NAME, Organisation
 from switchrole.errors import ConfigError
-from switchrole.stacks import HubStack, TargetAccountStack
+from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
+from switchrole.stacks.stacksets_stack import STACKSETS_STACK_NAME
 from switchrole.validate import load_checked
 
 DEFAULT_CONFIG = "accounts.yaml"
@@ -40,6 +41,9 @@ def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> None:
     if checks:
         nag.add_checks(app)
     HubStack(app, HUB_STACK_NAME, org=org)
+    if org.deployment.stacksets:
+        StackSetsStack(app, STACKSETS_STACK_NAME, org=org)
+        return
     for account in org.accounts:
         TargetAccountStack(app, account.stack_name, org=org, account=account)
 

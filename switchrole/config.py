@@ -261,6 +261,11 @@ class Organisation:
         """Hub users who may assume ``role`` in ``account`` (sorted, no duplicates)."""
         return tuple(sorted({u for g in self.groups_granted(role, account) for u in self.members(g)}))
 
+    def users_granted_everywhere(self, role: str) -> tuple[str, ...]:
+        """Hub users granted ``role`` with ``accounts: "*"``: who may switch into it in accounts an OU target adds."""
+        groups = [g for g in self.groups if role in self.group_all_accounts(g)]
+        return tuple(sorted({u for g in groups for u in self.members(g)}))
+
     def access(self, user: str | None = None) -> Iterator[Access]:
         """Every (user, group, account, role) switch the file grants, in file order."""
         users = [self.users[user]] if user is not None else list(self.users.values())

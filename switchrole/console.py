@@ -20,3 +20,9 @@ def switch_role_url(account: TargetAccount, kind: RoleKind) -> str:
         safe="/",
     )
     return f"{SWITCH_ROLE_URL}?{query}"
+
+
+def portable_switch_role_url(kind: RoleKind) -> str:
+    """For ``Fn::Sub`` in a template shared by many accounts (StackSets): the account id comes from CloudFormation."""
+    query = urlencode({"roleName": kind.console_role_name, "displayName": f"ACCOUNT-{kind.key}"}, safe="/")
+    return f"{SWITCH_ROLE_URL}?account=${{AWS::AccountId}}&" + query.replace("ACCOUNT", "${AWS::AccountId}")

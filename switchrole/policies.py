@@ -83,6 +83,24 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
     granted this role here, so a hub administrator with ``sts:AssumeRole`` on
     ``*`` cannot switch in without a grant.
     """
+    principals = None
+    if kind.strict_trust:
+        principals = strict_principals(org, kind, org.users_granted(kind.key, account.name), account.name)
+    return trust_document(org, kind, principals)
+
+
+def strict_principals(org: Organisation, kind: RoleKind, users: Sequence[str], where: str) -> list[str]:
+    if not users:
+        raise PolicyError(
+            f"trust: strict, but no hub user is granted {kind.key} in {where}; "
+            "the role would admit nobody (grant it to a group with members, or drop trust: strict)"
+        )
+    return [org.hub.user_arn(u) for u in users]
+
+
+def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None) -> PolicyDocument:
+    """The trust document; ``principals`` (strict trust only) is the ARN list, or a CloudFormation
+    reference to it (a StackSets parameter, so one template serves accounts with different grantees)."""
     conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
     string_equals: dict[str, str] = {}
     if kind.external_id is not None:
@@ -91,14 +109,8 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
         string_equals["sts:SourceIdentity"] = "${aws:username}"
     if string_equals:
         conditions["StringEquals"] = string_equals
-    if kind.strict_trust:
-        users = org.users_granted(kind.key, account.name)
-        if not users:
-            raise PolicyError(
-                f"trust: strict, but no hub user is granted {kind.key} in {account.name}; "
-                "the role would admit nobody (grant it to a group with members, or drop trust: strict)"
-            )
-        conditions["ArnEquals"] = {"aws:PrincipalArn": [org.hub.user_arn(u) for u in users]}
+    if principals is not None:
+        conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
     statement: Statement = {
         "Sid": "AssumeFromHub",
         "Effect": "Allow",
@@ -111,11 +123,14 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
 
 
 def checked_trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> PolicyDocument:
-    doc = trust_policy(org, account, kind)
+    return check_trust_size(org, kind, trust_policy(org, account, kind), account.name)
+
+
+def check_trust_size(org: Organisation, kind: RoleKind, doc: PolicyDocument, where: str) -> PolicyDocument:
     size, limit = policy_chars(doc), org.quotas.trust_policy_chars
     if size > limit:
         raise PolicyError(
-            f"trust policy of {kind.key} in {account.name} is {size:,} characters; the limit is {limit:,} "
+            f"trust policy of {kind.key} in {where} is {size:,} characters; the limit is {limit:,} "
             "(raise quotas.trust_policy_chars after raising the IAM quota, or grant fewer users under trust: strict)"
         )
     return doc
@@ -361,3 +376,13 @@ def policy_problems(org: Organisation) -> Iterator[Problem]:
             checked_grant_policies(org, group)
         except PolicyError as exc:
             yield Problem(("groups", group, "grants"), str(exc))
+    for i, target in enumerate(org.deployment.ou_targets):
+        for key in target.role_keys:
+            kind = org.role_kinds[key]
+            if kind.strict_trust:
+                try:
+                    users = org.users_granted_everywhere(key)
+                    principals = strict_principals(org, kind, users, f"OU {target.ou}")
+                    check_trust_size(org, kind, trust_document(org, kind, principals), f"OU {target.ou}")
+                except PolicyError as exc:
+                    yield Problem(("deployment", "ou_targets", i, "roles"), str(exc))

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from switchrole import nag
 from switchrole.config import RoleKind, TargetAccount
-from switchrole.console import switch_role_url
+from switchrole.console import portable_switch_role_url, switch_role_url
 
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")
 
@@ -21,6 +21,8 @@ class CrossAccountRole(Construct):
 
     It is an L1 ``AWS::IAM::Role`` on purpose: the trust document is emitted
     verbatim, so the size switchrole checked is the size IAM receives.
+    With ``account=None`` the role is account-agnostic (``${AWS::AccountId}``),
+    for a StackSets template that many accounts share.
     """
 
     def __init__(
@@ -28,15 +30,13 @@ class CrossAccountRole(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        account: TargetAccount,
+        account: TargetAccount | None,
         kind: RoleKind,
         trust_policy: Mapping[str, Any],
         hub_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.kind = kind
-        self.arn = kind.arn(account.account_id)
-        self.switch_role_url = switch_role_url(account, kind)
         tags = {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], "switchrole:role-kind": kind.key, **kind.tags}
         self.resource = iam.CfnRole(
             self,
@@ -47,7 +47,7 @@ class CrossAccountRole(Construct):
             assume_role_policy_document=dict(trust_policy),
             max_session_duration=kind.max_session_duration,
             managed_policy_arns=list(kind.managed_policy_arns) or None,
-            permissions_boundary=kind.boundary_arn(account.account_id),
+            permissions_boundary=kind.boundary_arn(account.account_id if account else "${AWS::AccountId}"),
             policies=[
                 iam.CfnRole.PolicyProperty(policy_name=name, policy_document=dict(doc))
                 for name, doc in kind.inline_policies.items()
@@ -55,6 +55,15 @@ class CrossAccountRole(Construct):
             or None,
             tags=[cdk.CfnTag(key=k, value=v) for k, v in tags.items()],
         )
+        if account is None:
+            boundary = self.resource.permissions_boundary
+            if boundary and "${AWS::AccountId}" in boundary:
+                self.resource.permissions_boundary = cdk.Fn.sub(boundary)
+            self.arn: str = self.resource.attr_arn
+            self.switch_role_url = cdk.Fn.sub(portable_switch_role_url(kind))
+        else:
+            self.arn = kind.arn(account.account_id)
+            self.switch_role_url = switch_role_url(account, kind)
         for arn in kind.managed_policy_arns:
             if ":iam::aws:policy/" in arn:
                 nag.acknowledge(

@@ -2,14 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aws_cdk as cdk
 from constructs import Construct
 
-from switchrole.config import Organisation, TargetAccount
+from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.constructs import CrossAccountRole
-from switchrole.policies import checked_trust_policy
+from switchrole.policies import PolicyDocument, checked_trust_policy
+
+
+def add_roles(
+    stack: cdk.Stack,
+    org: Organisation,
+    account: TargetAccount | None,
+    role_keys: Sequence[str],
+    trust: Callable[[RoleKind], PolicyDocument],
+) -> dict[str, CrossAccountRole]:
+    """A role per kind, with its ARN and (where the console can switch into it) its console link as outputs."""
+    roles = {}
+    for key in role_keys:
+        kind = org.role_kinds[key]
+        role = CrossAccountRole(stack, key, account=account, kind=kind, trust_policy=trust(kind), hub_name=org.hub.name)
+        roles[key] = role
+        cdk.CfnOutput(stack, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
+        if kind.console_switchable:  # no console link for roles needing an external id or source identity
+            cdk.CfnOutput(
+                stack,
+                f"{key}SwitchRoleUrl",
+                value=role.switch_role_url,
+                description=f"Console link to switch into {key}",
+            )
+    return roles
 
 
 class TargetAccountStack(cdk.Stack):
@@ -24,23 +49,6 @@ class TargetAccountStack(cdk.Stack):
             description=f"switchrole: roles in {account.name} that hub account {org.hub.name} may switch into",
             **kwargs,
         )
-        self.roles: dict[str, CrossAccountRole] = {}
-        for key in account.role_keys:
-            kind = org.role_kinds[key]
-            role = CrossAccountRole(
-                self,
-                key,
-                account=account,
-                kind=kind,
-                trust_policy=checked_trust_policy(org, account, kind),
-                hub_name=org.hub.name,
-            )
-            self.roles[key] = role
-            cdk.CfnOutput(self, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
-            if kind.console_switchable:  # no console link for roles needing an external id or source identity
-                cdk.CfnOutput(
-                    self,
-                    f"{key}SwitchRoleUrl",
-                    value=role.switch_role_url,
-                    description=f"Console link to switch into {key}",
-                )
+        self.roles = add_roles(
+            self, org, account, account.role_keys, lambda kind: checked_trust_policy(org, account, kind)
+        )

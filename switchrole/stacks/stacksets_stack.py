@@ -1,0 +1,120 @@
+"""``deployment.mode: stacksets``: one stack, in the management or delegated-administrator account,
+with service-managed StackSets that put the roles into every target account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudformation as cloudformation
+from constructs import Construct
+
+from switchrole.config import Organisation
+from switchrole.policies import PolicyError, trust_document
+from switchrole.stacks.target_account_stack import add_roles
+from switchrole.stacksets import StackSetPlan, plan, principals_parameter
+
+STACKSETS_STACK_NAME = "SwitchRole-StackSets"
+MAX_TEMPLATE_BODY = 51_200  # bytes, CloudFormation's TemplateBody limit
+
+
+class RoleSetStack(cdk.Stack):
+    """An account-agnostic template with one role per kind; strict-trust grantees are parameters."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, org: Organisation, role_keys: tuple[str, ...]) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            synthesizer=cdk.BootstraplessSynthesizer(),
+            description=f"switchrole: {', '.join(role_keys)} roles that hub account {org.hub.name} may switch into",
+        )
+        principals: dict[str, Any] = {}
+        for key in role_keys:
+            if org.role_kinds[key].strict_trust:
+                name = principals_parameter(key)
+                parameter = cdk.CfnParameter(
+                    self, name, type="CommaDelimitedList", description=f"Hub users {key} admits (trust: strict)"
+                )
+                parameter.override_logical_id(name)
+                principals[key] = {"Ref": name}
+        add_roles(self, org, None, role_keys, lambda kind: trust_document(org, kind, principals.get(kind.key)))
+
+
+def role_set_templates(org: Organisation, plans: list[StackSetPlan]) -> dict[tuple[str, ...], dict[str, Any]]:
+    """Synthesize each distinct role template once, in a throw-away app with the same cdk-nag checks."""
+    from switchrole import nag
+
+    app = cdk.App(analytics_reporting=False)
+    nag.add_checks(app)
+    ids = {}
+    for number, role_keys in enumerate(dict.fromkeys(p.role_keys for p in plans), start=1):
+        ids[role_keys] = f"RoleSet{number}"
+        RoleSetStack(app, ids[role_keys], org=org, role_keys=role_keys)
+    assembly = app.synth()
+    return {keys: assembly.get_stack_by_name(stack_id).template for keys, stack_id in ids.items()}
+
+
+class StackSetsStack(cdk.Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, org: Organisation, **kwargs: Any) -> None:
+        deployment = org.deployment
+        super().__init__(
+            scope,
+            construct_id,
+            stack_name=STACKSETS_STACK_NAME,
+            env=cdk.Environment(account=deployment.account_id, region=deployment.region),
+            description=f"switchrole: StackSets that create the switch roles in {len(org.accounts)} target accounts",
+            **kwargs,
+        )
+        self.plans = plan(org)
+        self.templates = role_set_templates(org, self.plans)
+        self.stack_sets: dict[str, cloudformation.CfnStackSet] = {}
+        for stack_set in self.plans:
+            body = json.dumps(self.templates[stack_set.role_keys], separators=(",", ":"))
+            if len(body.encode()) > MAX_TEMPLATE_BODY:
+                raise PolicyError(
+                    f"StackSet {stack_set.name}: template body {len(body):,} bytes > {MAX_TEMPLATE_BODY:,}"
+                )
+            self.stack_sets[stack_set.name] = cloudformation.CfnStackSet(
+                self,
+                stack_set.name,
+                stack_set_name=stack_set.name,
+                description=f"switchrole roles: {', '.join(stack_set.role_keys)}",
+                permission_model="SERVICE_MANAGED",
+                call_as=deployment.call_as,
+                auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
+                    enabled=stack_set.ou is not None, retain_stacks_on_account_removal=False if stack_set.ou else None
+                ),
+                capabilities=["CAPABILITY_NAMED_IAM"],
+                managed_execution={"Active": True},
+                operation_preferences=cloudformation.CfnStackSet.OperationPreferencesProperty(
+                    max_concurrent_percentage=deployment.max_concurrent_percentage,
+                    failure_tolerance_percentage=deployment.failure_tolerance_percentage,
+                    region_concurrency_type="PARALLEL",
+                ),
+                template_body=body,
+                stack_instances_group=[self._instances(org, stack_set, group) for group in stack_set.instances],
+            )
+
+    @staticmethod
+    def _instances(
+        org: Organisation, stack_set: StackSetPlan, group: Any
+    ) -> cloudformation.CfnStackSet.StackInstancesProperty:
+        deployment = org.deployment
+        if stack_set.ou is not None:
+            targets = cloudformation.CfnStackSet.DeploymentTargetsProperty(organizational_unit_ids=[stack_set.ou])
+        else:
+            targets = cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                organizational_unit_ids=list(deployment.organizational_unit_ids),
+                accounts=list(group.account_ids),
+                account_filter_type="INTERSECTION",
+            )
+        return cloudformation.CfnStackSet.StackInstancesProperty(
+            deployment_targets=targets,
+            regions=[deployment.region],
+            parameter_overrides=[
+                cloudformation.CfnStackSet.ParameterProperty(parameter_key=k, parameter_value=v)
+                for k, v in group.parameters
+            ]
+            or None,
+        )

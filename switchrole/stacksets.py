@@ -1,0 +1,83 @@
+"""Plan the CloudFormation StackSets that carry target-account roles in ``deployment.mode: stacksets``.
+
+Accounts with the same role kinds share one StackSet and one template (grouped
+by content, not by hand). What differs between them, the hub users a
+``trust: strict`` role admits, is a StackSets parameter, overridden per group
+of accounts, so a grant change does not move an account to another StackSet.
+Each OU target is a StackSet of its own, with auto-deployment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+
+from switchrole.config import Organisation, TargetAccount
+from switchrole.policies import check_trust_size, strict_principals, trust_document
+
+MAX_NAME = 128
+
+
+@dataclass(frozen=True)
+class InstanceGroup:
+    """Stack instances with the same parameter values (empty ``account_ids`` for an OU target)."""
+
+    account_ids: tuple[str, ...]
+    parameters: tuple[tuple[str, str], ...]  # (parameter, comma-separated principal ARNs)
+
+
+@dataclass(frozen=True)
+class StackSetPlan:
+    name: str
+    role_keys: tuple[str, ...]
+    instances: tuple[InstanceGroup, ...]
+    ou: str | None = None  # an OU target: every account in it, including later ones (auto-deployment)
+
+
+def principals_parameter(role_key: str) -> str:
+    return f"{role_key}Principals"
+
+
+def stack_set_name(role_keys: tuple[str, ...], ou: str | None = None) -> str:
+    name = "SwitchRole-" + (f"OU-{ou}-" if ou else "") + "-".join(role_keys)
+    if len(name) <= MAX_NAME:
+        return name
+    digest = hashlib.sha256("-".join(role_keys).encode()).hexdigest()[:12]
+    return "SwitchRole-" + (f"OU-{ou}-" if ou else "") + digest
+
+
+def _parameters(
+    org: Organisation, role_keys: tuple[str, ...], users_of: dict[str, tuple[str, ...]], where: str
+) -> tuple[tuple[str, str], ...]:
+    values = []
+    for key in role_keys:
+        kind = org.role_kinds[key]
+        if kind.strict_trust:
+            principals = strict_principals(org, kind, users_of[key], where)
+            check_trust_size(org, kind, trust_document(org, kind, principals), where)
+            values.append((principals_parameter(key), ",".join(principals)))
+    return tuple(values)
+
+
+def plan(org: Organisation) -> list[StackSetPlan]:
+    """The StackSets for ``org`` (raises PolicyError as the per-account stacks would)."""
+    by_kinds: dict[tuple[str, ...], list[TargetAccount]] = defaultdict(list)
+    for account in org.accounts:
+        by_kinds[tuple(sorted(account.role_keys))].append(account)
+    plans = []
+    for role_keys, accounts in by_kinds.items():
+        groups: dict[tuple[tuple[str, str], ...], list[str]] = defaultdict(list)
+        for account in accounts:
+            users = {k: org.users_granted(k, account.name) for k in role_keys}
+            groups[_parameters(org, role_keys, users, account.name)].append(account.account_id)
+        instances = tuple(InstanceGroup(tuple(ids), params) for params, ids in groups.items())
+        plans.append(StackSetPlan(stack_set_name(role_keys), role_keys, instances))
+    for target in org.deployment.ou_targets:
+        role_keys = tuple(sorted(target.role_keys))
+        users = {k: org.users_granted_everywhere(k) for k in role_keys}
+        params = _parameters(org, role_keys, users, f"OU {target.ou}")
+        plans.append(
+            StackSetPlan(stack_set_name(role_keys, target.ou), role_keys, (InstanceGroup((), params),), target.ou)
+        )
+    return plans
