@@ -25,6 +25,9 @@ from switchrole.errors import Problem
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_CHARS = 6144
+# Grants are packed up to this, not to the quota itself: a policy never sits exactly at IAM's limit,
+# so a different count on IAM's side (escaping, a future change) cannot turn a valid file into a failed deploy.
+GRANT_POLICY_TARGET_CHARS = 6000
 GROUP_INLINE_CHARS = 5120
 ROLE_INLINE_CHARS = 10240
 GROUP_MANAGED_POLICIES = 10
@@ -159,7 +162,9 @@ class GrantChunk:
         }
 
 
-def grant_policies(org: Organisation, group: str, *, max_chars: int = MANAGED_POLICY_CHARS) -> list[PolicyDocument]:
+def grant_policies(
+    org: Organisation, group: str, *, max_chars: int = GRANT_POLICY_TARGET_CHARS
+) -> list[PolicyDocument]:
     """The group's ``sts:AssumeRole`` grants, packed into as few managed policies as fit ``max_chars``.
 
     Statements follow role kinds in file order and accounts in file order, so
@@ -236,7 +241,8 @@ def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument
     if len(docs) > slots:
         total = sum(policy_chars(d) for d in docs)
         raise PolicyError(
-            f"grants need {len(docs)} managed policies ({total:,} characters at {MANAGED_POLICY_CHARS:,} each) "
+            f"grants need {len(docs)} managed policies ({total:,} characters, packed up to {GRANT_POLICY_TARGET_CHARS:,} "
+            f"of IAM's {MANAGED_POLICY_CHARS:,} each) "
             f"but a group takes at most {GROUP_MANAGED_POLICIES} managed policies"
             + (" including the MFA policy" if slots < GROUP_MANAGED_POLICIES else "")
             + '; split the group or grant with accounts: "*" and hub.organization_id'

@@ -10,6 +10,7 @@ from iam_eval import granted, reachable
 
 from switchrole.config import Organisation
 from switchrole.policies import (
+    GRANT_POLICY_TARGET_CHARS,
     GROUP_MANAGED_POLICIES,
     MANAGED_POLICY_CHARS,
     PolicyError,
@@ -144,7 +145,8 @@ class TestGrantPolicies:
     def test_packing_fills_policies_close_to_the_limit(self) -> None:
         org = load_data(generated(1000, grants={"g": [{"role": "ReadOnly", "accounts": "*"}]}))
         docs = grant_policies(org, "g")
-        assert all(policy_chars(d) > MANAGED_POLICY_CHARS - 20 for d in docs[:-1])
+        assert all(GRANT_POLICY_TARGET_CHARS - 20 < policy_chars(d) <= GRANT_POLICY_TARGET_CHARS for d in docs[:-1])
+        assert GRANT_POLICY_TARGET_CHARS < MANAGED_POLICY_CHARS
 
     def test_mixed_grants_in_1000_accounts_stay_exact(self) -> None:
         names = [f"acct-{i:04d}" for i in range(1, 1001)]
