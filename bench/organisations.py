@@ -13,7 +13,9 @@ ROLES = {
 
 def organisation(n: int, *, mode: str = "stacks", organization_id: str | None = "o-benchmark01") -> dict[str, Any]:
     names = [f"proj{i // 2:04d}-{'prod' if i % 2 else 'dev'}" for i in range(n)]
-    accounts = [{"name": name, "account_id": f"{200000000000 + i:012d}", "roles": list(ROLES)} for i, name in enumerate(names)]
+    accounts = [
+        {"name": name, "account_id": f"{200000000000 + i:012d}", "roles": list(ROLES)} for i, name in enumerate(names)
+    ]
     # explicit lists stay within what one group can hold (9 managed policies of ~400 accounts each);
     # every "*" grant is organisation-wide (constant size) when organization_id is set
     team_a = names[: min(len(names) // 2, 1200)] or names[:1]

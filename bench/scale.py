@@ -105,13 +105,13 @@ def naive_policy(org: Organisation, group: str) -> dict[str, Any]:
 
 def policy_stats(org: Organisation) -> dict[str, Any]:
     grant_sizes = {g: [policy_chars(d) for d in grant_policies(org, g)] for g in org.groups}
-    trust = max(
-        policy_chars(trust_policy(org, a, org.role_kinds[k])) for a in org.accounts for k in a.role_keys
-    )
+    trust = max(policy_chars(trust_policy(org, a, org.role_kinds[k])) for a in org.accounts for k in a.role_keys)
     naive = max(policy_chars(naive_policy(org, g)) for g in org.groups)
     return {
         "largest_grant_policy": max(max(s) for s in grant_sizes.values()),
-        "most_policies_per_group": max(len(s) + (1 if org.group_requires_mfa(g) else 0) for g, s in grant_sizes.items()),
+        "most_policies_per_group": max(
+            len(s) + (1 if org.group_requires_mfa(g) else 0) for g, s in grant_sizes.items()
+        ),
         "largest_trust_policy": trust,
         "naive_largest_policy": naive,
     }
@@ -124,11 +124,19 @@ def assembly_stats(out: Path) -> dict[str, Any]:
         for resource in json.loads(template.read_text()).get("Resources", {}).values():
             if resource["Type"] == "AWS::CloudFormation::StackSet":
                 bodies.append(len(resource["Properties"]["TemplateBody"].encode()))
-    return {"assembly_bytes": size, "stacks": len(list(out.glob("*.template.json"))), "largest_template_body": max(bodies, default=0)}
+    return {
+        "assembly_bytes": size,
+        "stacks": len(list(out.glob("*.template.json"))),
+        "largest_template_body": max(bodies, default=0),
+    }
 
 
 def headroom(used: float, limit: float) -> str:
-    return f"{used:,.0f}/{limit:,.0f} ({100 * (1 - used / limit):.0f}% free)" if used <= limit else f"{used:,.0f}/{limit:,.0f} OVER"
+    return (
+        f"{used:,.0f}/{limit:,.0f} ({100 * (1 - used / limit):.0f}% free)"
+        if used <= limit
+        else f"{used:,.0f}/{limit:,.0f} OVER"
+    )
 
 
 def main() -> None:
@@ -148,7 +156,10 @@ def main() -> None:
                 row = {"n": n, "mode": mode, **measured, **assembly_stats(out), **policy_stats(org)}
                 shutil.rmtree(out, ignore_errors=True)
             rows.append(row)
-            print(f"  {mode:9} N={n:5}: {row['wall_seconds']:6.1f} s, {row['peak_bytes'] / 2**20:6.0f} MiB", file=sys.stderr)
+            print(
+                f"  {mode:9} N={n:5}: {row['wall_seconds']:6.1f} s, {row['peak_bytes'] / 2**20:6.0f} MiB",
+                file=sys.stderr,
+            )
     (args.out / "scale.json").write_text(json.dumps(rows, indent=2))
     print(table(rows))
     plot(rows, args.out / "scale.png")
@@ -163,7 +174,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in rows:
         lines.append(
-            f"| {r['mode']} | {r['n']:,} | {r['stacks']:,} | {r['wall_seconds']:.1f} s | {r['peak_bytes'] / 2**20:,.0f} MiB | "
+            f"| {r['mode']} | {r['n']:,} | {r['stacks']:,} | {r['wall_seconds']:.1f} s | "
+            f"{r['peak_bytes'] / 2**20:,.0f} MiB | "
             f"{r['assembly_bytes'] / 2**20:,.1f} MiB | {headroom(r['largest_grant_policy'], MANAGED_POLICY_CHARS)} | "
             f"{r['most_policies_per_group']}/{GROUP_MANAGED_POLICIES} | {headroom(r['largest_trust_policy'], 2048)} | "
             + (headroom(r["largest_template_body"], TEMPLATE_BODY_LIMIT) if r["largest_template_body"] else "-")

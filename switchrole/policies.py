@@ -241,8 +241,8 @@ def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument
     if len(docs) > slots:
         total = sum(policy_chars(d) for d in docs)
         raise PolicyError(
-            f"grants need {len(docs)} managed policies ({total:,} characters, packed up to {GRANT_POLICY_TARGET_CHARS:,} "
-            f"of IAM's {MANAGED_POLICY_CHARS:,} each) "
+            f"grants need {len(docs)} managed policies ({total:,} characters, packed up to "
+            f"{GRANT_POLICY_TARGET_CHARS:,} of IAM's {MANAGED_POLICY_CHARS:,} each) "
             f"but a group takes at most {GROUP_MANAGED_POLICIES} managed policies"
             + (" including the MFA policy" if slots < GROUP_MANAGED_POLICIES else "")
             + '; split the group or grant with accounts: "*" and hub.organization_id'
