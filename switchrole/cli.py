@@ -369,51 +369,36 @@ EndpointOption = Annotated[
 ]
 
 
-def _local_user(endpoint: str | None, config: Path, user: str) -> tuple[str, str]:
+def _local_admin(endpoint: str | None, config: Path, user: str, what: str) -> dict[str, str]:
+    """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file."""
+    from switchrole.local.server import admin_get
+
     if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
     org = load(config)
-    if user not in org.users:
-        raise fail(f"--user: no user {user!r} in {config}")
-    return endpoint, org.hub.account_id
+    _known_user(org, user, config)
+    try:
+        return admin_get(endpoint, what, org.hub.account_id, user)
+    except (LookupError, OSError) as exc:
+        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
 
 
 @local_app.command("credentials")
-def local_credentials(
-    user: Annotated[str, typer.Option("--user", "-u", help="Hub user.")],
-    endpoint: EndpointOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
-) -> None:
+def local_credentials(user: UserOption, endpoint: EndpointOption = None, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Print `export` lines with a new emulator access key for a hub user (eval them; nothing goes to disk).
 
     eval "$(switchrole local credentials --user alice)"; for the local AWS only.
     """
-    from switchrole.local.server import admin_get
-
-    endpoint, account = _local_user(endpoint, config, user)
-    try:
-        key = admin_get(endpoint, "access-key", account, user)
-    except (LookupError, OSError) as exc:
-        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    key = _local_admin(endpoint, config, user, "access-key")
     typer.echo(f"export AWS_ACCESS_KEY_ID={key['AccessKeyId']}")
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}")
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
 
 
 @local_app.command("mfa-code")
-def local_mfa_code(
-    user: Annotated[str, typer.Option("--user", "-u", help="Hub user.")],
-    endpoint: EndpointOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
-) -> None:
+def local_mfa_code(user: UserOption, endpoint: EndpointOption = None, config: ConfigOption = DEFAULT_CONFIG) -> None:
     """Print the current code of the user's virtual MFA device on the local AWS (an authenticator app)."""
-    from switchrole.local.server import admin_get
-
-    endpoint, account = _local_user(endpoint, config, user)
-    try:
-        typer.echo(admin_get(endpoint, "mfa-code", account, user)["Code"])
-    except (LookupError, OSError) as exc:
-        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    typer.echo(_local_admin(endpoint, config, user, "mfa-code")["Code"])
 
 
 def run(argv: list[str] | None = None) -> Any:

@@ -81,15 +81,6 @@ class LocalAws:
         with urllib.request.urlopen(request, timeout=5):
             pass
 
-    def access_key(self, account_id: str, user: str) -> tuple[str, str]:
-        """A new access key for ``user`` (emulator only: see :mod:`switchrole.local.admin_api`)."""
-        data = admin_get(self.endpoint, "access-key", account_id, user)
-        return data["AccessKeyId"], data["SecretAccessKey"]
-
-    def mfa_code(self, account_id: str, user: str) -> str:
-        """The current code of ``user``'s virtual MFA device."""
-        return str(admin_get(self.endpoint, "mfa-code", account_id, user)["Code"])
-
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
