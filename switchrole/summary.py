@@ -10,9 +10,9 @@ from switchrole.policies import GROUP_MANAGED_POLICIES, MANAGED_POLICY_CHARS, gr
 
 def summarize(org: Organisation) -> str:
     roles = sum(len(a.role_keys) for a in org.accounts)
-    policies = [doc for group in org.groups for doc in grant_policies(org, group)]
-    largest = max((policy_chars(doc) for doc in policies), default=0)
-    most = max((len(grant_policies(org, g)) for g in org.groups), default=0)
+    per_group = [grant_policies(org, group) for group in org.groups]
+    largest = max((policy_chars(doc) for docs in per_group for doc in docs), default=0)
+    most = max((len(docs) for docs in per_group), default=0)
     return (
         f"{len(org.accounts)} target accounts, {len(org.role_kinds)} role kinds, {roles} roles, "
         f"{len(org.groups)} groups, {len(org.users)} users; largest hub policy {largest:,}/{MANAGED_POLICY_CHARS:,} "

@@ -37,7 +37,8 @@ from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user,
 
 PROJECT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-HUB_ADMIN = "switchrole-demo-hub-admin"
+HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
+NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
 SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
 
 
@@ -189,7 +190,8 @@ class Demo:
         iam.create_user(UserName=HUB_ADMIN)
         iam.attach_user_policy(UserName=HUB_ADMIN, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
         identities = {}
-        for user in [*self.org.users, HUB_ADMIN]:
+        iam.create_user(UserName=NO_GRANT)
+        for user in [*self.org.users, HUB_ADMIN, NO_GRANT]:
             key = iam.create_access_key(UserName=user)["AccessKey"]
             device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
             seed = (
@@ -231,10 +233,9 @@ class Demo:
         org, refusals = self.org, []
         first = org.accounts[0]
         some_kind = org.role_kinds[first.role_keys[0]]
-        ungranted = next((u for u in org.users if not org.user_roles(u)), None)
-        if ungranted is not None:
-            request = request_for(org, first, some_kind, ungranted)
-            refusals.append(Check(ungranted, request, False, "no grant", identities[ungranted].token))
+        ungranted = next((u for u in org.users if not org.user_roles(u)), NO_GRANT)
+        request = replace(request_for(org, first, some_kind, None), mfa_serial=org.hub.mfa_serial(ungranted))
+        refusals.append(Check(ungranted, request, False, "no grant", identities[ungranted].token))
         mfa_user = next((u for u in org.users if any(k.mfa_required for _, k in org.user_roles(u))), None)
         if mfa_user is not None:
             account, kind = next((a, k) for a, k in org.user_roles(mfa_user) if k.mfa_required)
