@@ -8,7 +8,9 @@ those gaps and delegate everything else to moto's own models.
 
 moto builds its type -> model map from ``CloudFormationModel.__subclasses__()``;
 a later direct subclass with the same type wins, so defining these classes and
-clearing moto's caches is the whole registration.
+clearing moto's caches is the whole registration. That is also why the User and
+Role models repeat their small delegating methods instead of sharing a base
+class: only *direct* subclasses are found.
 """
 
 from __future__ import annotations
