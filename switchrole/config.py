@@ -202,9 +202,6 @@ class Organisation:
     def account(self, name: str) -> TargetAccount:
         return self._accounts_by_name[name]
 
-    def role_kind(self, key: str) -> RoleKind:
-        return self.role_kinds[key]
-
     @cached_property
     def _members(self) -> dict[str, tuple[str, ...]]:
         members: dict[str, list[str]] = defaultdict(list)

@@ -46,10 +46,6 @@ class SmokeRequest:
     def account_id(self) -> str:
         return parse_role_arn(self.role_arn)[0]
 
-    @property
-    def role_name(self) -> str:
-        return parse_role_arn(self.role_arn)[2]
-
 
 @dataclass
 class Step:
