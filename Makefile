@@ -38,9 +38,10 @@ synth: setup
 	npx cdk synth --no-notices -q
 
 lint: setup
-	$(BIN)/ruff check switchrole tests app.py
-	$(BIN)/ruff format --check switchrole tests app.py
+	$(BIN)/ruff check switchrole tests scripts bench app.py
+	$(BIN)/ruff format --check switchrole tests scripts bench app.py
 	$(BIN)/mypy switchrole app.py
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 bench: setup
 	$(BIN)/python bench/scale.py
