@@ -299,30 +299,24 @@ def load(path: str | FsPath) -> Organisation:
 def loads(text: str, source: str = "accounts.yaml") -> Organisation:
     """Validate accounts-file text (see :func:`load`)."""
     root = parse_yaml(text, source)
+    return from_data(to_plain(root), source, locate=lambda path: locate_line(root, path))
 
-    def locate(path: Path) -> int | None:
-        return locate_line(root, path)
 
-    plain = to_plain(root)
+def from_data(
+    data: Mapping[str, Any],
+    source: str = "(generated)",
+    *,
+    locate: Callable[[Path], int | None] = lambda _: None,
+) -> Organisation:
+    """Validate parsed data: the schema, then cross references; ``locate`` maps field paths to file lines
+    (generated organisations and benchmarks have none)."""
     try:
-        spec = OrganisationSpec.model_validate(plain)
+        spec = OrganisationSpec.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(sorted_problems(_schema_problems(exc, locate)), source) from None
     problems = check_references(spec)
     if problems:
         raise ConfigError(sorted_problems(ConfigError(problems).with_lines(locate).problems), source)
-    return resolve(spec, source)
-
-
-def from_data(data: Mapping[str, Any], source: str = "(generated)") -> Organisation:
-    """Validate already-parsed data (generated organisations, benchmarks); problems carry no file lines."""
-    try:
-        spec = OrganisationSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(list(_schema_problems(exc, lambda _: None)), source) from None
-    problems = check_references(spec)
-    if problems:
-        raise ConfigError(problems, source)
     return resolve(spec, source)
 
 
@@ -375,7 +369,7 @@ def locate_line(root: Any, path: Path) -> int | None:
     return line
 
 
-def _schema_problems(exc: ValidationError, locate: Any) -> Iterable[Problem]:
+def _schema_problems(exc: ValidationError, locate: Callable[[Path], int | None]) -> Iterable[Problem]:
     for error in exc.errors(include_url=False):
         loc = tuple(p for p in error["loc"] if p != "[key]")
         yield Problem(loc, _schema_message(error), locate(loc))
