@@ -1,27 +1,42 @@
 """Access review for pull requests: who gains, loses or changes which access between two accounts files.
 
 A YAML diff shows edited lines and a CloudFormation diff shows resources; the
-reviewer's question is "who can now switch into what, and under which
-conditions?". This compares the *effective* access of two organisations.
+reviewer's question is "who can now switch into what, and what can they do
+there?". This compares, between two organisations, everything that decides
+that: who is granted which role where (per user), and for every deployed role
+its permissions (managed and inline policies, permissions boundary, session
+tags) and the conditions of the switch (MFA and its age, session length,
+external id, source identity, trust mode, the role's name). The report lists
+the most dangerous changes first: destructive ones, then widened permissions
+and weaker conditions, then access gained, access lost, narrowed or neutral
+changes, and finally what was added.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchrole.config import Organisation, RoleKind, loads
+from switchrole.config import Organisation, RoleKind, TargetAccount, loads
 from switchrole.errors import ConfigError
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
+RoleKey = tuple[str, str]  # account name, role kind
+
+WEAKER, NARROWER, NEUTRAL = "weaker", "narrower", "neutral"
+
+
+# --------------------------------------------------------------------------- what a switch is
 
 
 @dataclass(frozen=True)
 class Conditions:
-    """What a reviewer weighs for one switch: the conditions under which it is allowed."""
+    """What a reviewer weighs for one user's switch: the conditions under which it is allowed."""
 
     account_id: str
     role_arn: str
@@ -46,6 +61,54 @@ class Conditions:
         )
 
 
+@dataclass(frozen=True)
+class RoleState:
+    """One deployed role: everything that decides who may switch into it and what the switch can do."""
+
+    arn: str
+    managed_policies: tuple[str, ...]
+    inline_policies: tuple[tuple[str, tuple[str, ...]], ...]  # name -> canonical statements
+    permissions_boundary: str | None
+    mfa_required: bool
+    mfa_max_age_seconds: int | None
+    max_session_duration: int
+    external_id: str | None
+    source_identity: bool
+    session_tags: bool
+    strict_trust: bool
+    admits: tuple[str, ...] | None  # trust: strict: exactly these hub users; None: delegated to the hub
+    tags: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, org: Organisation, account: TargetAccount, kind: RoleKind) -> RoleState:
+        return cls(
+            arn=kind.arn(account.account_id),
+            managed_policies=kind.managed_policy_arns,
+            inline_policies=tuple(
+                (name, tuple(_canonical(s) for s in _statements(doc))) for name, doc in kind.inline_policies.items()
+            ),
+            permissions_boundary=kind.boundary_arn(account.account_id),
+            mfa_required=kind.mfa_required,
+            mfa_max_age_seconds=kind.mfa_max_age_seconds if kind.mfa_required else None,
+            max_session_duration=kind.max_session_duration,
+            external_id=kind.external_id,
+            source_identity=kind.source_identity,
+            session_tags=kind.session_tags,
+            strict_trust=kind.strict_trust,
+            admits=org.users_granted(kind.key, account.name) if kind.strict_trust else None,
+            tags=tuple(sorted(kind.tags.items())),
+        )
+
+
+def _statements(document: Any) -> list[Any]:
+    statements = document.get("Statement", []) if isinstance(document, dict) else []
+    return statements if isinstance(statements, list) else [statements]
+
+
+def _canonical(statement: Any) -> str:
+    return json.dumps(statement, sort_keys=True, separators=(",", ":"))
+
+
 def effective_access(org: Organisation | None) -> dict[AccessKey, tuple[Conditions, tuple[str, ...]]]:
     """(user, account, role) -> (conditions, groups granting it)."""
     result: dict[AccessKey, tuple[Conditions, tuple[str, ...]]] = {}
@@ -58,42 +121,137 @@ def effective_access(org: Organisation | None) -> dict[AccessKey, tuple[Conditio
     return result
 
 
+def role_states(org: Organisation | None) -> dict[RoleKey, RoleState]:
+    if org is None:
+        return {}
+    return {
+        (account.name, key): RoleState.of(org, account, org.role_kinds[key])
+        for account in org.accounts
+        for key in account.role_keys
+    }
+
+
+def kind_renames(base: Organisation | None, head: Organisation) -> dict[str, str]:
+    """Role kinds whose key changed while the IAM role (path and name) stayed: old key -> new key."""
+    if base is None:
+        return {}
+    gone = {k: v for k, v in base.role_kinds.items() if k not in head.role_kinds}
+    new = {(v.path, v.name): k for k, v in head.role_kinds.items() if k not in base.role_kinds}
+    return {old: new[(kind.path, kind.name)] for old, kind in gone.items() if (kind.path, kind.name) in new}
+
+
+# --------------------------------------------------------------------------- what changed in a role
+
+
+@dataclass(frozen=True)
+class Change:
+    text: str
+    effect: str  # WEAKER, NARROWER or NEUTRAL
+    rank: int = 9  # among weaker changes, lower is more dangerous
+
+
+def _policy_name(arn: str) -> str:
+    return arn.removeprefix("arn:aws:iam::aws:policy/")
+
+
 def _hours(seconds: int) -> str:
     return f"{seconds / 3600:g} h"
 
 
-def condition_changes(old: Conditions, new: Conditions) -> list[tuple[str, bool]]:
-    """(description, weaker) for every condition that differs."""
-    changes: list[tuple[str, bool]] = []
+def _summary(statement: str) -> str:
+    """``Allow iam:* on *`` for a reviewer; conditions are only mentioned."""
+    s = json.loads(statement)
+    actions = s.get("Action", s.get("NotAction", []))
+    resources = s.get("Resource", s.get("NotResource", []))
+
+    def join(value: Any) -> str:
+        return ", ".join(value) if isinstance(value, list) else str(value)
+
+    text = f"{s.get('Effect', '?')} {'NOT ' if 'NotAction' in s else ''}{join(actions)} on {join(resources)}"
+    return text + (" (with conditions)" if "Condition" in s else "")
+
+
+def permission_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
+    """Managed policies, inline statements, boundary and session tags: what the role's sessions may do."""
+    for arn in new.managed_policies:
+        if arn not in old.managed_policies:
+            yield Change(f"+ {_policy_name(arn)}", WEAKER, 0)
+    for arn in old.managed_policies:
+        if arn not in new.managed_policies:
+            yield Change(f"- {_policy_name(arn)}", NARROWER)
+    before, after = dict(old.inline_policies), dict(new.inline_policies)
+    for name in after.keys() | before.keys():
+        added = [s for s in after.get(name, ()) if s not in before.get(name, ())]
+        removed = [s for s in before.get(name, ()) if s not in after.get(name, ())]
+        where = f"inline policy {name}" + (
+            " (new)" if name not in before else " (removed)" if name not in after else ""
+        )
+        for statement in added:
+            deny = json.loads(statement).get("Effect") == "Deny"
+            yield Change(f"{where}: + {_summary(statement)}", NARROWER if deny else WEAKER, 0)
+        for statement in removed:
+            deny = json.loads(statement).get("Effect") == "Deny"
+            yield Change(f"{where}: - {_summary(statement)}", WEAKER if deny else NARROWER, 0)
+    if old.permissions_boundary != new.permissions_boundary:
+        if new.permissions_boundary is None:
+            yield Change(f"permissions boundary removed (was {_policy_name(str(old.permissions_boundary))})", WEAKER, 0)
+        elif old.permissions_boundary is None:
+            yield Change(f"permissions boundary added: {_policy_name(new.permissions_boundary)}", NARROWER)
+        else:
+            yield Change(
+                f"permissions boundary {_policy_name(old.permissions_boundary)} -> "
+                f"{_policy_name(new.permissions_boundary)} (may widen what the role can do)",
+                WEAKER,
+                0,
+            )
+    if old.session_tags != new.session_tags:
+        if new.session_tags:
+            yield Change("session tags allowed (sts:TagSession; callers choose their own principal tags)", WEAKER, 4)
+        else:
+            yield Change("session tags no longer allowed", NARROWER)
+    if old.tags != new.tags:
+        yield Change("role tags changed (they are principal tags of every session: check ABAC policies)", NEUTRAL)
+
+
+def condition_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
+    """MFA, session length, external id, source identity and trust mode: who may switch, and for how long."""
     if old.mfa_required != new.mfa_required:
-        changes.append(("MFA no longer required" if old.mfa_required else "MFA now required", old.mfa_required))
-    elif old.mfa_max_age_seconds != new.mfa_max_age_seconds and new.mfa_max_age_seconds and old.mfa_max_age_seconds:
-        weaker = new.mfa_max_age_seconds > old.mfa_max_age_seconds
-        changes.append((f"MFA max age {old.mfa_max_age_seconds} s -> {new.mfa_max_age_seconds} s", weaker))
+        if new.mfa_required:
+            yield Change("MFA now required", NARROWER)
+        else:
+            yield Change("MFA no longer required", WEAKER, 1)
+    elif old.mfa_max_age_seconds and new.mfa_max_age_seconds and old.mfa_max_age_seconds != new.mfa_max_age_seconds:
+        longer = new.mfa_max_age_seconds > old.mfa_max_age_seconds
+        text = f"MFA max age {old.mfa_max_age_seconds} s -> {new.mfa_max_age_seconds} s"
+        yield Change(text, WEAKER if longer else NARROWER, 5)
     if old.max_session_duration != new.max_session_duration:
-        weaker = new.max_session_duration > old.max_session_duration
-        changes.append((f"session {_hours(old.max_session_duration)} -> {_hours(new.max_session_duration)}", weaker))
-    if old.external_id_required != new.external_id_required:
-        changes.append(
-            (
-                "external id now required" if new.external_id_required else "external id no longer required",
-                not new.external_id_required,
-            )
-        )
-    if old.source_identity_required != new.source_identity_required:
-        changes.append(
-            (
-                "source identity now required"
-                if new.source_identity_required
-                else "source identity no longer required",
-                not new.source_identity_required,
-            )
-        )
+        longer = new.max_session_duration > old.max_session_duration
+        text = f"session {_hours(old.max_session_duration)} -> {_hours(new.max_session_duration)}"
+        yield Change(text, WEAKER if longer else NARROWER, 5)
+    if old.external_id != new.external_id:
+        if new.external_id is None:
+            yield Change("external id no longer required", WEAKER, 3)
+        elif old.external_id is None:
+            yield Change("external id now required", NARROWER)
+        else:
+            yield Change("external id changed (callers need the new one)", NEUTRAL)
+    if old.source_identity != new.source_identity:
+        if new.source_identity:
+            yield Change("source identity now required", NARROWER)
+        else:
+            yield Change("source identity no longer required (CloudTrail no longer names the hub user)", WEAKER, 3)
     if old.strict_trust != new.strict_trust:
-        changes.append(("strict trust added" if new.strict_trust else "strict trust removed", old.strict_trust))
-    if old.role_arn != new.role_arn:
-        changes.append((f"role replaced: {old.role_arn} -> {new.role_arn}", False))
-    return changes
+        if new.strict_trust:
+            yield Change("trust: strict added (only granted users, not any hub principal)", NARROWER)
+        else:
+            yield Change(
+                "trust: strict removed: any hub principal allowed sts:AssumeRole on it may now switch in", WEAKER, 2
+            )
+    elif old.admits == () and new.admits:
+        yield Change(f"admits {', '.join(new.admits)} again (trust: strict)", NEUTRAL)
+
+
+# --------------------------------------------------------------------------- the review
 
 
 @dataclass
@@ -101,14 +259,15 @@ class AccessDiff:
     base_label: str
     head_label: str
     destructive: list[str] = field(default_factory=list)
+    weaker: list[dict[str, Any]] = field(default_factory=list)  # role changes that widen or weaken
     gained: list[dict[str, Any]] = field(default_factory=list)
     lost: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)
-    structure: list[str] = field(default_factory=list)  # accounts, role kinds, groups, users added or removed
+    changed: list[dict[str, Any]] = field(default_factory=list)  # role changes that narrow, or neither
+    structure: list[str] = field(default_factory=list)  # accounts, role kinds, groups, users added; renames
 
     @property
     def access_changed(self) -> bool:
-        return bool(self.destructive or self.gained or self.lost or self.changed or self.structure)
+        return bool(self.destructive or self.weaker or self.gained or self.lost or self.changed or self.structure)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -117,6 +276,7 @@ class AccessDiff:
                 "head": self.head_label,
                 "access_changed": self.access_changed,
                 "destructive": self.destructive,
+                "weaker": self.weaker,
                 "gained": self.gained,
                 "lost": self.lost,
                 "changed": self.changed,
@@ -131,10 +291,9 @@ class AccessDiff:
             return "\n".join([*out, "No change in effective access.", ""])
         if self.destructive:
             out += ["### :warning: Destructive changes", "", *[f"- {line}" for line in self.destructive], ""]
-        weaker = [c for c in self.changed if c["weaker"]]
-        if weaker:
-            out += ["### :warning: Weaker conditions", ""]
-            out += [f"- **{c['user']}** -> {c['account']} / {c['role']}: {'; '.join(c['changes'])}" for c in weaker]
+        if self.weaker:
+            out += ["### :warning: Wider permissions and weaker conditions", ""]
+            out += [f"- {_role_change_line(c)}" for c in self.weaker]
             out.append("")
         for title, rows in (("Access gained", self.gained), ("Access lost", self.lost)):
             if rows:
@@ -151,17 +310,19 @@ class AccessDiff:
                 ]
                 out.append("")
         if self.changed:
-            out += [
-                f"### Access changed ({len(self.changed)})",
-                "",
-                "| user | account | role | change |",
-                "|---|---|---|---|",
-            ]
-            out += [f"| {c['user']} | {c['account']} | {c['role']} | {'; '.join(c['changes'])} |" for c in self.changed]
+            out += ["### Narrower permissions and other role changes", ""]
+            out += [f"- {_role_change_line(c)}" for c in self.changed]
             out.append("")
         if self.structure:
             out += ["### Accounts, role kinds, groups and users", "", *[f"- {line}" for line in self.structure], ""]
         return "\n".join(out)
+
+
+def _role_change_line(change: dict[str, Any]) -> str:
+    accounts = change["accounts"]
+    where = accounts[0] if len(accounts) == 1 else f"{len(accounts)} accounts ({', '.join(accounts)})"
+    holders = f"; held by {', '.join(change['holders'])}" if change["holders"] else "; granted to nobody"
+    return f"**{change['role']}**: {change['change']} in {where}{holders}"
 
 
 def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...]) -> dict[str, Any]:
@@ -171,29 +332,56 @@ def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...]) -> dic
 
 def diff(base: Organisation | None, head: Organisation, *, base_label: str, head_label: str) -> AccessDiff:
     result = AccessDiff(base_label, head_label)
-    old, new = effective_access(base), effective_access(head)
+    renames = kind_renames(base, head)
+    old = {(u, a, renames.get(r, r)): v for (u, a, r), v in effective_access(base).items()}
+    new = effective_access(head)
     for key in sorted(new.keys() - old.keys()):
         result.gained.append(_row(key, *new[key]))
     for key in sorted(old.keys() - new.keys()):
         result.lost.append(_row(key, *old[key]))
-    for key in sorted(old.keys() & new.keys()):
-        changes = condition_changes(old[key][0], new[key][0])
-        if changes:
-            user, account, role = key
-            result.changed.append(
-                {
-                    "user": user,
-                    "account": account,
-                    "role": role,
-                    "changes": [text for text, _ in changes],
-                    "weaker": any(weaker for _, weaker in changes),
-                }
-            )
-    _structure(base, head, result)
+    _role_changes(base, head, renames, new, result)
+    _structure(base, head, renames, result)
     return result
 
 
-def _structure(base: Organisation | None, head: Organisation, result: AccessDiff) -> None:
+def _role_changes(
+    base: Organisation | None,
+    head: Organisation,
+    renames: dict[str, str],
+    access: dict[AccessKey, Any],
+    result: AccessDiff,
+) -> None:
+    """Every change to a role that exists before and after, grouped by role kind and change across accounts."""
+    before = {(a, renames.get(k, k)): v for (a, k), v in role_states(base).items()}
+    after = role_states(head)
+    grouped: dict[tuple[str, Change], list[str]] = defaultdict(list)
+    nobody: dict[str, list[str]] = defaultdict(list)
+    for (account, key), new_state in after.items():
+        old_state = before.get((account, key))
+        if old_state is None:
+            continue
+        if old_state.admits and new_state.admits == ():
+            nobody[key].append(account)
+        for change in [*permission_changes(old_state, new_state), *condition_changes(old_state, new_state)]:
+            grouped[(key, change)].append(account)
+    result.destructive += [
+        f"{key} admits nobody now in {', '.join(accounts)} (trust: strict, no user is granted it any more)"
+        for key, accounts in nobody.items()
+    ]
+    holders: dict[RoleKey, set[str]] = defaultdict(set)
+    for user, account, key in access:
+        holders[(account, key)].add(user)
+    rows = []
+    for (key, change), accounts in grouped.items():
+        users = sorted({u for a in accounts for u in holders[(a, key)]})
+        row = {"role": key, "accounts": accounts, "change": change.text, "weaker": change.effect == WEAKER}
+        rows.append((change.rank, row | {"holders": users}))
+    rows.sort(key=lambda r: (r[0], r[1]["role"], r[1]["change"]))
+    result.weaker += [row for _, row in rows if row["weaker"]]
+    result.changed += [row for _, row in rows if not row["weaker"]]
+
+
+def _structure(base: Organisation | None, head: Organisation, renames: dict[str, str], result: AccessDiff) -> None:
     old_accounts = {a.name: a for a in base.accounts} if base else {}
     new_accounts = {a.name: a for a in head.accounts}
     for name in old_accounts.keys() - new_accounts.keys():
@@ -209,17 +397,26 @@ def _structure(base: Organisation | None, head: Organisation, result: AccessDiff
         assert base is not None
         if before.account_id != after.account_id:
             result.destructive.append(f"account {name} changes id {before.account_id} -> {after.account_id}")
-        for key in before.role_keys:
+        old_keys = [renames.get(k, k) for k in before.role_keys]
+        for old_key, key in zip(before.role_keys, old_keys, strict=True):
             if key not in after.role_keys:
-                result.destructive.append(f"role {key} in {name} will be deleted (stack SwitchRole-{name})")
-            elif base.role_kinds[key].arn(before.account_id) != head.role_kinds[key].arn(after.account_id):
+                result.destructive.append(f"role {old_key} in {name} will be deleted (stack SwitchRole-{name})")
+            elif base.role_kinds[old_key].arn(before.account_id) != head.role_kinds[key].arn(after.account_id):
                 result.destructive.append(
-                    f"role {key} in {name} is replaced (new name or path): open sessions and links break during deploy"
+                    f"role {key} in {name} is replaced (new name or path): open sessions and links break during "
+                    f"deploy ({base.role_kinds[old_key].arn(before.account_id)} -> "
+                    f"{head.role_kinds[key].arn(after.account_id)})"
                 )
         for key in after.role_keys:
-            if key not in before.role_keys:
+            if key not in old_keys:
                 result.structure.append(f"role {key} added to {name}")
-    old_kinds, new_kinds = set(base.role_kinds) if base else set(), set(head.role_kinds)
+    for old_key, new_key in sorted(renames.items()):
+        name = head.role_kinds[new_key].name
+        result.structure.append(
+            f"role kind renamed: {old_key} -> {new_key} (IAM role {name} kept: deployed as an in-place update)"
+        )
+    old_kinds = {renames.get(k, k) for k in base.role_kinds} if base else set()
+    new_kinds = set(head.role_kinds)
     result.structure += [f"role kind added: {k}" for k in sorted(new_kinds - old_kinds)]
     result.structure += [f"role kind removed: {k}" for k in sorted(old_kinds - new_kinds)]
     old_groups, new_groups = set(base.groups) if base else set(), set(head.groups)
@@ -229,8 +426,9 @@ def _structure(base: Organisation | None, head: Organisation, result: AccessDiff
     result.structure += [f"group added: {g}" for g in sorted(new_groups - old_groups)]
     old_users, new_users = set(base.users) if base else set(), set(head.users)
     result.destructive += [
-        f"user {u} leaves the file: the IAM user is retained (RemovalPolicy.RETAIN) with its keys and MFA "
-        "device but leaves all groups; delete it by hand if the person left"
+        f"user {u} leaves the file: the deploy removes them from every group; the IAM user itself is retained "
+        "with any password, access keys and MFA device until deleted by hand "
+        "(docs/onboarding.md, Offboarding a person)"
         for u in sorted(old_users - new_users)
     ]
     result.structure += [f"user added: {u}" for u in sorted(new_users - old_users)]

@@ -20,6 +20,10 @@ from switchrole.validate import load_checked
 
 DEFAULT_CONFIG = "accounts.yaml"
 REPORT = "validation-report.json"
+# Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
+# (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
+# which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource.
+APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True}
 
 
 class SynthFailed(Exception):
@@ -61,7 +65,7 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
     outdir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
     try:
-        app = cdk.App(outdir=str(staging))
+        app = cdk.App(outdir=str(staging), post_cli_context=APP_CONTEXT)
         add_stacks(app, org, checks=checks)
         try:
             assembly = app.synth()
@@ -93,7 +97,7 @@ def _unacknowledged(report_path: Path) -> list[str]:
 
 def main() -> None:
     """Entry point of ``app.py`` (run by ``npx cdk``): ``-c config=PATH`` picks the accounts file."""
-    app = cdk.App()
+    app = cdk.App(post_cli_context=APP_CONTEXT)
     path = app.node.try_get_context("config") or DEFAULT_CONFIG
     try:
         org = load_checked(path)

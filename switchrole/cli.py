@@ -106,7 +106,7 @@ def matrix(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
 ) -> None:
     """Who may switch into what: one row per user, group, account and role."""
-    from switchrole.matrix import records, to_markdown
+    from switchrole.matrix import nobody_note, records, to_markdown
 
     if format not in ("json", "md"):
         raise fail(f"--format: expected json or md, got {format!r}")
@@ -117,7 +117,7 @@ def matrix(
     if format == "json":
         typer.echo(json.dumps(rows, indent=2))
     else:
-        typer.echo(to_markdown(rows), nl=False)
+        typer.echo(to_markdown(rows) + ("" if user else nobody_note(org)), nl=False)
 
 
 @app.command()
@@ -346,6 +346,54 @@ def onboard(
     typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
     for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
         typer.echo(line)
+
+
+@app.command()
+def offboard(
+    user: Annotated[str, typer.Option("--user", "-u", help="The hub user who leaves.")],
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Only leave this group (the user stays in the file).")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Remove a user (or one of their groups) from the accounts file, keeping every other byte; then print
+    what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands."""
+    import difflib
+
+    from switchrole.access_diff import diff as access_diff
+    from switchrole.clients import write_atomically
+    from switchrole.config import loads
+    from switchrole.offboard import Removal, follow_up
+    from switchrole.offboard import offboard as edit
+    from switchrole.validate import check
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+    before = guarded(lambda: loads(text, str(config)))
+    edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
+    org = guarded(lambda: loads(edited, str(config)))
+    problems = check(org)
+    if problems:
+        raise fail([p.render(str(config)) for p in problems])
+    if dry_run:
+        diff_lines = difflib.unified_diff(
+            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} (offboarded)"
+        )
+        typer.echo("".join(diff_lines), nl=False)
+        return
+    write_atomically(config, edited)
+    lost = access_diff(before, org, base_label="", head_label="").lost
+    what = f"removed {user} from group {group}" if group else f"removed user {user}"
+    typer.echo(f"{config}: {what}; {len(lost)} switch(es) lost:")
+    for row in lost:
+        typer.echo(f"  {row['role']} in {row['account']} ({row['account_id']})")
+    typer.echo("Open a pull request with this change; CI posts `switchrole diff --base origin/main` for review.")
+    if group is None:
+        for line in follow_up(before, user):
+            typer.echo(line)
 
 
 local_app = typer.Typer(help="The embedded local AWS (a moto server): run the whole product without an AWS account.")

@@ -263,6 +263,15 @@ class Organisation:
         groups = [g for g in self.groups if role in self.group_all_accounts(g)]
         return tuple(sorted({u for g in groups for u in self.members(g)}))
 
+    def strict_roles_admitting_nobody(self) -> list[tuple[TargetAccount, RoleKind]]:
+        """``trust: strict`` roles that no user is granted: deployed, but their trust admits nobody."""
+        return [
+            (account, self.role_kinds[key])
+            for account in self.accounts
+            for key in account.role_keys
+            if self.role_kinds[key].strict_trust and not self.users_granted(key, account.name)
+        ]
+
     def access(self, user: str | None = None) -> Iterator[Access]:
         """Every (user, group, account, role) switch the file grants, in file order."""
         users = [self.users[user]] if user is not None else list(self.users.values())

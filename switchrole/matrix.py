@@ -47,6 +47,15 @@ def records(org: Organisation, user: str | None = None) -> list[dict[str, Any]]:
     return [record(a) for a in org.access(user)]
 
 
+def nobody_note(org: Organisation) -> str:
+    """The ``trust: strict`` roles nobody may switch into (they have no rows above)."""
+    nobody = org.strict_roles_admitting_nobody()
+    if not nobody:
+        return ""
+    where = ", ".join(f"{kind.key} in {account.name} ({account.account_id})" for account, kind in nobody)
+    return f"\nAdmits nobody (trust: strict, no user granted): {where}\n"
+
+
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     header = ("user", "group", "account", "role", "MFA", "session", "conditions")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -39,7 +39,7 @@ _WHITESPACE = re.compile(r"\s")
 
 
 class PolicyError(ValueError):
-    """A policy cannot be generated as configured (too big for its IAM quota, or admitting nobody).
+    """A policy cannot be generated as configured (too big for its IAM quota).
 
     The message names what, how big and the limit, so synth can fail with it.
     """
@@ -84,26 +84,23 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
 
     ``trust: strict`` adds ``aws:PrincipalArn`` listing exactly the hub users
     granted this role here, so a hub administrator with ``sts:AssumeRole`` on
-    ``*`` cannot switch in without a grant.
+    ``*`` cannot switch in without a grant; with nobody granted, it admits nobody.
     """
-    principals = None
-    if kind.strict_trust:
-        principals = strict_principals(org, kind, org.users_granted(kind.key, account.name), account.name)
+    principals = strict_principals(org, org.users_granted(kind.key, account.name)) if kind.strict_trust else None
     return trust_document(org, kind, principals)
 
 
-def strict_principals(org: Organisation, kind: RoleKind, users: Sequence[str], where: str) -> list[str]:
-    if not users:
-        raise PolicyError(
-            f"trust: strict, but no hub user is granted {kind.key} in {where}; "
-            "the role would admit nobody (grant it to a group with members, or drop trust: strict)"
-        )
+def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
+    """The hub user ARNs a ``trust: strict`` role admits (empty: the role admits nobody)."""
     return [org.hub.user_arn(u) for u in users]
 
 
 def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None) -> PolicyDocument:
     """The trust document; ``principals`` (strict trust only) is the ARN list, or a CloudFormation
-    reference to it (a StackSets parameter, so one template serves accounts with different grantees)."""
+    reference to it (a StackSets parameter, so one template serves accounts with different grantees).
+    An empty list gives :func:`nobody_trust_document`."""
+    if principals == []:
+        return nobody_trust_document(org, kind)
     conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
     string_equals: dict[str, str] = {}
     if kind.external_id is not None:
@@ -117,12 +114,37 @@ def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | di
     statement: Statement = {
         "Sid": "AssumeFromHub",
         "Effect": "Allow",
-        "Principal": {"AWS": f"arn:{PARTITION}:iam::{org.hub.account_id}:root"},
+        "Principal": {"AWS": hub_root(org)},
         "Action": list(kind.assume_actions),
     }
     if conditions:
         statement["Condition"] = conditions
     return document([statement])
+
+
+def nobody_trust_document(org: Organisation, kind: RoleKind) -> PolicyDocument:
+    """``trust: strict`` with no user granted: a trust policy that admits nobody.
+
+    It has no Allow statement, so no principal of any account can assume the
+    role (a trust policy must allow the caller, whatever the caller's own
+    policies say). The explicit Deny of every assume action to the hub account
+    says so to a reader, and still wins if someone adds an Allow by hand.
+    The role stays deployed, so granting it again later is an in-place update.
+    """
+    return document(
+        [
+            {
+                "Sid": "AdmitNobody",
+                "Effect": "Deny",
+                "Principal": {"AWS": hub_root(org)},
+                "Action": list(kind.assume_actions),
+            }
+        ]
+    )
+
+
+def hub_root(org: Organisation) -> str:
+    return f"arn:{PARTITION}:iam::{org.hub.account_id}:root"
 
 
 def checked_trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> PolicyDocument:
@@ -387,8 +409,7 @@ def policy_problems(org: Organisation) -> Iterator[Problem]:
             kind = org.role_kinds[key]
             if kind.strict_trust:
                 try:
-                    users = org.users_granted_everywhere(key)
-                    principals = strict_principals(org, kind, users, f"OU {target.ou}")
+                    principals = strict_principals(org, org.users_granted_everywhere(key))
                     check_trust_size(org, kind, trust_document(org, kind, principals), f"OU {target.ou}")
                 except PolicyError as exc:
                     yield Problem(("deployment", "ou_targets", i, "roles"), str(exc))

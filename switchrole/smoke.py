@@ -151,7 +151,9 @@ def explain_denied(request: SmokeRequest, caller_arn: str, org: Organisation | N
     known = user is not None and user in org.users
     granted = known and (account.name, kind.key) in {(a.name, k.key) for a, k in org.user_roles(str(user))}
     if kind.strict_trust and user not in org.users_granted(kind.key, account.name):
-        admitted = ", ".join(org.users_granted(kind.key, account.name)) or "nobody"
+        admitted = ", ".join(org.users_granted(kind.key, account.name))
+        if not admitted:
+            return f"trust: {kind.key} in {account.name} has trust: strict and admits nobody (no user is granted it)"
         return f"trust: {kind.key} in {account.name} has trust: strict and admits only {admitted}"
     if not known:
         return f"hub grant: {caller_arn} is not a hub user in {org.source}"

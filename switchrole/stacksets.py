@@ -24,7 +24,7 @@ class InstanceGroup:
     """Stack instances with the same parameter values (empty ``account_ids`` for an OU target)."""
 
     account_ids: tuple[str, ...]
-    parameters: tuple[tuple[str, str], ...]  # (parameter, comma-separated principal ARNs)
+    parameters: tuple[tuple[str, str], ...]  # (parameter, comma-separated principal ARNs; "" admits nobody)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _parameters(
     for key in role_keys:
         kind = org.role_kinds[key]
         if kind.strict_trust:
-            principals = strict_principals(org, kind, users_of[key], where)
+            principals = strict_principals(org, users_of[key])
             check_trust_size(org, kind, trust_document(org, kind, principals), where)
             values.append((principals_parameter(key), ",".join(principals)))
     return tuple(values)

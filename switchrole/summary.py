@@ -28,6 +28,10 @@ def warnings(org: Organisation) -> Iterator[str]:
             yield f"roles.{key}: no group is granted this role kind (it has no owner)"
         elif not any(org.users_granted(key, a.name) for a in org.accounts if key in a.role_keys):
             yield f"roles.{key}: no user is in a group granted this role kind"
+    nobody = org.strict_roles_admitting_nobody()
+    if nobody:
+        where = ", ".join(f"{kind.key} in {account.name}" for account, kind in nobody)
+        yield f"trust: strict roles that no user is granted admit nobody: {where}"
     used = {r for a in org.accounts for r in a.role_keys}
     for key in org.role_kinds:
         if key not in used:

@@ -16,7 +16,7 @@ from switchrole.policies import policy_problems
 
 
 def check(org: Organisation) -> list[Problem]:
-    """Problems only visible once policies are built (sizes, strict trust admitting nobody)."""
+    """Problems only visible once policies are built (their sizes against IAM's quotas)."""
     return list(policy_problems(org))
 
 

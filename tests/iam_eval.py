@@ -72,3 +72,58 @@ def reachable(
 
 def granted(org: Organisation, group: str) -> set[tuple[str, str]]:
     return {(a.name, role) for role, accounts in org.group_access(group).items() for a in accounts}
+
+
+def _principal_named(principal: Any, caller_arn: str) -> bool:
+    if principal == "*":
+        return True
+    account = caller_arn.split(":")[4]
+    return any(
+        entry in ("*", caller_arn, account, f"arn:aws:iam::{account}:root")
+        for entry in _as_list(principal.get("AWS", []) if isinstance(principal, dict) else [])
+    )
+
+
+def trust_admits(
+    document: dict[str, Any],
+    caller_arn: str,
+    *,
+    mfa_age: int | None = 0,
+    external_id: str | None = None,
+    source_identity: str | None = None,
+) -> bool:
+    """Does this trust policy let ``caller_arn`` call sts:AssumeRole (with these request values)?
+
+    Explicit Deny wins; otherwise some Allow must name the caller and hold all its conditions.
+    """
+    user = caller_arn.rsplit("/", 1)[-1]
+
+    def holds(statement: dict[str, Any]) -> bool:
+        for operator, tests in statement.get("Condition", {}).items():
+            for key, expected in tests.items():
+                values = [str(v).replace("${aws:username}", user) for v in _as_list(expected)]
+                actual = {
+                    "aws:MultiFactorAuthPresent": "true" if mfa_age is not None else None,
+                    "aws:MultiFactorAuthAge": None if mfa_age is None else str(mfa_age),
+                    "sts:ExternalId": external_id,
+                    "sts:SourceIdentity": source_identity,
+                    "aws:PrincipalArn": caller_arn,
+                }.get(key, "unknown")
+                if actual == "unknown":
+                    raise AssertionError(f"unexpected condition {operator} {key} in a trust policy")
+                if actual is None:
+                    return False
+                if operator in ("Bool", "StringEquals", "ArnEquals") and actual not in values:
+                    return False
+                if operator == "NumericLessThan" and not int(actual) < int(values[0]):
+                    return False
+        return True
+
+    matching = [
+        s
+        for s in document["Statement"]
+        if "sts:AssumeRole" in _as_list(s.get("Action", [])) and _principal_named(s.get("Principal"), caller_arn)
+    ]
+    if any(s["Effect"] == "Deny" and holds(s) for s in matching):
+        return False
+    return any(s["Effect"] == "Allow" and holds(s) for s in matching)

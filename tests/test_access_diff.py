@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from switchrole.cli import app
 
 runner = CliRunner()
+AWS_POLICY = "arn:aws:iam::aws:policy"
 
 
 def review(tmp_path: Path, change: Callable[[Any], None], fmt: str = "json") -> tuple[int, Any]:
@@ -60,11 +61,12 @@ def test_access_kept_through_another_group_is_not_lost(tmp_path: Path) -> None:
 def test_mfa_relaxed_is_flagged_as_weaker(tmp_path: Path) -> None:
     code, report = review(tmp_path, lambda d: d["roles"]["ReadOnly"].__setitem__("mfa", {"required": False}))
     assert code == 3
-    changed = {(c["user"], c["account"], c["role"]): c for c in report["changed"]}
-    entry = changed[("alice", "shop-prod", "ReadOnly")]
-    assert entry["changes"] == ["MFA no longer required"] and entry["weaker"] is True
+    (entry,) = report["weaker"]
+    assert entry["role"] == "ReadOnly" and entry["change"] == "MFA no longer required"
+    assert entry["accounts"] == ["shop-prod", "shop-dev", "data-prod", "data-dev"]
+    assert entry["holders"] == ["alice", "bob", "carol"]
     md = review(tmp_path, lambda d: d["roles"]["ReadOnly"].__setitem__("mfa", {"required": False}), "md")[1]
-    assert "Weaker conditions" in md and "MFA no longer required" in md
+    assert "Wider permissions and weaker conditions" in md and "MFA no longer required" in md
 
 
 def test_mfa_age_and_session_changes(tmp_path: Path) -> None:
@@ -73,9 +75,93 @@ def test_mfa_age_and_session_changes(tmp_path: Path) -> None:
         data["roles"]["Admin"]["max_session_duration"] = 7200
 
     _, report = review(tmp_path, change)
-    entry = next(c for c in report["changed"] if c["role"] == "Admin")
-    assert entry["changes"] == ["MFA max age 900 s -> 600 s", "session 1 h -> 2 h"]
-    assert entry["weaker"] is True  # a longer session is weaker, even with a stricter MFA age
+    assert [c["change"] for c in report["weaker"]] == ["session 1 h -> 2 h"]  # a longer session is weaker
+    assert [c["change"] for c in report["changed"]] == ["MFA max age 900 s -> 600 s"]  # a shorter MFA age is not
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["roles"]["ReadOnly"].__setitem__("managed_policies", ["AdministratorAccess"]),
+         ("ReadOnly", "+ AdministratorAccess")),
+        (lambda d: d["roles"]["Auditor"].__setitem__("inline_policies", {"Break": {
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}}),
+         ("Auditor", "inline policy Break (new): + Allow iam:* on *")),
+        (lambda d: d["roles"]["Developer"].pop("permissions_boundary"),
+         ("Developer", "permissions boundary removed (was PowerUserAccess)")),
+        (lambda d: d["roles"]["Developer"].__setitem__("permissions_boundary", f"{AWS_POLICY}/AdministratorAccess"),
+         ("Developer", "permissions boundary PowerUserAccess -> AdministratorAccess (may widen what the role can do)")),
+        (lambda d: d["roles"]["ReadOnly"].__setitem__("session_tags", True),
+         ("ReadOnly", "session tags allowed (sts:TagSession; callers choose their own principal tags)")),
+        (lambda d: d["roles"]["Developer"].__setitem__("source_identity", False),
+         ("Developer", "source identity no longer required (CloudTrail no longer names the hub user)")),
+        (lambda d: d["roles"]["Auditor"].pop("external_id"), ("Auditor", "external id no longer required")),
+        (lambda d: d["roles"]["Admin"].pop("trust"),
+         ("Admin", "trust: strict removed: any hub principal allowed sts:AssumeRole on it may now switch in")),
+    ],
+)  # fmt: skip
+def test_every_widening_of_a_role_is_reviewed_as_weaker(
+    tmp_path: Path, change: Callable[[Any], None], expected: tuple[str, str]
+) -> None:
+    """Defect: permission changes printed "No change in effective access" and exited 0."""
+    code, report = review(tmp_path, change)
+    assert code == 3
+    assert (report["weaker"][0]["role"], report["weaker"][0]["change"]) == expected
+    assert report["weaker"][0]["accounts"] and report["gained"] == report["lost"] == []
+
+
+def test_readonly_to_administrator_names_the_policy_first(tmp_path: Path) -> None:
+    change = lambda d: d["roles"]["ReadOnly"].__setitem__("managed_policies", ["AdministratorAccess"])  # noqa: E731
+    code, md = review(tmp_path, change, "md")
+    assert code == 3
+    assert "- **ReadOnly**: + AdministratorAccess in 4 accounts (shop-prod, shop-dev, data-prod, data-dev)" in md
+    assert md.index("+ AdministratorAccess") < md.index("- ReadOnlyAccess")  # widening before narrowing
+
+
+def test_a_new_deny_statement_is_narrower(tmp_path: Path) -> None:
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
+    _, report = review(tmp_path, lambda d: d["roles"]["ReadOnly"].__setitem__("inline_policies", {"NoS3": deny}))
+    assert report["weaker"] == []
+    assert [c["change"] for c in report["changed"]] == ["inline policy NoS3 (new): + Deny s3:* on *"]
+
+
+def test_kind_renamed_with_the_same_role_name_is_a_rename_not_loss_and_gain(tmp_path: Path) -> None:
+    """Defect: a key rename showed as 10 accesses lost and 10 gained."""
+
+    def change(data: Any) -> None:
+        data["roles"]["Engineer"] = data["roles"].pop("Developer")
+        data["roles"]["Engineer"]["name"] = "Developer"
+        for account in data["accounts"]:
+            account["roles"] = ["Engineer" if r == "Developer" else r for r in account["roles"]]
+        for group in data["groups"].values():
+            for grant in group["grants"]:
+                grant["role"] = "Engineer" if grant["role"] == "Developer" else grant["role"]
+
+    code, report = review(tmp_path, change)
+    assert code == 3  # a rename is still worth a reviewer's look
+    assert report["gained"] == report["lost"] == report["destructive"] == []
+    assert report["structure"] == [
+        "role kind renamed: Developer -> Engineer (IAM role Developer kept: deployed as an in-place update)"
+    ]
+
+
+def test_role_name_change_is_a_replacement(tmp_path: Path) -> None:
+    _, report = review(tmp_path, lambda d: d["roles"]["Developer"].__setitem__("name", "Builder"))
+    assert any("role Developer in shop-dev is replaced" in line for line in report["destructive"])
+
+
+def test_offboarding_the_last_admin_is_reviewable(tmp_path: Path) -> None:
+    """Defect: removing the last member of a strict grant made validate, synth and diff exit 2."""
+    code, report = review(tmp_path, lambda d: d["users"].__delitem__("alice"))
+    assert code == 3
+    assert report["destructive"][0] == (
+        "Admin admits nobody now in shop-prod, shop-dev, data-prod, data-dev "
+        "(trust: strict, no user is granted it any more)"
+    )
+    assert any(line.startswith("user alice leaves the file") for line in report["destructive"])
+    lost = {(r["user"], r["account"], r["role"]) for r in report["lost"]}
+    assert ("alice", "shop-prod", "Admin") in lost and ("alice", "data-dev", "ReadOnly") in lost
+    assert len(lost) == 8
 
 
 def test_role_deleted_is_destructive_and_listed_first(tmp_path: Path) -> None:
@@ -102,7 +188,10 @@ def test_account_added(tmp_path: Path) -> None:
 
 def test_user_removed_is_destructive(tmp_path: Path) -> None:
     _, report = review(tmp_path, lambda d: d["users"].__delitem__("erin"))
-    assert any(line.startswith("user erin leaves the file") and "RETAIN" in line for line in report["destructive"])
+    assert any(
+        line.startswith("user erin leaves the file: the deploy removes them from every group") and "retained" in line
+        for line in report["destructive"]
+    )
 
 
 def test_git_revision_as_base(tmp_path: Path) -> None:

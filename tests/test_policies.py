@@ -6,7 +6,7 @@ import json
 
 import pytest
 from factories import build, generated, load_data
-from iam_eval import granted, reachable
+from iam_eval import granted, reachable, trust_admits
 
 from switchrole.config import Organisation
 from switchrole.policies import (
@@ -80,15 +80,17 @@ class TestTrustPolicy:
         }
         assert second == {"aws:PrincipalArn": ["arn:aws:iam::111111111111:user/amy"]}
 
-    def test_strict_trust_admitting_nobody_is_a_problem(self) -> None:
+    def test_strict_trust_admitting_nobody_is_valid_and_admits_nobody(self) -> None:
         data = generated(
             1,
             roles={"Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"}},
             grants={"a": [{"role": "Admin", "accounts": "*"}]},
         )
-        problems = list(policy_problems(load_data(data)))
-        assert [p.path for p in problems] == [("accounts", 0, "roles", 0)]
-        assert "admit nobody" in problems[0].message
+        org = load_data(data)
+        assert list(policy_problems(org)) == []
+        trust = trust_of(org, "acct-0001", "Admin")
+        assert [s["Effect"] for s in trust["Statement"]] == ["Deny"]
+        assert not trust_admits(trust, "arn:aws:iam::111111111111:user/anyone", mfa_age=0)
 
     def test_trust_policy_over_quota_fails_and_quota_is_configurable(self) -> None:
         users = {f"engineer-with-a-long-name-{i:03d}": {"groups": ["admins"]} for i in range(50)}

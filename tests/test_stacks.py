@@ -182,24 +182,23 @@ class TestHubStack:
         assert attached == {"platform-admins", "shop-developers", "data-developers", "readers"}  # not auditors
 
     def test_users_memberships_and_retention(self, hub: Template) -> None:
-        users = hub.find_resources("AWS::IAM::User")
-        groups = hub.find_resources("AWS::IAM::Group")
-        memberships = {
-            u["Properties"]["UserName"]: sorted(
-                groups[g["Ref"]]["Properties"]["GroupName"] for g in u["Properties"].get("Groups", [])
-            )
-            for u in users.values()
-        }
-        assert memberships == {
+        users = {lid: u["Properties"]["UserName"] for lid, u in hub.find_resources("AWS::IAM::User").items()}
+        groups = {lid: g["Properties"]["GroupName"] for lid, g in hub.find_resources("AWS::IAM::Group").items()}
+        memberships: dict[str, list[str]] = {name: [] for name in users.values()}
+        for addition in hub.find_resources("AWS::IAM::UserToGroupAddition").values():
+            for user in addition["Properties"]["Users"]:
+                memberships[users[user["Ref"]]].append(groups[addition["Properties"]["GroupName"]["Ref"]])
+        assert {u: sorted(g) for u, g in memberships.items()} == {
             "alice": ["platform-admins", "readers"],
             "bob": ["shop-developers"],
             "carol": ["data-developers", "readers"],
             "dave": ["auditors"],
             "erin": [],
         }
-        for user in users.values():
+        for user in hub.find_resources("AWS::IAM::User").values():
             assert user["DeletionPolicy"] == "Retain"
             assert user["UpdateReplacePolicy"] == "Retain"
+            assert "Groups" not in user["Properties"]  # a retained resource must not carry membership
 
     def test_no_credentials_in_the_hub(self, hub: Template) -> None:
         hub.resource_count_is("AWS::IAM::AccessKey", 0)

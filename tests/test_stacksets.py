@@ -87,7 +87,12 @@ def test_role_templates_are_account_agnostic_and_take_grantees_as_parameters(
     for account in ("222222222222", "333333333333", "555555555555", "666666666666"):
         assert account not in text
     admin = next(r for r in body["Resources"].values() if r["Properties"]["RoleName"] == "Admin")
-    condition = admin["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+    nobody, trust = admin["Properties"]["AssumeRolePolicyDocument"]["Fn::If"][1:]  # "" admits nobody
+    assert body["Conditions"]["AdminAdmitsNobody"] == {
+        "Fn::Equals": [{"Fn::Join": ["", {"Ref": "AdminPrincipals"}]}, ""]
+    }
+    assert [s["Effect"] for s in nobody["Statement"]] == ["Deny"]
+    condition = trust["Statement"][0]["Condition"]
     assert condition["ArnEquals"] == {"aws:PrincipalArn": {"Ref": "AdminPrincipals"}}
     assert condition["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
     assert body["Outputs"]["AdminRoleArn"]["Value"] == {

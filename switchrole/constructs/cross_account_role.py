@@ -22,7 +22,8 @@ class CrossAccountRole(Construct):
     It is an L1 ``AWS::IAM::Role`` on purpose: the trust document is emitted
     verbatim, so the size switchrole checked is the size IAM receives.
     With ``account=None`` the role is account-agnostic (``${AWS::AccountId}``),
-    for a StackSets template that many accounts share.
+    for a StackSets template that many accounts share (its trust may then be a
+    ``Fn::If`` token).
     """
 
     def __init__(
@@ -32,7 +33,7 @@ class CrossAccountRole(Construct):
         *,
         account: TargetAccount | None,
         kind: RoleKind,
-        trust_policy: Mapping[str, Any],
+        trust_policy: Mapping[str, Any] | cdk.IResolvable,
         hub_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -44,7 +45,7 @@ class CrossAccountRole(Construct):
             role_name=kind.name,
             path=kind.path,
             description=kind.description or f"switchrole {kind.key}: assumed from the hub account {hub_name}",
-            assume_role_policy_document=dict(trust_policy),
+            assume_role_policy_document=dict(trust_policy) if isinstance(trust_policy, Mapping) else trust_policy,
             max_session_duration=kind.max_session_duration,
             managed_policy_arns=list(kind.managed_policy_arns) or None,
             permissions_boundary=kind.boundary_arn(account.account_id if account else "${AWS::AccountId}"),

@@ -53,6 +53,13 @@ class HubAccessGroup(Construct):
                 )
             self.grant_policies.append(policy)
 
+    def add_members(self, user_names: Sequence[str]) -> iam.CfnUserToGroupAddition | None:
+        """The group's members as one ``AWS::IAM::UserToGroupAddition`` (not retained): a user leaving the
+        file, or this group, is removed from it on the next deploy; a group without members has none."""
+        if not user_names:
+            return None
+        return iam.CfnUserToGroupAddition(self, "Members", group_name=self.group.ref, users=list(user_names))
+
     @property
     def group_name(self) -> str:
         """The group's name as a CloudFormation reference (creates the dependency)."""

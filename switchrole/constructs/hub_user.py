@@ -1,8 +1,6 @@
-"""A hub IAM user: a login identity with group memberships, never credentials."""
+"""A hub IAM user: a login identity, never credentials; its group memberships live elsewhere."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -12,19 +10,28 @@ from switchrole.constructs.cross_account_role import MANAGED_BY_TAG
 
 
 class HubUser(Construct):
-    """``AWS::IAM::User`` kept on stack deletion (``RETAIN``): removing a user from the file
-    must not silently delete a person's MFA devices and keys; an administrator does that on purpose.
+    """``AWS::IAM::User`` kept when it leaves the file (``RETAIN``): CloudFormation cannot delete a user
+    who still has a console password, access keys or an MFA device, and deleting a person's
+    identity should be a deliberate step (``switchrole offboard`` prints it).
 
-    No password or access key is created here: templates must never carry secrets.
+    Memberships are *not* this resource's ``Groups`` property: when a retained resource leaves a
+    template CloudFormation makes no call on it, so the user would keep every group. They are
+    :class:`~switchrole.constructs.hub_access_group.HubAccessGroup` members instead, which
+    CloudFormation updates and deletes. No password or access key is created here: templates must
+    never carry secrets.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, user_name: str, group_names: Sequence[str]) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, user_name: str) -> None:
         super().__init__(scope, construct_id)
         self.resource = iam.CfnUser(
             self,
             "Resource",
             user_name=user_name,
-            groups=list(group_names) or None,
             tags=[cdk.CfnTag(key=MANAGED_BY_TAG[0], value=MANAGED_BY_TAG[1])],
         )
         self.resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+    @property
+    def user_name(self) -> str:
+        """The user's name as a CloudFormation reference (creates the dependency)."""
+        return self.resource.ref

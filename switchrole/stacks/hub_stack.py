@@ -36,9 +36,6 @@ class HubStack(cdk.Stack):
             if mfa_groups
             else None
         )
-        self.users = {
-            name: HubUser(
-                self, f"User-{name}", user_name=name, group_names=[self.groups[g].group_name for g in user.groups]
-            )
-            for name, user in org.users.items()
-        }
+        self.users = {name: HubUser(self, f"User-{name}", user_name=name) for name in org.users}
+        for name, access_group in self.groups.items():
+            access_group.add_members([self.users[u].user_name for u in org.members(name)])

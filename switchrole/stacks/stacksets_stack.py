@@ -11,7 +11,7 @@ from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
 from switchrole.config import Organisation
-from switchrole.policies import PolicyError, trust_document
+from switchrole.policies import PolicyError, nobody_trust_document, trust_document
 from switchrole.stacks.target_account_stack import add_roles
 from switchrole.stacksets import StackSetPlan, plan, principals_parameter
 
@@ -29,16 +29,30 @@ class RoleSetStack(cdk.Stack):
             synthesizer=cdk.BootstraplessSynthesizer(),
             description=f"switchrole: {', '.join(role_keys)} roles that hub account {org.hub.name} may switch into",
         )
-        principals: dict[str, Any] = {}
+        trust: dict[str, Any] = {}
         for key in role_keys:
-            if org.role_kinds[key].strict_trust:
-                name = principals_parameter(key)
-                parameter = cdk.CfnParameter(
-                    self, name, type="CommaDelimitedList", description=f"Hub users {key} admits (trust: strict)"
-                )
-                parameter.override_logical_id(name)
-                principals[key] = {"Ref": name}
-        add_roles(self, org, None, role_keys, lambda kind: trust_document(org, kind, principals.get(kind.key)))
+            kind = org.role_kinds[key]
+            if not kind.strict_trust:
+                trust[key] = trust_document(org, kind, None)
+                continue
+            name = principals_parameter(key)
+            parameter = cdk.CfnParameter(
+                self,
+                name,
+                type="CommaDelimitedList",
+                description=f"Hub users {key} admits (trust: strict); empty: admits nobody",
+            )
+            parameter.override_logical_id(name)
+            nobody = cdk.CfnCondition(
+                self,
+                f"{key}AdmitsNobody",
+                expression=cdk.Fn.condition_equals(cdk.Fn.join("", parameter.value_as_list), ""),
+            )
+            nobody.override_logical_id(f"{key}AdmitsNobody")
+            trust[key] = cdk.Fn.condition_if(
+                nobody.logical_id, nobody_trust_document(org, kind), trust_document(org, kind, {"Ref": name})
+            )
+        add_roles(self, org, None, role_keys, lambda kind: trust[kind.key])
 
 
 def role_set_templates(org: Organisation, plans: list[StackSetPlan]) -> dict[tuple[str, ...], dict[str, Any]]:

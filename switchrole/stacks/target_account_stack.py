@@ -18,13 +18,21 @@ def add_roles(
     org: Organisation,
     account: TargetAccount | None,
     role_keys: Sequence[str],
-    trust: Callable[[RoleKind], PolicyDocument],
+    trust: Callable[[RoleKind], PolicyDocument | cdk.IResolvable],
 ) -> dict[str, CrossAccountRole]:
-    """A role per kind, with its ARN and (where the console can switch into it) its console link as outputs."""
+    """A role per kind, with its ARN and (where the console can switch into it) its console link as outputs.
+
+    The role's construct id (and so its logical id) is the IAM role *name*, not the kind's key:
+    CloudFormation can only update a role in place while its logical id stays, and the role name
+    is what must stay. Renaming a kind key while keeping ``name`` is then an update, not a
+    create-before-delete that fails on the existing name.
+    """
     roles = {}
     for key in role_keys:
         kind = org.role_kinds[key]
-        role = CrossAccountRole(stack, key, account=account, kind=kind, trust_policy=trust(kind), hub_name=org.hub.name)
+        role = CrossAccountRole(
+            stack, kind.name, account=account, kind=kind, trust_policy=trust(kind), hub_name=org.hub.name
+        )
         roles[key] = role
         cdk.CfnOutput(stack, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
         if kind.console_switchable:  # no console link for roles needing an external id or source identity
