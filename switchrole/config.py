@@ -32,6 +32,8 @@ HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
 MAX_STACK_NAME = 128
 MAX_GROUPS_PER_USER = 10
 MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
+HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
+MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
 
 
 # --------------------------------------------------------------------------- model

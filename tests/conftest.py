@@ -15,6 +15,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "jsii"))
 os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
+os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 from aws_cdk.assertions import Template  # noqa: E402
 

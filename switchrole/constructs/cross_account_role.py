@@ -10,10 +10,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from switchrole import nag
-from switchrole.config import RoleKind, TargetAccount
+from switchrole.config import MANAGED_BY_TAG, RoleKind, TargetAccount
 from switchrole.console import portable_switch_role_url, switch_role_url
-
-MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")
 
 
 class CrossAccountRole(Construct):

@@ -9,9 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from switchrole import nag
-from switchrole.config import Group
-
-HUB_PATH = "/switchrole/"
+from switchrole.config import HUB_PATH, Group
 
 
 class HubAccessGroup(Construct):

@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from switchrole.constructs.cross_account_role import MANAGED_BY_TAG
+from switchrole.config import MANAGED_BY_TAG
 
 
 class HubUser(Construct):

@@ -8,7 +8,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from switchrole import nag
-from switchrole.constructs.hub_access_group import HUB_PATH
+from switchrole.config import HUB_PATH
 from switchrole.policies import mfa_self_management_policy
 
 POLICY_NAME = "switchrole-require-mfa"

@@ -1,30 +1,86 @@
-"""CloudFormation resource models that moto 5.2 lacks or gets wrong, registered into its server.
+"""CloudFormation resource models for the IAM types switchrole deploys, registered into moto's server.
 
-moto's CloudFormation skips ``AWS::IAM::Group`` and ignores ``AWS::IAM::User.Groups``
-and ``AWS::IAM::Role.ManagedPolicyArns`` (checked with moto 5.2.1 and 5.2.5):
-deployed naively, hub users end up in no group and roles without their job
-policies, and the local demo would prove nothing. These models fill exactly
-those gaps and delegate everything else to moto's own models.
+moto 5.2's CloudFormation gets these types wrong (checked with moto 5.2.1 and
+5.2.5): it skips ``AWS::IAM::Group`` and ``AWS::IAM::UserToGroupAddition``,
+ignores ``AWS::IAM::User.Groups`` and ``AWS::IAM::Role.ManagedPolicyArns``,
+does nothing on a ``ManagedPolicy`` update or delete, ignores trust changes on
+a ``Role`` update, and deletes users that still have credentials. Deployed
+naively, hub users end up in no group, roles without their job policies, and
+no change after the first deploy would ever be applied.
+
+These models do what AWS CloudFormation does for each property switchrole
+uses, on create, update and delete: an update is computed from the previous
+*template* properties (not from the live state, which may have drifted); a
+change to a name or path replaces the resource (a new one, then the old one
+deleted, failing like AWS when the name is still taken); deletes fail with
+IAM's ``DeleteConflict`` where IAM would. The order of operations within a
+stack update (create, update, then delete; retained resources kept) is in
+:mod:`switchrole.local.cfn_update`.
 
 moto builds its type -> model map from ``CloudFormationModel.__subclasses__()``;
 a later direct subclass with the same type wins, so defining these classes and
-clearing moto's caches is the whole registration. That is also why the User and
-Role models repeat their small delegating methods instead of sharing a base
-class: only *direct* subclasses are found.
+clearing moto's caches is the whole registration (only *direct* subclasses are
+found, hence no shared base class).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
-from moto.iam.models import Role, User, iam_backends
 from moto.utilities.utils import get_partition
+
+PROPERTIES = "switchrole_properties"  # the template properties a resource was last created or updated with
 
 
 def _backend(account_id: str, region_name: str) -> Any:
+    from moto.iam.models import iam_backends
+
     return iam_backends[account_id][get_partition(region_name)]
+
+
+def _props(json_: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(json_.get("Properties") or {})
+
+
+def _remember(resource: Any, props: Mapping[str, Any]) -> Any:
+    setattr(resource, PROPERTIES, dict(props))
+    return resource
+
+
+def _previous(resource: Any) -> dict[str, Any]:
+    return dict(getattr(resource, PROPERTIES, {}))
+
+
+def _as_json(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _delete_conflict(message: str) -> Exception:
+    from moto.iam.exceptions import DeleteConflictException
+
+    return DeleteConflictException(message)
+
+
+def _changed(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(added, removed) between two lists, keeping order."""
+    before, after = list(old), list(new)
+    return [x for x in after if x not in before], [x for x in before if x not in after]
+
+
+def _inline(policies: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    return {p["PolicyName"]: _as_json(p["PolicyDocument"]) for p in policies}
+
+
+def _replaces(old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str]) -> bool:
+    return any(old.get(key) != new.get(key) for key in keys)
+
+
+# --------------------------------------------------------------------------- AWS::IAM::Group
 
 
 class GroupResource:
@@ -50,7 +106,7 @@ class GroupResource:
 
 
 class IamGroupModel(CloudFormationModel):
-    """``AWS::IAM::Group`` with ManagedPolicyArns and inline Policies."""
+    """``AWS::IAM::Group`` with Path, ManagedPolicyArns and inline Policies; GroupName replaces."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -68,36 +124,163 @@ class IamGroupModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> GroupResource:
-        properties = cloudformation_json.get("Properties", {})
+        props = _props(cloudformation_json)
         backend = _backend(account_id, region_name)
-        group = backend.create_group(resource_name, properties.get("Path", "/"))
-        for arn in properties.get("ManagedPolicyArns", []):
+        group = backend.create_group(props.get("GroupName", resource_name), props.get("Path", "/"))
+        for arn in props.get("ManagedPolicyArns", []):
             backend.attach_group_policy(policy_arn=arn, group_name=group.name)
-        for policy in properties.get("Policies", []):
-            backend.put_group_policy(group.name, policy["PolicyName"], _as_json(policy["PolicyDocument"]))
-        return GroupResource(group)
+        for name, document in _inline(props.get("Policies", [])).items():
+            backend.put_group_policy(group.name, name, document)
+        return _remember(GroupResource(group), props)  # type: ignore[no-any-return]
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: GroupResource,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> GroupResource:
+        old, new = _previous(original_resource), _props(cloudformation_json)
+        if _replaces(old, new, ["GroupName"]):
+            created = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
+            return created
+        backend, name = _backend(account_id, region_name), original_resource.name
+        if old.get("Path", "/") != new.get("Path", "/"):
+            backend.update_group(name, None, new.get("Path", "/"))
+        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
+        for arn in added:
+            backend.attach_group_policy(policy_arn=arn, group_name=name)
+        for arn in removed:
+            backend.detach_group_policy(policy_arn=arn, group_name=name)
+        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
+        for policy, document in after.items():
+            if before.get(policy) != document:
+                backend.put_group_policy(name, policy, document)
+        for policy in before.keys() - after.keys():
+            backend.delete_group_policy(name, policy)
+        return _remember(original_resource, new)  # type: ignore[no-any-return]
 
     @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
-        backend = _backend(account_id, region_name)
+        """Like CloudFormation: remove what the template attached, then DeleteGroup, which IAM refuses
+        while the group still has members or other policies (for example added out of band)."""
+        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
         group = backend.get_group(resource_name)
-        for arn in list(group.managed_policies):
-            backend.detach_group_policy(policy_arn=arn, group_name=resource_name)
-        for user in list(group.users):
-            backend.remove_user_from_group(resource_name, user.name)
-        for name in list(group.policies):
-            backend.delete_group_policy(resource_name, name)
+        for arn in props.get("ManagedPolicyArns", []):
+            if arn in group.managed_policies:
+                backend.detach_group_policy(policy_arn=arn, group_name=resource_name)
+        for policy in _inline(props.get("Policies", [])):
+            if policy in group.policies:
+                backend.delete_group_policy(resource_name, policy)
+        if group.users:
+            raise _delete_conflict("Cannot delete entity, must remove users from group first.")
+        if group.managed_policies or group.policies:
+            raise _delete_conflict("Cannot delete entity, must delete policies first.")
         backend.delete_group(resource_name)
 
 
-class IamUserModel(CloudFormationModel):
-    """``AWS::IAM::User``: moto's model, plus the ``Groups`` memberships it ignores."""
+# --------------------------------------------------------------------------- AWS::IAM::UserToGroupAddition
+
+
+class Membership:
+    """An ``AWS::IAM::UserToGroupAddition``: the listed users' membership in one group."""
+
+    def __init__(self, group: str, users: list[str], logical_id: str) -> None:
+        self.group, self.users = group, users
+        digest = hashlib.sha256(f"{group}/{logical_id}".encode()).hexdigest()[:12].upper()
+        self.name = f"{logical_id}-{digest}"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def is_created(self) -> bool:
+        return True
+
+
+class IamUserToGroupAdditionModel(CloudFormationModel):
+    """``AWS::IAM::UserToGroupAddition``: adds on create, adds and removes the difference on update,
+    removes its users on delete; a new GroupName replaces it."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
-        return User.cloudformation_name_type()
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::UserToGroupAddition"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Membership:
+        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        for user in props["Users"]:
+            backend.add_user_to_group(props["GroupName"], user)
+        membership = Membership(props["GroupName"], list(props["Users"]), kwargs.get("LogicalId", resource_name))
+        return _remember(membership, props)  # type: ignore[no-any-return]
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: Membership,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Membership:
+        old, new = _previous(original_resource), _props(cloudformation_json)
+        backend = _backend(account_id, region_name)
+        if _replaces(old, new, ["GroupName"]):
+            cls._remove(backend, old["GroupName"], old["Users"])
+            for user in new["Users"]:
+                backend.add_user_to_group(new["GroupName"], user)
+        else:
+            added, removed = _changed(old["Users"], new["Users"])
+            for user in added:
+                backend.add_user_to_group(new["GroupName"], user)
+            cls._remove(backend, new["GroupName"], removed)
+        original_resource.group, original_resource.users = new["GroupName"], list(new["Users"])
+        return _remember(original_resource, new)  # type: ignore[no-any-return]
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        props = _props(cloudformation_json)
+        cls._remove(_backend(account_id, region_name), props["GroupName"], props["Users"])
+
+    @staticmethod
+    def _remove(backend: Any, group: str, users: Iterable[str]) -> None:
+        """Remove memberships; a user or group that is already gone is not an error (as in CloudFormation)."""
+        if group not in backend.groups:
+            return
+        members = {u.name for u in backend.groups[group].users}
+        for user in users:
+            if user in members:
+                backend.remove_user_from_group(group, user)
+
+
+# --------------------------------------------------------------------------- AWS::IAM::User
+
+
+class IamUserModel(CloudFormationModel):
+    """``AWS::IAM::User`` with Path, Groups, ManagedPolicyArns, inline Policies and Tags; UserName replaces."""
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "UserName"
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -105,36 +288,99 @@ class IamUserModel(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return bool(User.has_cfn_attr(attr))
+        return attr == "Arn"
 
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
-        user = User.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        user = backend.create_user(
+            region_name=region_name,
+            user_name=props.get("UserName", resource_name),
+            path=props.get("Path", "/"),
+            tags=props.get("Tags", []),
         )
+        cls._apply(backend, user.name, {}, props)
+        return _remember(user, props)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        old, new = _previous(original_resource), _props(cloudformation_json)
+        if _replaces(old, new, ["UserName"]):
+            created = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
+            return created
         backend = _backend(account_id, region_name)
-        for group_name in cloudformation_json.get("Properties", {}).get("Groups", []):
-            backend.add_user_to_group(group_name, user.name)
-        return user
+        if old.get("Path", "/") != new.get("Path", "/"):
+            backend.update_user(original_resource.name, new_path=new.get("Path", "/"))
+        cls._apply(backend, original_resource.name, old, new)
+        if old.get("Tags", []) != new.get("Tags", []):
+            backend.untag_user(original_resource.name, [t["Key"] for t in old.get("Tags", [])])
+            if new.get("Tags"):
+                backend.tag_user(original_resource.name, new["Tags"])
+        return _remember(original_resource, new)
+
+    @staticmethod
+    def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        added, removed = _changed(old.get("Groups", []), new.get("Groups", []))
+        for group in added:
+            backend.add_user_to_group(group, name)
+        for group in removed:
+            backend.remove_user_from_group(group, name)
+        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
+        for arn in added:
+            backend.attach_user_policy(policy_arn=arn, user_name=name)
+        for arn in removed:
+            backend.detach_user_policy(policy_arn=arn, user_name=name)
+        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
+        for policy, document in after.items():
+            if before.get(policy) != document:
+                backend.put_user_policy(name, policy, document)
+        for policy in before.keys() - after.keys():
+            backend.delete_user_policy(name, policy)
 
     @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
+        """Remove what the template gave, then DeleteUser, which IAM refuses while the user still has
+        access keys, a console password, an MFA device, or other groups and policies."""
         backend = _backend(account_id, region_name)
-        for group in backend.get_groups_for_user(resource_name):
-            backend.remove_user_from_group(group.name, resource_name)
-        User.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+        cls._apply(backend, resource_name, _props(cloudformation_json), {})
+        user = backend.get_user(resource_name)
+        blockers = [
+            ("access keys", user.access_keys),
+            ("login profile", getattr(user, "password", None)),
+            ("MFA devices", user.mfa_devices),
+            ("groups", backend.get_groups_for_user(resource_name)),
+            ("policies", user.managed_policies or user.policies),
+        ]
+        for what, present in blockers:
+            if present:
+                raise _delete_conflict(f"Cannot delete entity, must delete {what} first.")
+        backend.delete_user(resource_name)
+
+
+# --------------------------------------------------------------------------- AWS::IAM::Role
 
 
 class IamRoleModel(CloudFormationModel):
-    """``AWS::IAM::Role``: moto's model, plus the ``ManagedPolicyArns`` it ignores."""
+    """``AWS::IAM::Role``: trust, session length, boundary, managed and inline policies, description and tags
+    update in place; RoleName and Path replace."""
 
     @staticmethod
     def cloudformation_name_type() -> str:
-        return Role.cloudformation_name_type()
+        return "RoleName"
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -142,39 +388,183 @@ class IamRoleModel(CloudFormationModel):
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return bool(Role.has_cfn_attr(attr))
+        return attr in ("Arn", "RoleId")
 
     @classmethod
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
-        role = Role.create_from_cloudformation_json(
-            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        role = backend.create_role(
+            role_name=props.get("RoleName", resource_name),
+            assume_role_policy_document=_as_json(props["AssumeRolePolicyDocument"]),
+            path=props.get("Path", "/"),
+            permissions_boundary=props.get("PermissionsBoundary", ""),
+            description=props.get("Description", ""),
+            tags=props.get("Tags", []),
+            max_session_duration=props.get("MaxSessionDuration", 3600),
+            linked_service=None,
         )
-        backend = _backend(account_id, region_name)
-        for arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
-            backend.attach_role_policy(policy_arn=arn, role_name=role.name)
-        return role
+        cls._apply(backend, role.name, {}, props)
+        return _remember(role, props)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        old, new = _previous(original_resource), _props(cloudformation_json)
+        if _replaces(old, new, ["RoleName", "Path"]):
+            created = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
+            return created
+        backend, name = _backend(account_id, region_name), original_resource.name
+        if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument"):
+            backend.update_assume_role_policy(name, _as_json(new["AssumeRolePolicyDocument"]))
+        original_resource.description = new.get("Description", "")
+        original_resource.max_session_duration = new.get("MaxSessionDuration", 3600)
+        if old.get("PermissionsBoundary") != new.get("PermissionsBoundary"):
+            if new.get("PermissionsBoundary"):
+                backend.put_role_permissions_boundary(name, new["PermissionsBoundary"])
+            else:
+                backend.delete_role_permissions_boundary(name)
+        if old.get("Tags", []) != new.get("Tags", []):
+            backend.untag_role(name, [t["Key"] for t in old.get("Tags", [])])
+            if new.get("Tags"):
+                backend.tag_role(name, new["Tags"])
+        cls._apply(backend, name, old, new)
+        return _remember(original_resource, new)
+
+    @staticmethod
+    def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
+        for arn in added:
+            backend.attach_role_policy(policy_arn=arn, role_name=name)
+        for arn in removed:
+            backend.detach_role_policy(policy_arn=arn, role_name=name)
+        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
+        for policy, document in after.items():
+            if before.get(policy) != document:
+                backend.put_role_policy(name, policy, document)
+        for policy in before.keys() - after.keys():
+            backend.delete_role_policy(name, policy)
 
     @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
+        """Detach and delete what the template gave, then DeleteRole (IAM refuses while other policies remain)."""
         backend = _backend(account_id, region_name)
-        for role in list(backend.roles.values()):
-            if role.name == resource_name:
-                for arn in list(role.managed_policies):
-                    backend.detach_role_policy(policy_arn=arn, role_name=resource_name)
-        Role.delete_from_cloudformation_json(resource_name, cloudformation_json, account_id, region_name)
+        cls._apply(backend, resource_name, _props(cloudformation_json), {})
+        backend.delete_role(resource_name)
 
 
-MODELS: tuple[type[CloudFormationModel], ...] = (IamGroupModel, IamUserModel, IamRoleModel)
+# --------------------------------------------------------------------------- AWS::IAM::ManagedPolicy
+
+MAX_POLICY_VERSIONS = 5
 
 
-def _as_json(document: Any) -> str:
-    import json
+class IamManagedPolicyModel(CloudFormationModel):
+    """``AWS::IAM::ManagedPolicy``: a document change is a new default version (the oldest other version is
+    deleted at IAM's limit of 5, as CloudFormation does); Groups/Users/Roles attach and detach the difference;
+    ManagedPolicyName, Path and Description replace."""
 
-    return document if isinstance(document, str) else json.dumps(document)
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::ManagedPolicy"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("PolicyArn", "PolicyId")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        policy = backend.create_policy(
+            description=props.get("Description", ""),
+            path=props.get("Path", "/"),
+            policy_document=_as_json(props["PolicyDocument"]),
+            policy_name=props.get("ManagedPolicyName", resource_name),
+            tags=[],
+        )
+        cls._attach(backend, policy.arn, {}, props)
+        return _remember(policy, props)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        old, new = _previous(original_resource), _props(cloudformation_json)
+        if _replaces(old, new, ["ManagedPolicyName", "Path", "Description"]):
+            created = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name
+            )
+            cls.delete_from_cloudformation_json(original_resource.arn, {"Properties": old}, account_id, region_name)
+            return created
+        backend, arn = _backend(account_id, region_name), original_resource.arn
+        if old.get("PolicyDocument") != new.get("PolicyDocument"):
+            versions = backend.list_policy_versions(arn)
+            if len(versions) >= MAX_POLICY_VERSIONS:
+                oldest = next(v for v in versions if not v.is_default)
+                backend.delete_policy_version(arn, oldest.version_id)
+            backend.create_policy_version(arn, _as_json(new["PolicyDocument"]), set_as_default=True)
+        cls._attach(backend, arn, old, new)
+        return _remember(original_resource, new)
+
+    @staticmethod
+    def _attach(backend: Any, arn: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        for key, attach, detach, argument in (
+            ("Groups", backend.attach_group_policy, backend.detach_group_policy, "group_name"),
+            ("Users", backend.attach_user_policy, backend.detach_user_policy, "user_name"),
+            ("Roles", backend.attach_role_policy, backend.detach_role_policy, "role_name"),
+        ):
+            added, removed = _changed(old.get(key, []), new.get(key, []))
+            for name in added:
+                attach(policy_arn=arn, **{argument: name})
+            for name in removed:
+                detach(policy_arn=arn, **{argument: name})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        """Detach from what the template named, delete the other versions, then DeletePolicy (IAM refuses
+        while the policy is still attached elsewhere)."""
+        backend = _backend(account_id, region_name)
+        cls._attach(backend, resource_name, _props(cloudformation_json), {})
+        policy = backend.get_policy(resource_name)
+        if policy.attachment_count:
+            raise _delete_conflict("Cannot delete a policy attached to entities.")
+        for version in list(policy.versions):
+            if not version.is_default:
+                backend.delete_policy_version(resource_name, version.version_id)
+        backend.delete_policy(resource_name)
+
+
+MODELS: tuple[type[CloudFormationModel], ...] = (
+    IamGroupModel,
+    IamUserToGroupAdditionModel,
+    IamUserModel,
+    IamRoleModel,
+    IamManagedPolicyModel,
+)
 
 
 def install() -> None:

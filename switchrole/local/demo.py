@@ -129,6 +129,7 @@ class Demo:
             HOME=str(home),
             CDK_HOME=str(home / ".cdk"),
             CDK_DISABLE_VERSION_CHECK="1",
+            CDK_DISABLE_CLI_TELEMETRY="true",
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
             AWS_REGION=REGION,

@@ -112,9 +112,10 @@ def serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with switchrole's CloudFormation and IAM models")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args(argv)
-    from switchrole.local import admin_api, authz, cfn_api, cfn_models
+    from switchrole.local import admin_api, authz, cfn_api, cfn_models, cfn_update
 
     cfn_models.install()
+    cfn_update.install()
     cfn_api.install()
     authz.install()
     admin_api.install()

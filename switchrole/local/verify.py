@@ -2,8 +2,10 @@
 
 A deploy that "succeeds" proves little if the emulator silently dropped a
 resource or a property (moto did exactly that for groups, memberships and role
-policies). Every IAM fact switchrole relies on is read back through the IAM
-API and compared with the templates; any difference fails the demo.
+policies), or, after an update, left behind what the new templates no longer
+have (a membership, a role, a policy). Every IAM fact switchrole relies on is
+read back through the IAM API and compared with the templates, both ways; any
+difference fails the demo.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
+from switchrole.config import HUB_PATH, MANAGED_BY_TAG
 
 SessionFor = Callable[[str], boto3.Session]
 
@@ -54,12 +58,35 @@ def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> l
             problems.append(f"{where}: stack status {described['StackStatus']}")
         if protected.get(stack) and not described.get("EnableTerminationProtection"):
             problems.append(f"{where}: termination protection is off")
-        problems += _check_roles(where, iam, _of_type(template, "AWS::IAM::Role"))
+        roles = _of_type(template, "AWS::IAM::Role")
+        problems += _check_roles(where, iam, roles)
+        problems += _check_no_extra_roles(where, iam, roles)
         groups = _of_type(template, "AWS::IAM::Group")
-        problems += _check_groups(where, iam, groups)
-        problems += _check_policies(where, iam, account, groups, _of_type(template, "AWS::IAM::ManagedPolicy"))
-        problems += _check_users(where, iam, groups, _of_type(template, "AWS::IAM::User"))
+        policies = _of_type(template, "AWS::IAM::ManagedPolicy")
+        members = _members(template, groups)
+        problems += _check_groups(where, iam, groups, members)
+        problems += _check_policies(where, iam, account, groups, policies)
+        problems += _check_users(where, iam, members, _of_type(template, "AWS::IAM::User"))
+        if groups or policies:  # the hub: nothing of switchrole's beyond the template
+            problems += _check_no_extra_hub_entities(where, iam, groups, policies)
     return problems
+
+
+def _members(template: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
+    """Group name -> user names, from ``UserToGroupAddition`` resources (and ``User.Groups``, if any)."""
+    users = {lid: props["UserName"] for lid, props in _of_type(template, "AWS::IAM::User").items()}
+    result: dict[str, set[str]] = {props["GroupName"]: set() for props in groups.values()}
+
+    def name(ref: Any, names: dict[str, str]) -> str:
+        return names[ref["Ref"]] if isinstance(ref, dict) else str(ref)
+
+    group_names = {lid: props["GroupName"] for lid, props in groups.items()}
+    for props in _of_type(template, "AWS::IAM::UserToGroupAddition").values():
+        result.setdefault(name(props["GroupName"], group_names), set()).update(name(u, users) for u in props["Users"])
+    for lid, props in _of_type(template, "AWS::IAM::User").items():
+        for group in props.get("Groups", []):
+            result.setdefault(name(group, group_names), set()).add(users[lid])
+    return result
 
 
 def _check_roles(where: str, iam: Any, roles: dict[str, dict[str, Any]]) -> list[str]:
@@ -86,16 +113,47 @@ def _check_roles(where: str, iam: Any, roles: dict[str, dict[str, Any]]) -> list
     return problems
 
 
-def _check_groups(where: str, iam: Any, groups: dict[str, dict[str, Any]]) -> list[str]:
+def _check_no_extra_roles(where: str, iam: Any, roles: dict[str, dict[str, Any]]) -> list[str]:
+    """Roles switchrole created (its tag) that the template no longer has: left behind by an update."""
+    expected = {props["RoleName"] for props in roles.values()}
+    problems = []
+    for role in iam.list_roles()["Roles"]:
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role["RoleName"])["Tags"]}
+        if MANAGED_BY_TAG[0] in tags and role["RoleName"] not in expected:
+            problems.append(f"{where}: role {role['RoleName']} is still there; the template no longer has it")
+    return problems
+
+
+def _check_groups(where: str, iam: Any, groups: dict[str, dict[str, Any]], members: dict[str, set[str]]) -> list[str]:
     problems = []
     for props in groups.values():
         try:
-            group = iam.get_group(GroupName=props["GroupName"])["Group"]
+            answer = iam.get_group(GroupName=props["GroupName"])
         except iam.exceptions.NoSuchEntityException:
             problems.append(f"{where}: group {props['GroupName']} is missing")
             continue
-        if group["Path"] != props.get("Path", "/"):
-            problems.append(f"{where}: group {props['GroupName']} has path {group['Path']}")
+        if answer["Group"]["Path"] != props.get("Path", "/"):
+            problems.append(f"{where}: group {props['GroupName']} has path {answer['Group']['Path']}")
+        actual = {u["UserName"] for u in answer["Users"]}
+        expected = members.get(props["GroupName"], set())
+        if actual != expected:
+            problems.append(f"{where}: group {props['GroupName']} has members {sorted(actual)}, not {sorted(expected)}")
+    return problems
+
+
+def _check_no_extra_hub_entities(
+    where: str, iam: Any, groups: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]]
+) -> list[str]:
+    """Groups and managed policies under switchrole's hub path that the template no longer has."""
+    problems = []
+    expected_groups = {props["GroupName"] for props in groups.values()}
+    for group in iam.list_groups(PathPrefix=HUB_PATH)["Groups"]:
+        if group["GroupName"] not in expected_groups:
+            problems.append(f"{where}: group {group['GroupName']} is still there; the template no longer has it")
+    expected_policies = {props["ManagedPolicyName"] for props in policies.values()}
+    for policy in iam.list_policies(Scope="Local", PathPrefix=HUB_PATH)["Policies"]:
+        if policy["PolicyName"] not in expected_policies:
+            problems.append(f"{where}: policy {policy['PolicyName']} is still there; the template no longer has it")
     return problems
 
 
@@ -120,9 +178,7 @@ def _check_policies(
     return problems
 
 
-def _check_users(
-    where: str, iam: Any, groups: dict[str, dict[str, Any]], users: dict[str, dict[str, Any]]
-) -> list[str]:
+def _check_users(where: str, iam: Any, members: dict[str, set[str]], users: dict[str, dict[str, Any]]) -> list[str]:
     problems = []
     for props in users.values():
         name = props["UserName"]
@@ -131,7 +187,7 @@ def _check_users(
         except iam.exceptions.NoSuchEntityException:
             problems.append(f"{where}: user {name} is missing")
             continue
-        expected = _names(props.get("Groups", []), groups)
+        expected = {group for group, users in members.items() if name in users}
         if actual != expected:
             problems.append(f"{where}: user {name} is in groups {sorted(actual)}, not {sorted(expected)}")
     return problems
