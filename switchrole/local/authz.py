@@ -100,6 +100,8 @@ _NEGATED = {
 
 def condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
     """One ``operator: {key: expected}`` test against the request context."""
+    if operator == "Null":  # "true": the key must be absent; "false": present
+        return any(str(v).lower() == str(key not in context).lower() for v in _as_list(expected))
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     negated = base in _NEGATED
@@ -181,6 +183,8 @@ def evaluate(
     result = NEUTRAL
     for document in documents:
         for statement in _as_list(document.get("Statement", [])):
+            if not isinstance(statement, Mapping):  # e.g. an AWS::NoValue left by CloudFormation's Fn::If
+                continue
             effect = statement_effect(statement, action, resource, context, caller_arn)
             if effect == DENY:
                 return DENY
@@ -376,6 +380,21 @@ def _mfa_context(request: Any, user: str | None, backend: Any) -> dict[str, str]
     return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
 
 
+def request_resource(request: Any, resource: str) -> str:
+    """The request's resource ARN; moto passes ``*`` for services it does not map (SSM among them),
+    where a statement naming the resource would then never match."""
+    if resource != "*" or request._action not in ("ssm:GetParameter", "ssm:GetParameters"):
+        return resource
+    try:
+        body = json.loads(request._body or "{}")
+    except (TypeError, ValueError):
+        return resource
+    names = body.get("Names") or [body.get("Name")]
+    if not names or not names[0]:
+        return resource
+    return f"arn:aws:ssm:{request._region}:{request.account_id}:parameter/{str(names[0]).lstrip('/')}"
+
+
 def request_context(request: Any, resource: str) -> dict[str, str]:
     arn, user, backend = _caller(request)
     context = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": request.account_id}
@@ -383,6 +402,8 @@ def request_context(request: Any, resource: str) -> dict[str, str]:
         context["aws:username"] = user
     parts = resource.split(":")
     context["aws:ResourceAccount"] = parts[4] if len(parts) > 4 and parts[4].isdigit() else request.account_id
+    if request._action.startswith("s3:"):
+        context["s3:ResourceAccount"] = context["aws:ResourceAccount"]
     for param, key in (
         ("ExternalId", "sts:ExternalId"),
         ("SourceIdentity", "sts:SourceIdentity"),
@@ -440,6 +461,7 @@ def check_action_permitted(self: Any, resource: str) -> None:
     """Drop-in for moto's ``IAMRequestBase.check_action_permitted`` (``self`` is the moto request)."""
     if self._action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):  # need no permission in AWS either
         return
+    resource = request_resource(self, resource)
     try:
         context = request_context(self, resource)
     except PermissionError as exc:

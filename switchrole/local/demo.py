@@ -39,7 +39,8 @@ PROJECT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
 NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
-SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
+SETUP_KEY = "AKIASWITCHROLESETUP0"
+EXECUTION_POLICY = "arn:aws:iam::aws:policy/IAMFullAccess"  # CloudFormation creates only IAM resources here  # unknown to moto: only used while authorization is off
 
 
 @dataclass
@@ -151,6 +152,13 @@ class Demo:
             text=True,
         )
 
+    def bootstrap_args(self, account_id: str) -> list[str]:
+        """As docs/onboarding.md says: target accounts trust the hub, whose administrator deploys into them."""
+        args = [f"aws://{account_id}/{REGION}"]
+        if account_id != self.org.hub.account_id:
+            args += ["--trust", self.org.hub.account_id, "--cloudformation-execution-policies", EXECUTION_POLICY]
+        return args
+
     @staticmethod
     def wait(processes: list[tuple[str, subprocess.Popen[str]]]) -> None:
         for what, process in processes:
@@ -167,7 +175,7 @@ class Demo:
         with self.phase(f"started the local AWS on {self.aws.endpoint}"):
             self.aws.start()
         with self.phase(f"bootstrapped {len(accounts)} accounts with `cdk bootstrap`"):
-            self.wait([(f"cdk bootstrap {a}", self.cdk(a, "bootstrap", f"aws://{a}/{REGION}")) for a in accounts])
+            self.wait([(f"cdk bootstrap {a}", self.cdk(a, "bootstrap", *self.bootstrap_args(a))) for a in accounts])
         with self.phase("deployed every stack with `cdk deploy --all`"):
             deploy = self.cdk(
                 self.org.hub.account_id, "deploy", "--all", "--require-approval", "never", "--concurrency", "4"
