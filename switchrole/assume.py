@@ -1,22 +1,31 @@
-"""``switchrole assume``: an AWS CLI/SDK ``credential_process`` for roles the AWS CLI cannot assume itself.
+"""``switchrole assume`` and ``switchrole session``: ``credential_process`` commands for generated AWS CLI profiles.
 
-The AWS CLI's ``role_arn`` profiles cannot set ``SourceIdentity``, which roles
-with ``source_identity: true`` require. Generated profiles for those roles run
-this command instead; it prints the role's temporary credentials in the
-credential_process JSON format on stdout, for the CLI or SDK that called it
-(and nothing else: no file, no log). The MFA code comes from ``--token-code``,
-``$SWITCHROLE_TOKEN_CODE`` or a prompt on the terminal.
+Every generated role profile runs ``switchrole assume``: from the hub user's
+MFA session (one code, cached; see :mod:`switchrole.sessions`) it assumes the
+role, with ``SourceIdentity`` and the external id where the role needs them,
+and prints the role's temporary credentials in the credential_process JSON
+format on stdout, for the CLI or SDK that called it, and nothing else. The hub
+MFA-session profile runs ``switchrole session``, which prints the session
+itself (for work in the hub account). The MFA code comes from ``--token-code``,
+``$SWITCHROLE_TOKEN_CODE`` or a prompt on the terminal, only when no cached
+session will do.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 
+from switchrole.sessions import (
+    CredentialCache,
+    TemporaryCredentials,
+    TokenProvider,
+    mfa_session,
+    role_cache_key,
+)
 from switchrole.smoke import RETRIES, SmokeFailed, SmokeRequest, classify
 
 
@@ -28,38 +37,87 @@ class AssumeRequest:
     external_id: str | None = None
     source_identity: bool = False
     mfa_serial: str | None = None
-    token_code: str | None = None
+    mfa_max_age: int | None = None
 
 
-def credential_process_output(session: boto3.Session, request: AssumeRequest) -> str:
-    """AssumeRole and return the credential_process document; raises :class:`SmokeFailed` with one line."""
-    sts = session.client("sts", region_name=session.region_name or "us-east-1", config=RETRIES)
-    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": request.session_name}
-    step, caller = "GetCallerIdentity", ""
-    try:
-        if request.source_identity:
-            caller = sts.get_caller_identity()["Arn"]
-            params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
-        step = "AssumeRole"
-        if request.duration:
-            params["DurationSeconds"] = request.duration
-        if request.external_id:
-            params["ExternalId"] = request.external_id
-        if request.mfa_serial:
-            params["SerialNumber"], params["TokenCode"] = request.mfa_serial, request.token_code
-        credentials = sts.assume_role(**params)["Credentials"]
-    except Exception as exc:
-        smoke_request = SmokeRequest(role_arn=request.role_arn, mfa_required=bool(request.mfa_serial))
-        raise classify(exc, step, smoke_request, caller, None, bool(request.mfa_serial)) from None
-    return json.dumps(
-        {
-            "Version": 1,
-            "AccessKeyId": credentials["AccessKeyId"],
-            "SecretAccessKey": credentials["SecretAccessKey"],
-            "SessionToken": credentials["SessionToken"],
-            "Expiration": credentials["Expiration"].isoformat(),
-        }
+def _sts(session: boto3.Session, endpoint_url: str | None = None) -> Any:
+    return session.client(
+        "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
     )
+
+
+def assume_role(
+    source: boto3.Session,
+    request: AssumeRequest,
+    *,
+    token: TokenProvider,
+    cache: CredentialCache,
+    endpoint_url: str | None = None,
+) -> TemporaryCredentials:
+    """The role's credentials: cached ones while they last, else AssumeRole from the MFA session
+    (raises :class:`SmokeFailed` with one line)."""
+    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": request.session_name}
+    if request.duration:
+        params["DurationSeconds"] = request.duration
+    if request.external_id:
+        params["ExternalId"] = request.external_id
+    step, caller = "GetCallerIdentity", ""
+    smoke_request = SmokeRequest(role_arn=request.role_arn, mfa_required=bool(request.mfa_serial))
+    try:
+        key = role_cache_key(source, {**params, "SourceIdentity": request.source_identity}, endpoint_url)
+        cached = cache.get("role", key)
+        if cached is not None:
+            return cached
+        if request.source_identity:
+            caller = _sts(source, endpoint_url).get_caller_identity()["Arn"]
+            params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
+        switch_from = source
+        if request.mfa_serial:
+            step = "GetSessionToken"
+            switch_from, _ = mfa_session(
+                source,
+                serial=request.mfa_serial,
+                token=token,
+                cache=cache,
+                max_age=request.mfa_max_age,
+                endpoint_url=endpoint_url,
+                client_config=RETRIES,
+            )
+        step = "AssumeRole"
+        credentials = TemporaryCredentials.from_sts(
+            _sts(switch_from, endpoint_url).assume_role(**params)["Credentials"]
+        )
+    except Exception as exc:
+        raise classify(exc, step, smoke_request, caller, None, bool(request.mfa_serial)) from None
+    cache.put("role", key, credentials)
+    return credentials
+
+
+def session_credentials(
+    source: boto3.Session,
+    *,
+    serial: str,
+    token: TokenProvider,
+    cache: CredentialCache,
+    endpoint_url: str | None = None,
+) -> TemporaryCredentials:
+    """The hub user's MFA session itself (raises :class:`SmokeFailed` with one line)."""
+    try:
+        session, credentials = mfa_session(
+            source, serial=serial, token=token, cache=cache, endpoint_url=endpoint_url, client_config=RETRIES
+        )
+    except Exception as exc:
+        raise classify(exc, "GetSessionToken", SmokeRequest(role_arn="", mfa_required=True), "", None, True) from None
+    if credentials is None:  # the source is already a session (aws-vault): hand it on
+        frozen = session.get_credentials().get_frozen_credentials()
+        raise SmokeFailed(
+            "usage",
+            "the source credentials are already temporary (aws-vault?): use them directly"
+            if frozen.token
+            else "no MFA session",
+            2,
+        )
+    return credentials
 
 
 def token_code(given: str | None) -> str | None:
@@ -77,4 +135,4 @@ def token_code(given: str | None) -> str | None:
         return None
 
 
-__all__ = ["AssumeRequest", "SmokeFailed", "credential_process_output", "token_code"]
+__all__ = ["AssumeRequest", "SmokeFailed", "assume_role", "session_credentials", "token_code"]

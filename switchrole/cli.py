@@ -144,6 +144,9 @@ def smoke(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
     workers: Annotated[int, typer.Option("--workers", help="Concurrent checks with --all.", min=1, max=16)] = 4,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Use and keep the MFA session cache that profiles use.")
+    ] = True,
 ) -> None:
     """Prove a switch works: assume the role, check who you are, list the account's buckets, switch back.
 
@@ -166,6 +169,7 @@ def smoke(
             source_identity=source_identity,
             as_json=as_json,
             workers=workers,
+            cache=cache,
         )
     )
     raise typer.Exit(code)
@@ -193,13 +197,20 @@ def profiles(
     merge: Annotated[
         Path | None, typer.Option("--merge", help="Update this AWS config file in place (only switchrole's block).")
     ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", help="How profiles run switchrole (default: this installation's absolute path)."),
+    ] = None,
 ) -> None:
-    """AWS CLI profiles for every role the user may switch into (an ~/.aws/config fragment; never credentials)."""
+    """AWS CLI profiles for every role the user may switch into (an ~/.aws/config fragment; never credentials).
+
+    Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
+    """
     from switchrole.clients import MergeConflict, merge_profiles, profiles_block, write_atomically
 
     org = load(config)
     _known_user(org, user, config)
-    block = profiles_block(org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial)
+    block = profiles_block(org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command)
     if merge is None:
         typer.echo(block, nl=False)
         return
@@ -239,40 +250,86 @@ def links(
     typer.echo(renderers[format](), nl=False)
 
 
+HubProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--hub-profile",
+        "--profile",
+        help="Profile with the hub user's long-term keys (ignored when AWS_ACCESS_KEY_ID is set, e.g. by aws-vault).",
+    ),
+]
+TokenCodeOption = Annotated[
+    str | None, typer.Option("--token-code", help="MFA code; else $SWITCHROLE_TOKEN_CODE or a prompt, when needed.")
+]
+
+
+def _source(hub_profile: str | None) -> Any:
+    import botocore.exceptions
+
+    from switchrole.sessions import source_session
+
+    try:
+        return source_session(hub_profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise fail(f"--hub-profile: {exc}") from None
+
+
 @app.command()
 def assume(
     role_arn: Annotated[str, typer.Option("--role-arn", help="The role to assume.")],
     session_name: Annotated[str, typer.Option("--session-name", help="Role session name.")],
-    profile: Annotated[str | None, typer.Option("--profile", help="Profile with the hub user's credentials.")] = None,
-    duration: Annotated[int | None, typer.Option("--duration", help="Session seconds.")] = None,
+    hub_profile: HubProfileOption = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Session seconds (at most 3600 from MFA).")] = None,
     external_id: Annotated[str | None, typer.Option("--external-id")] = None,
     source_identity: Annotated[
         bool, typer.Option("--source-identity", help="Set SourceIdentity to your user name.")
     ] = False,
-    mfa_serial: Annotated[str | None, typer.Option("--mfa-serial")] = None,
-    token_code: Annotated[
-        str | None, typer.Option("--token-code", help="Else $SWITCHROLE_TOKEN_CODE or a prompt.")
+    mfa_serial: Annotated[str | None, typer.Option("--mfa-serial", help="Switch from an MFA session.")] = None,
+    mfa_max_age: Annotated[
+        int | None, typer.Option("--mfa-max-age", help="The role's maximum MFA age: an older session asks anew.")
     ] = None,
+    token_code: TokenCodeOption = None,
 ) -> None:
-    """credential_process for AWS CLI profiles: prints the role's temporary credentials as JSON for the CLI/SDK."""
-    import boto3
-    import botocore.exceptions
+    """credential_process for AWS CLI profiles: prints the role's temporary credentials as JSON for the CLI/SDK.
 
-    from switchrole.assume import AssumeRequest, SmokeFailed, credential_process_output
+    MFA session first (cached, mode 0600), then AssumeRole from it; role credentials are cached too.
+    """
+    from switchrole.assume import AssumeRequest, SmokeFailed, assume_role
     from switchrole.assume import token_code as read_token_code
+    from switchrole.sessions import CredentialCache
 
-    code = read_token_code(token_code) if mfa_serial else None
-    if mfa_serial and not code:
-        raise fail("the role requires MFA: pass --token-code or set SWITCHROLE_TOKEN_CODE (no terminal to prompt on)")
+    request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
     try:
-        session = boto3.Session(profile_name=profile)
-    except botocore.exceptions.ProfileNotFound as exc:
-        raise fail(f"--profile: {exc}") from None
-    request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, code)
-    try:
-        typer.echo(credential_process_output(session, request))
+        credentials = assume_role(
+            _source(hub_profile), request, token=lambda: read_token_code(token_code), cache=CredentialCache.default()
+        )
     except SmokeFailed as exc:
         raise fail(exc.message, exc.exit_code) from None
+    typer.echo(credentials.credential_process())
+
+
+@app.command()
+def session(
+    mfa_serial: Annotated[str, typer.Option("--mfa-serial", help="The hub user's MFA device ARN.")],
+    hub_profile: HubProfileOption = None,
+    token_code: TokenCodeOption = None,
+) -> None:
+    """credential_process for the hub MFA-session profile: the user's MFA session (cached) as JSON, for work
+    in the hub account that the MFA policy allows only with MFA."""
+    from switchrole.assume import SmokeFailed, session_credentials
+    from switchrole.assume import token_code as read_token_code
+    from switchrole.sessions import CredentialCache
+
+    try:
+        credentials = session_credentials(
+            _source(hub_profile),
+            serial=mfa_serial,
+            token=lambda: read_token_code(token_code),
+            cache=CredentialCache.default(),
+        )
+    except SmokeFailed as exc:
+        raise fail(exc.message, exc.exit_code) from None
+    typer.echo(credentials.credential_process())
 
 
 EXIT_ACCESS_CHANGED = 3
@@ -403,12 +460,27 @@ app.add_typer(local_app, name="local")
 @local_app.command("demo")
 def local_demo(
     config: ConfigOption = DEFAULT_CONFIG,
+    then: Annotated[
+        Path | None,
+        typer.Option("--then", help="A changed accounts file to deploy onto the same emulator afterwards (an update)."),
+    ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS running afterwards.")] = False,
+    mfa_reading: Annotated[
+        str,
+        typer.Option(
+            "--mfa-reading",
+            help="strict: an AssumeRole's MFA code counts for the trust policy only; lenient: for the caller too.",
+        ),
+    ] = "strict",
 ) -> None:
     """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
     from switchrole.local.demo import run_demo
 
-    raise typer.Exit(run_demo(load(config), keep=keep))
+    if mfa_reading not in ("strict", "lenient"):
+        raise fail(f"--mfa-reading: expected strict or lenient, got {mfa_reading!r}")
+    org = load(config)
+    changed = load(then) if then is not None else None  # both files are valid before anything starts
+    raise typer.Exit(run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading))
 
 
 EndpointOption = Annotated[
@@ -417,14 +489,19 @@ EndpointOption = Annotated[
 ]
 
 
-def _local_admin(endpoint: str | None, config: Path, user: str, what: str) -> dict[str, str]:
-    """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file."""
+def _local_admin(endpoint: str | None, config: Path, user: str | None, what: str) -> dict[str, str]:
+    """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file
+    (``user`` None: the demo's hub administrator, who deploys)."""
+    from switchrole.local.demo import HUB_ADMIN
     from switchrole.local.server import admin_get
 
     if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
     org = load(config)
-    _known_user(org, user, config)
+    if user is None:
+        user = HUB_ADMIN
+    else:
+        _known_user(org, user, config)
     try:
         return admin_get(endpoint, what, org.hub.account_id, user)
     except (LookupError, OSError) as exc:
@@ -432,11 +509,20 @@ def _local_admin(endpoint: str | None, config: Path, user: str, what: str) -> di
 
 
 @local_app.command("credentials")
-def local_credentials(user: UserOption, endpoint: EndpointOption = None, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def local_credentials(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
+    deployer: Annotated[
+        bool, typer.Option("--deployer", help="The hub administrator instead, for `npx cdk deploy` / `cdk diff`.")
+    ] = False,
+    endpoint: EndpointOption = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
     """Print `export` lines with a new emulator access key for a hub user (eval them; nothing goes to disk).
 
     eval "$(switchrole local credentials --user alice)"; for the local AWS only.
     """
+    if (user is None) == (not deployer):
+        raise fail("give either --user NAME or --deployer")
     key = _local_admin(endpoint, config, user, "access-key")
     typer.echo(f"export AWS_ACCESS_KEY_ID={key['AccessKeyId']}")
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}")

@@ -1,7 +1,7 @@
 """Client settings generated from the accounts file: AWS CLI profiles, console links, the AESR extension.
 
 Everything here is derived from :class:`Organisation` and never contains a
-credential: profiles point at the user's own hub profile (``source_profile``)
+credential: profiles run ``switchrole assume`` with the user's own hub profile,
 where their keys already live.
 """
 
@@ -11,12 +11,15 @@ import html
 import os
 import re
 import shlex
+import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import display_name, switch_role_url
+from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
 MARK_END = "# <<< switchrole profiles for {user} <<<"
@@ -57,40 +60,71 @@ def _user_roles(org: Organisation, user: str) -> list[tuple[TargetAccount, RoleK
     return org.user_roles(user)
 
 
-def profiles(org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None) -> list[Profile]:
-    """One AWS CLI profile per role ``user`` is granted, named ``<account>-<role kind>``."""
+def switchrole_command() -> str:
+    """The installed ``switchrole``, by absolute path: AWS CLI profiles run it as ``credential_process``
+    from any shell, with or without this virtualenv on ``PATH``."""
+    beside = Path(sys.executable).parent / "switchrole"  # the venv's (or pipx's) script next to its python
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("switchrole")
+    return str(Path(found).absolute()) if found else "switchrole"
+
+
+def session_profile_name(hub_profile: str) -> str:
+    return f"{hub_profile}-mfa"
+
+
+def profiles(
+    org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None, command: str | None = None
+) -> list[Profile]:
+    """AWS CLI profiles for ``user``: the hub MFA session (when the user needs MFA), then one profile per role
+    the user is granted, named ``<account>-<role kind>``.
+
+    Every profile is a ``credential_process`` of switchrole: the MFA session comes first (one code,
+    cached with mode 0600), and each switch is an AssumeRole from it, which works whether or not IAM shows
+    an AssumeRole's MFA code to the caller's own policies (see :mod:`switchrole.sessions`). The hub's
+    long-term keys stay in the user's own ``hub_profile``; profiles never contain a credential.
+    """
+    roles = _user_roles(org, user)
     serial = mfa_serial or org.hub.mfa_serial(user)
+    program = command or switchrole_command()
     result = []
-    for account, kind in _user_roles(org, user):
-        if kind.source_identity:
-            # The AWS CLI cannot set SourceIdentity; switchrole assume does, as a credential_process.
-            command = [
-                "switchrole", "assume", "--role-arn", kind.arn(account.account_id), "--profile", hub_profile,
-                "--session-name", user, "--duration", str(kind.max_session_duration), "--source-identity",
-            ]  # fmt: skip
-            if kind.mfa_required:
-                command += ["--mfa-serial", serial]
-            if kind.external_id:
-                command += ["--external-id", kind.external_id]
-            settings = [("credential_process", shlex.join(command)), ("region", account.region)]
-            result.append(
-                Profile(display_name(account, kind), tuple(settings), "needs SourceIdentity: via switchrole assume")
+    needs_mfa = org.user_requires_mfa(user) or any(kind.mfa_required for _, kind in roles)
+    if needs_mfa:
+        line = [program, "session", "--hub-profile", hub_profile, "--mfa-serial", serial]
+        result.append(
+            Profile(
+                session_profile_name(hub_profile),
+                (("credential_process", shlex.join(line)), ("region", org.hub.region)),
+                "your MFA session in the hub account (one code serves every profile below until it expires)",
             )
-            continue
-        settings = [("role_arn", kind.arn(account.account_id)), ("source_profile", hub_profile)]
-        if kind.mfa_required:
-            settings.append(("mfa_serial", serial))
-        settings += [("role_session_name", user), ("duration_seconds", str(kind.max_session_duration))]
+        )
+    for account, kind in roles:
+        mfa = needs_mfa  # the hub's MFA policy denies any switch without MFA, even into a kind that opts out
+        duration = min(kind.max_session_duration, ROLE_SECONDS_FROM_SESSION) if mfa else kind.max_session_duration
+        line = [
+            program, "assume", "--role-arn", kind.arn(account.account_id), "--session-name", user,
+            "--hub-profile", hub_profile, "--duration", str(duration),
+        ]  # fmt: skip
+        if mfa:
+            line += ["--mfa-serial", serial]
+            if kind.mfa_required:
+                line += ["--mfa-max-age", str(kind.mfa_max_age_seconds)]
         if kind.external_id:
-            settings.append(("external_id", kind.external_id))
-        settings.append(("region", account.region))
-        result.append(Profile(display_name(account, kind), tuple(settings)))
+            line += ["--external-id", kind.external_id]
+        if kind.source_identity:
+            line.append("--source-identity")
+        settings = (("credential_process", shlex.join(line)), ("region", account.region))
+        result.append(Profile(display_name(account, kind), settings))
     return result
 
 
-def profiles_block(org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None) -> str:
+def profiles_block(
+    org: Organisation, user: str, *, hub_profile: str, mfa_serial: str | None = None, command: str | None = None
+) -> str:
     """The marked block ``--merge`` owns in an AWS config file."""
-    body = "\n\n".join(p.render() for p in profiles(org, user, hub_profile=hub_profile, mfa_serial=mfa_serial))
+    items = profiles(org, user, hub_profile=hub_profile, mfa_serial=mfa_serial, command=command)
+    body = "\n\n".join(p.render() for p in items)
     begin = MARK_BEGIN.format(user=user, source=Path(org.source).name)
     return f"{begin}\n{body}\n{MARK_END.format(user=user)}\n"
 

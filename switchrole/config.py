@@ -244,6 +244,10 @@ class Organisation:
     def group_requires_mfa(self, group: str) -> bool:
         return any(self.role_kinds[role].mfa_required for role in self.group_access(group))
 
+    def user_requires_mfa(self, user: str) -> bool:
+        """Is ``user`` in a group that carries the hub's MFA policy (every switch then needs MFA)?"""
+        return any(self.group_requires_mfa(group) for group in self.users[user].groups)
+
     @cached_property
     def _groups_granted(self) -> dict[tuple[str, str], tuple[str, ...]]:
         granted: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -1,10 +1,12 @@
-"""The smoke check: prove a switch works by doing it, with credentials that never leave memory.
+"""The smoke check: prove a switch works by doing it, with credentials that are never printed.
 
-Steps (each reported): who am I (``sts:GetCallerIdentity``), ``sts:AssumeRole``,
-who am I now (must be ``assumed-role/<role>/<session>`` in the role's account),
-``s3:ListBuckets`` with the new credentials, and who am I again with the source
-credentials (the switch back). Secret keys and session tokens are kept in local
-variables only: never printed, logged, returned or written to disk.
+Steps (each reported): who am I (``sts:GetCallerIdentity``), the MFA session
+(``sts:GetSessionToken`` with the code, or the cached session: see
+:mod:`switchrole.sessions`), ``sts:AssumeRole`` from it, who am I now (must be
+``assumed-role/<role>/<session>`` in the role's account), ``s3:ListBuckets``
+with the new credentials, and who am I again with the source credentials (the
+switch back). Role credentials are kept in local variables only; the MFA
+session goes to the 0600 cache unless the caller passes none.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from botocore.config import Config
 
 from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import display_name
+from switchrole.sessions import CredentialCache, SessionFailed
+from switchrole.sessions import mfa_session as open_mfa_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
@@ -41,6 +45,7 @@ class SmokeRequest:
     source_identity: bool = False
     mfa_serial: str | None = None
     mfa_required: bool | None = None  # None: unknown (no accounts file)
+    mfa_max_age: int | None = None  # the role's mfa.max_age_seconds: an older MFA session needs a new code
 
     @property
     def account_id(self) -> str:
@@ -104,14 +109,18 @@ def parse_role_arn(arn: str) -> tuple[str, str, str]:
 
 
 def request_for(org: Organisation, account: TargetAccount, kind: RoleKind, user: str | None) -> SmokeRequest:
+    """The switch as ``user`` makes it; MFA when the role needs it, or when the user's groups carry the hub's
+    MFA policy (which denies every switch without MFA, even into a role kind that opts out)."""
+    mfa = kind.mfa_required or (user is not None and user in org.users and org.user_requires_mfa(user))
     return SmokeRequest(
         role_arn=kind.arn(account.account_id),
         label=display_name(account, kind),
         session_name=user,
         external_id=kind.external_id,
         source_identity=kind.source_identity,
-        mfa_serial=org.hub.mfa_serial(user) if user and kind.mfa_required else None,
-        mfa_required=kind.mfa_required,
+        mfa_serial=org.hub.mfa_serial(user) if user and mfa else None,
+        mfa_required=mfa,
+        mfa_max_age=kind.mfa_max_age_seconds if kind.mfa_required else None,
     )
 
 
@@ -134,11 +143,18 @@ def _message(exc: botocore.exceptions.ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", ""))
 
 
-def explain_denied(request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool) -> str:
+def explain_denied(
+    request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool, direct_mfa: bool = False
+) -> str:
     """Which side most likely refused an AssumeRole: the hub grant, the trust policy, or MFA."""
     user = caller_arn.rsplit("/", 1)[-1] if ":user/" in caller_arn else None
     if request.mfa_required and not used_mfa:
         return "MFA: the role requires MFA and none was given (--mfa-serial and --token-code)"
+    if direct_mfa:
+        return (
+            "MFA: an MFA code on AssumeRole with long-term keys may not count for your own hub policies; "
+            "switch from an MFA session instead (switchrole profiles, switchrole smoke)"
+        )
     if org is None:
         return (
             "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
@@ -171,9 +187,17 @@ def explain_denied(request: SmokeRequest, caller_arn: str, org: Organisation | N
 
 
 def classify(
-    exc: Exception, step: str, request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool
+    exc: Exception,
+    step: str,
+    request: SmokeRequest,
+    caller_arn: str,
+    org: Organisation | None,
+    used_mfa: bool,
+    direct_mfa: bool = False,
 ) -> SmokeFailed:
     """One clear line and an exit code for anything a smoke step can raise."""
+    if isinstance(exc, SessionFailed):
+        return SmokeFailed("usage", str(exc), EXIT_USAGE)
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return SmokeFailed("no-credentials", f"profile not found: {exc.kwargs.get('profile')}", EXIT_USAGE)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
@@ -200,8 +224,10 @@ def classify(
             )
         if code == "ValidationError" and "DurationSeconds" in message:
             return SmokeFailed("usage", f"AssumeRole: {message}", EXIT_USAGE)
+        if code == "ValidationError" and "role chaining" in message:
+            return SmokeFailed("usage", f"AssumeRole: {message} (a switch from an MFA session is capped at 1 h)", 2)
         if code == "AccessDenied":
-            why = explain_denied(request, caller_arn, org, used_mfa)
+            why = explain_denied(request, caller_arn, org, used_mfa, direct_mfa)
             return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}")
     if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
         return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
@@ -218,20 +244,46 @@ def run_smoke(
     token: TokenProvider | None = None,
     org: Organisation | None = None,
     endpoint_url: str | None = None,
+    cache: CredentialCache | None = None,
+    session_first: bool = True,
 ) -> SmokeReport:
-    """Perform one switch and report every step; ``endpoint_url`` None means AWS's standard resolution."""
+    """Perform one switch and report every step; ``endpoint_url`` None means AWS's standard resolution.
+
+    With MFA, the switch is made from an MFA session (GetSessionToken with the code, or ``cache``'s);
+    ``session_first=False`` is the AWS CLI's ``mfa_serial`` form instead (AssumeRole with the long-term keys
+    and the code), which the demo shows refused under the strict reading of IAM's MFA keys.
+    """
     report = SmokeReport(request)
     region = session.region_name or "us-east-1"
-    step, caller, used_mfa = "GetCallerIdentity", "", False
+    step, caller, used_mfa, mfa = "GetCallerIdentity", "", False, False
 
-    def client(service: str, **credentials: str) -> Any:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url, config=RETRIES, **credentials)
+    def client(service: str, source: boto3.Session = session, **credentials: str) -> Any:
+        return source.client(service, region_name=region, endpoint_url=endpoint_url, config=RETRIES, **credentials)
 
     try:
         parse_role_arn(request.role_arn)
         source_sts = client("sts")
         caller = source_sts.get_caller_identity()["Arn"]
         report.steps.append(Step("source identity", True, caller))
+
+        switch_from = session
+        mfa = bool(request.mfa_serial) and token is not None and request.mfa_required is not False
+        if mfa and session_first:
+            step, used_mfa = "GetSessionToken", True
+            assert request.mfa_serial is not None and token is not None
+            switch_from, fresh = open_mfa_session(
+                session,
+                serial=request.mfa_serial,
+                token=token,
+                cache=cache or CredentialCache(None),
+                max_age=request.mfa_max_age,
+                endpoint_url=endpoint_url,
+                client_config=RETRIES,
+            )
+            age = fresh.mfa_age() if fresh else None
+            report.steps.append(
+                Step("MFA session", True, "GetSessionToken" + (f", MFA {age:.0f} s ago" if age else " (given)"))
+            )
 
         step = "AssumeRole"
         params: dict[str, Any] = {
@@ -244,10 +296,10 @@ def run_smoke(
             params["ExternalId"] = request.external_id
         if request.source_identity:
             params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
-        if request.mfa_serial and token is not None and request.mfa_required is not False:
-            params["SerialNumber"], params["TokenCode"] = request.mfa_serial, token()
+        if mfa and not session_first:
+            params["SerialNumber"], params["TokenCode"] = request.mfa_serial, token()  # type: ignore[misc]
             used_mfa = True
-        assumed = source_sts.assume_role(**params)
+        assumed = client("sts", switch_from).assume_role(**params)
         credentials = assumed["Credentials"]
         report.expiration = credentials["Expiration"]
         report.steps.append(
@@ -285,7 +337,7 @@ def run_smoke(
     except SmokeFailed as failure:
         _fail(report, step, failure)
     except Exception as exc:
-        _fail(report, step, classify(exc, step, request, caller, org, used_mfa))
+        _fail(report, step, classify(exc, step, request, caller, org, used_mfa, bool(mfa) and not session_first))
     return report
 
 
@@ -321,21 +373,6 @@ def run_many(
         return list(pool.map(one, requests))
 
 
-def mfa_session(session: boto3.Session, serial: str, code: str, *, endpoint_url: str | None = None) -> boto3.Session:
-    """One MFA code for many switches: a TOTP code cannot be used twice, so ``--all`` first calls
-    ``sts:GetSessionToken`` with it and switches from that MFA-authenticated session (kept in memory)."""
-    sts = session.client(
-        "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
-    )
-    credentials = sts.get_session_token(SerialNumber=serial, TokenCode=code)["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=session.region_name,
-    )
-
-
 def user_requests(org: Organisation, user: str, *, duration: int | None = None) -> list[SmokeRequest]:
     """One request per (account, role) ``user`` is granted, in file order."""
     return [replace(request_for(org, a, k, user), duration=duration) for a, k in org.user_roles(user)]
@@ -352,9 +389,11 @@ def check_user(
     endpoint_url: str | None = None,
     workers: int = 4,
     on_done: Callable[[SmokeReport], None] | None = None,
+    cache: CredentialCache | None = None,
 ) -> list[SmokeReport]:
-    """Every switch ``user`` is granted. With MFA, one code opens one MFA session for all of them
-    (raises :class:`SmokeFailed` when that fails, or when MFA is needed and ``token`` is None)."""
+    """Every switch ``user`` is granted. With MFA, one MFA session (one code, or ``cache``'s session while it
+    is younger than every role's maximum MFA age) serves all of them (raises :class:`SmokeFailed` when that
+    fails, or when MFA is needed and ``token`` is None)."""
     requests = user_requests(org, user, duration=duration)
     if any(r.mfa_required for r in requests):
         if token is None:
@@ -362,8 +401,17 @@ def check_user(
                 "usage", "these roles require MFA: pass --token-code (no terminal to prompt on)", EXIT_USAGE
             )
         serial = mfa_serial or org.hub.mfa_serial(user)
+        ages = [r.mfa_max_age for r in requests if r.mfa_max_age is not None]
         try:
-            session = mfa_session(session, serial, token(), endpoint_url=endpoint_url)
+            session, _ = open_mfa_session(
+                session,
+                serial=serial,
+                token=token,
+                cache=cache or CredentialCache(None),
+                max_age=min(ages, default=None),
+                endpoint_url=endpoint_url,
+                client_config=RETRIES,
+            )
         except Exception as exc:
             raise classify(exc, "GetSessionToken", requests[0], org.hub.user_arn(user), org, True) from None
         requests = [replace(r, mfa_serial=None) for r in requests]  # the session carries MFA

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from switchrole.config import Organisation
+from switchrole.sessions import CredentialCache
 from switchrole.smoke import (
     EXIT_USAGE,
     RETRIES,
@@ -44,6 +46,7 @@ class Options:
     source_identity: bool | None
     as_json: bool
     workers: int
+    cache: bool = True  # the MFA session cache shared with `switchrole assume` (--no-cache: neither read nor write)
 
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -53,6 +56,10 @@ out = Console(highlight=False)
 def usage(message: str) -> int:
     err.print(message, markup=False)
     return EXIT_USAGE
+
+
+def _cache(options: Options) -> CredentialCache:
+    return CredentialCache.default() if options.cache else CredentialCache(None)
 
 
 def run(options: Options) -> int:
@@ -74,12 +81,9 @@ def run(options: Options) -> int:
         serial = request.mfa_serial or _default_serial(session, options.org)
         if serial is None:
             return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
-        code = _token_code(options)
-        if code is None:
-            return usage("the role requires MFA: pass --token-code (no terminal to prompt on)")
         request = replace(request, mfa_serial=serial)
-        token = lambda: code  # noqa: E731
-    report = run_smoke(session, request, token=token, org=options.org)
+        token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
+    report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
 
@@ -114,14 +118,17 @@ def _default_serial(session: boto3.Session, org: Organisation | None) -> str | N
     return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
 
 
-def _token_code(options: Options) -> str | None:
-    if options.token_code:
-        return options.token_code
+def _token_code(options: Options) -> str:
+    """--token-code, $SWITCHROLE_TOKEN_CODE or the terminal; empty when none is available."""
+    from switchrole.assume import token_code
+
+    if options.token_code or os.environ.get("SWITCHROLE_TOKEN_CODE"):
+        return token_code(options.token_code) or ""
     if sys.stdin.isatty():
         import typer
 
         return str(typer.prompt("MFA code", hide_input=False)).strip()
-    return None
+    return ""
 
 
 def _run_all(session: boto3.Session, options: Options) -> int:
@@ -134,7 +141,6 @@ def _run_all(session: boto3.Session, options: Options) -> int:
     if not total:
         err.print(f"{user} is granted no role in {org.source}; nothing to check", markup=False)
         return 0
-    code = _token_code(options) if any(k.mfa_required for _, k in org.user_roles(user)) else None
     with Progress(console=err, transient=True, disable=options.as_json) as progress:
         task = progress.add_task(f"switching as {user}", total=total)
         try:
@@ -142,11 +148,12 @@ def _run_all(session: boto3.Session, options: Options) -> int:
                 session,
                 org,
                 user,
-                token=(lambda: code) if code else None,
+                token=lambda: _token_code(options),
                 mfa_serial=options.mfa_serial,
                 duration=options.duration,
                 workers=options.workers,
                 on_done=lambda _: progress.advance(task),
+                cache=_cache(options),
             )
         except SmokeFailed as failure:
             err.print(failure.message, markup=False)

@@ -4,7 +4,9 @@
 key for a hub user (what an administrator would hand out), and
 ``GET /moto-api/switchrole/mfa-code?account=ID&user=NAME`` shows the current
 code of the user's virtual MFA device, as an authenticator app would; the
-device's seed never leaves the server. Both exist only inside the emulator's
+device's seed never leaves the server. ``/moto-api/switchrole/mfa-reading``
+tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
+keys the authorization model plays (see :mod:`switchrole.local.authz`). Both exist only inside the emulator's
 process, on 127.0.0.1, next to moto's own unauthenticated ``/moto-api``.
 """
 
@@ -14,6 +16,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from switchrole.local import authz
 from switchrole.local.authz import totp
 
 Response = tuple[int, dict[str, str], str]
@@ -56,8 +59,18 @@ def mfa_code(request: Any, full_url: str, headers: Any) -> Response:
     return _error(LookupError(f"user {user.name!r} has no virtual MFA device"))
 
 
+def mfa_reading(request: Any, full_url: str, headers: Any) -> Response:
+    if request.method == "POST":
+        try:
+            authz.set_mfa_reading(request.data.decode().strip())
+        except ValueError as exc:
+            return 400, {}, json.dumps({"Error": str(exc)})
+    return 200, {}, json.dumps({"MfaReading": authz.MFA_READING["value"]})
+
+
 def install() -> None:
     from moto.moto_api._internal import urls
 
     urls.url_paths["{0}/moto-api/switchrole/access-key"] = access_key
     urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
+    urls.url_paths["{0}/moto-api/switchrole/mfa-reading"] = mfa_reading

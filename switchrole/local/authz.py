@@ -365,19 +365,40 @@ def _caller(request: Any) -> tuple[str, str | None, Any]:
     return arn, user, request.backend
 
 
-def _mfa_context(request: Any, user: str | None, backend: Any) -> dict[str, str]:
-    """MFA keys as IAM sets them: absent for long-term keys, "false" for temporary ones without MFA;
-    present with a valid code from the caller's own device, or in a session that was MFA-authenticated."""
+STRICT, LENIENT = "strict", "lenient"
+MFA_READINGS = (STRICT, LENIENT)
+# How this emulator answers the contested question (see the README, "MFA readings"); the server starts strict.
+MFA_READING = {"value": STRICT}
+
+
+def set_mfa_reading(reading: str) -> None:
+    if reading not in MFA_READINGS:
+        raise ValueError(f"MFA reading must be one of {', '.join(MFA_READINGS)}, not {reading!r}")
+    MFA_READING["value"] = reading
+
+
+def _mfa_contexts(request: Any, user: str | None, backend: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """MFA keys as IAM sets them, for the caller's own policies and for the target's trust policy.
+
+    Absent for long-term keys; "false" for temporary credentials without MFA; present (with the
+    age) in a session that was MFA-authenticated with GetSessionToken, for both sides. An AssumeRole
+    signed with long-term keys and carrying ``SerialNumber``/``TokenCode`` (a valid code from the
+    caller's own device) gives the *trust policy* MFA with age 0; whether the *caller's* policies see
+    it too is the contested point: not under the strict reading, yes under the lenient one.
+    """
     session = SESSIONS.get(request._access_key._access_key_id)
     if session is not None and session.mfa_at is not None:
-        return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": str(int(time.time() - session.mfa_at))}
+        mfa = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": str(int(time.time() - session.mfa_at))}
+        return mfa, mfa
+    temporary = session is not None or not request._access_key.arn.split(":")[5].startswith("user/")
+    without: dict[str, str] = {"aws:MultiFactorAuthPresent": "false"} if temporary else {}
     serial, code = _param(request, "SerialNumber"), _param(request, "TokenCode")
     if serial is None and code is None:
-        temporary = session is not None or not request._access_key.arn.split(":")[5].startswith("user/")
-        return {"aws:MultiFactorAuthPresent": "false"} if temporary else {}
+        return without, without
     if not _mfa_code_valid(backend, user, serial, code):
         raise PermissionError(MFA_FAILED)
-    return {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+    given = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
+    return (given if MFA_READING["value"] == LENIENT or temporary else without), given
 
 
 def request_resource(request: Any, resource: str) -> str:
@@ -395,7 +416,8 @@ def request_resource(request: Any, resource: str) -> str:
     return f"arn:aws:ssm:{request._region}:{request.account_id}:parameter/{str(names[0]).lstrip('/')}"
 
 
-def request_context(request: Any, resource: str) -> dict[str, str]:
+def request_contexts(request: Any, resource: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The request context as the caller's identity policies see it, and as a trust policy sees it."""
     arn, user, backend = _caller(request)
     context = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": request.account_id}
     if user is not None:
@@ -412,8 +434,8 @@ def request_context(request: Any, resource: str) -> dict[str, str]:
         value = _param(request, param)
         if value is not None:
             context[key] = value
-    context.update(_mfa_context(request, user, backend))
-    return context
+    identity_mfa, trust_mfa = _mfa_contexts(request, user, backend)
+    return context | identity_mfa, context | trust_mfa
 
 
 def _request_actions(request: Any) -> list[str]:
@@ -440,10 +462,11 @@ def _target_role(resource: str) -> Any:
     return None
 
 
-def _deny(request: Any, message: str | None = None) -> None:
+def _deny(request: Any, message: str | None = None) -> NoReturn:
     """Raise AWS's error; for STS, name the role (or the MFA failure) as AWS's message does."""
     if not request._action.startswith("sts:"):
         request._raise_access_denied()
+        raise AssertionError("unreachable: moto raises AccessDenied")
     from moto.core.exceptions import AccessDeniedError, _RESTError
 
     role_arn = _param(request, "RoleArn")
@@ -457,24 +480,57 @@ def _deny(request: Any, message: str | None = None) -> None:
     raise error
 
 
+CHAINED_SECONDS = 3600
+
+
+def _check_duration(request: Any, role: Any, *, chained: bool) -> None:
+    """``DurationSeconds`` as STS checks it (moto does not): at most the role's MaxSessionDuration, and at most
+    one hour from temporary credentials. AWS documents that limit for role chaining and, in its knowledge
+    center, for AssumeRole from GetSessionToken credentials too; the model applies the stricter reading."""
+    from moto.sts.exceptions import STSValidationError
+
+    duration = int(_param(request, "DurationSeconds") or 3600)
+    if duration > int(role.max_session_duration or 3600):
+        raise STSValidationError(
+            f"The requested DurationSeconds exceeds the MaxSessionDuration set for this role: {duration}"
+        )
+    if chained and duration > CHAINED_SECONDS:
+        raise STSValidationError(
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
+        )
+
+
+def _session_may(action: str, session: UserSession) -> bool:
+    """What AWS lets GetSessionToken credentials call at all: no STS call but AssumeRole and
+    GetCallerIdentity, and no IAM call unless the session was MFA-authenticated."""
+    if action.startswith("sts:"):
+        return action in ("sts:AssumeRole", "sts:GetCallerIdentity")
+    return not action.startswith("iam:") or session.mfa_at is not None
+
+
 def check_action_permitted(self: Any, resource: str) -> None:
     """Drop-in for moto's ``IAMRequestBase.check_action_permitted`` (``self`` is the moto request)."""
     if self._action in ("sts:GetCallerIdentity", "sts:GetSessionToken"):  # need no permission in AWS either
         return
     resource = request_resource(self, resource)
+    session = SESSIONS.get(self._access_key._access_key_id)
+    if session is not None and not _session_may(self._action, session):
+        _deny(self)
     try:
-        context = request_context(self, resource)
+        context, trust_context = request_contexts(self, resource)
     except PermissionError as exc:
         _deny(self, str(exc))
-        return
     identity = _documents(self._access_key.collect_policies())
     actions = _request_actions(self)
     results = [evaluate(identity, action, resource, context) for action in actions]
-    role = _target_role(resource) if self._action == "sts:AssumeRole" else None
-    if role is not None:
+    if self._action == "sts:AssumeRole":
+        role = _target_role(resource)
+        if role is None:  # no trust policy can allow it: AWS answers AccessDenied, not "no such role"
+            _deny(self)
+        _check_duration(self, role, chained=session is not None or ":assumed-role/" in self._access_key.arn)
         trust = [json.loads(role.assume_role_policy_document)]
         caller = context["aws:PrincipalArn"]
-        trust_results = [evaluate(trust, action, None, context, caller) for action in actions]
+        trust_results = [evaluate(trust, action, None, trust_context, caller) for action in actions]
         cross_account = resource.split(":")[4] != self.account_id
         for i, (mine, theirs) in enumerate(zip(results, trust_results, strict=True)):
             if DENY in (mine, theirs):

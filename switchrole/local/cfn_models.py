@@ -134,7 +134,7 @@ class IamGroupModel(CloudFormationModel):
         return _remember(GroupResource(group), props)  # type: ignore[no-any-return]
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: GroupResource,
         new_resource_name: str,
@@ -232,7 +232,7 @@ class IamUserToGroupAdditionModel(CloudFormationModel):
         return _remember(membership, props)  # type: ignore[no-any-return]
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Membership,
         new_resource_name: str,
@@ -305,7 +305,7 @@ class IamUserModel(CloudFormationModel):
         return _remember(user, props)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Any,
         new_resource_name: str,
@@ -409,7 +409,7 @@ class IamRoleModel(CloudFormationModel):
         return _remember(role, props)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Any,
         new_resource_name: str,
@@ -503,7 +503,7 @@ class IamManagedPolicyModel(CloudFormationModel):
         return _remember(policy, props)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
+    def update_from_cloudformation_json(
         cls,
         original_resource: Any,
         new_resource_name: str,

@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -34,9 +36,11 @@ def free_port() -> int:
 class LocalAws:
     """A moto server subprocess; use as a context manager."""
 
-    def __init__(self, *, port: int | None = None, log_file: Path | None = None) -> None:
+    def __init__(self, *, port: int | None = None, log_file: Path | None = None, mfa_reading: str = "strict") -> None:
         self.port = port or free_port()
         self.log_file = log_file
+        self.mfa_reading = mfa_reading
+        self.authorizing = False  # moto starts with authorization off
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,7 +59,15 @@ class LocalAws:
         # never MOTO_ACCOUNT_ID: it pins every request to one account
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "switchrole.local.server", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "switchrole.local.server",
+                "--port",
+                str(self.port),
+                "--mfa-reading",
+                self.mfa_reading,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
@@ -75,8 +87,33 @@ class LocalAws:
 
     def enforce_authorization(self) -> None:
         """From now on every request is signed by known credentials and authorized by IAM policies."""
+        self._post("reset-auth", "0")
+        self.authorizing = True
+
+    @contextmanager
+    def authorization_off(self) -> Iterator[None]:
+        """The emulator's own set-up and read-back, like an operator's console: no request is authorized
+        (then authorization is as it was)."""
+        was = self.authorizing
+        self._post("reset-auth", "inf")
+        self.authorizing = False
+        try:
+            yield
+        finally:
+            if was:
+                self.enforce_authorization()
+
+    def set_mfa_reading(self, reading: str) -> None:
+        """Play the strict or the lenient reading of IAM's MFA keys from now on (see the README)."""
+        self._post("switchrole/mfa-reading", reading)
+        self.mfa_reading = reading
+
+    def _post(self, path: str, body: str) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+            f"{self.endpoint}/moto-api/{path}",
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "text/plain"},
         )
         with urllib.request.urlopen(request, timeout=5):
             pass
@@ -111,9 +148,11 @@ def admin_get(endpoint: str, what: str, account_id: str, user: str) -> dict[str,
 def serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="moto server with switchrole's CloudFormation and IAM models")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--mfa-reading", choices=("strict", "lenient"), default="strict")
     args = parser.parse_args(argv)
     from switchrole.local import admin_api, authz, cfn_api, cfn_models, cfn_update
 
+    authz.set_mfa_reading(args.mfa_reading)
     cfn_models.install()
     cfn_update.install()
     cfn_api.install()

@@ -1,0 +1,245 @@
+"""Session first: one MFA code opens an MFA session, and every switch is an AssumeRole from that session.
+
+Why not the AWS CLI's ``mfa_serial`` profiles: they call AssumeRole with the
+user's *long-term* keys plus the MFA code. The role's trust policy sees that
+MFA, but whether the caller's own policies do (the hub grants require
+``aws:MultiFactorAuthPresent``, and the hub's MFA policy denies everything
+without it) is contested, and the field reports say they do not. A session
+from ``sts:GetSessionToken`` with the code carries MFA for both sides, so this
+path works under either reading (see the README, "MFA readings").
+
+Credentials are cached so that one code serves every role until the session
+expires: files of mode 0600 in a 0700 directory under the user's cache
+directory (``$SWITCHROLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/switchrole``, else
+``~/.cache/switchrole``), like the AWS CLI's own cache; never in the
+repository, never printed. A role whose ``mfa.max_age_seconds`` the cached
+session has outlived asks for a new code (AWS checks ``aws:MultiFactorAuthAge``
+when the role is assumed). Role credentials are cached too, until shortly
+before they expire, so back-to-back commands in one role make one AssumeRole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+SESSION_SECONDS = 43_200  # GetSessionToken's default for IAM users (900..129,600)
+# AWS documents AssumeRole from GetSessionToken credentials as limited to one hour, like role chaining
+# (knowledge center "iam-role-chaining-limit"); asking for more fails, so switches from a session ask for at most this.
+ROLE_SECONDS_FROM_SESSION = 3_600
+REFRESH_MARGIN = 300  # never hand out credentials that expire within 5 minutes
+MFA_AGE_MARGIN = 30  # ask for a new code this long before the role's maximum MFA age is reached
+
+TokenProvider = Callable[[], str | None]
+
+
+@dataclass(frozen=True)
+class TemporaryCredentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    mfa_authenticated_at: datetime | None = None  # when the MFA code was used (sessions only)
+
+    @classmethod
+    def from_sts(cls, credentials: dict[str, Any], mfa_at: datetime | None = None) -> TemporaryCredentials:
+        return cls(
+            credentials["AccessKeyId"],
+            credentials["SecretAccessKey"],
+            credentials["SessionToken"],
+            credentials["Expiration"],
+            mfa_at,
+        )
+
+    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
+        return self.expiration <= (now or datetime.now(UTC)) + timedelta(seconds=seconds)
+
+    def mfa_age(self, now: datetime | None = None) -> float | None:
+        if self.mfa_authenticated_at is None:
+            return None
+        return ((now or datetime.now(UTC)) - self.mfa_authenticated_at).total_seconds()
+
+    def boto_session(self, region: str | None) -> boto3.Session:
+        return boto3.Session(
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret_access_key,
+            aws_session_token=self.session_token,
+            region_name=region,
+        )
+
+    def credential_process(self) -> str:
+        """The JSON an AWS CLI/SDK ``credential_process`` must print on stdout."""
+        return json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": self.access_key_id,
+                "SecretAccessKey": self.secret_access_key,
+                "SessionToken": self.session_token,
+                "Expiration": self.expiration.isoformat(),
+            }
+        )
+
+    def to_json(self) -> str:
+        at = self.mfa_authenticated_at
+        return json.dumps(
+            {
+                "AccessKeyId": self.access_key_id,
+                "SecretAccessKey": self.secret_access_key,
+                "SessionToken": self.session_token,
+                "Expiration": self.expiration.isoformat(),
+                "MfaAuthenticatedAt": at.isoformat() if at else None,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> TemporaryCredentials:
+        data = json.loads(text)
+        at = data.get("MfaAuthenticatedAt")
+        return cls(
+            str(data["AccessKeyId"]),
+            str(data["SecretAccessKey"]),
+            str(data["SessionToken"]),
+            datetime.fromisoformat(data["Expiration"]),
+            datetime.fromisoformat(at) if at else None,
+        )
+
+
+class CredentialCache:
+    """Temporary credentials in files of mode 0600; ``CredentialCache(None)`` caches nothing."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    @classmethod
+    def default(cls) -> CredentialCache:
+        return cls(default_cache_directory())
+
+    def _path(self, kind: str, key: Sequence[str]) -> Path | None:
+        if self.directory is None:
+            return None
+        digest = hashlib.sha256("\0".join([kind, *key]).encode()).hexdigest()[:40]
+        return self.directory / f"{kind}-{digest}.json"
+
+    def get(self, kind: str, key: Sequence[str]) -> TemporaryCredentials | None:
+        """A cached entry that is still good for a while; expired, unreadable or loosely permitted files
+        are ignored (and removed when expired)."""
+        path = self._path(kind, key)
+        if path is None:
+            return None
+        try:
+            info = path.stat()
+            if stat.S_IMODE(info.st_mode) != 0o600 or info.st_uid != os.getuid():
+                return None
+            credentials = TemporaryCredentials.from_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if credentials.expires_within(REFRESH_MARGIN):
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+        return credentials
+
+    def put(self, kind: str, key: Sequence[str], credentials: TemporaryCredentials) -> None:
+        path = self._path(kind, key)
+        if path is None:
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(credentials.to_json())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def default_cache_directory() -> Path:
+    if os.environ.get("SWITCHROLE_CACHE_DIR"):
+        return Path(os.environ["SWITCHROLE_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "switchrole"
+
+
+class SessionFailed(Exception):
+    """No MFA session could be opened (no code available); the message is one line for the user."""
+
+
+def source_session(profile: str | None, region: str | None = None) -> boto3.Session:
+    """The hub user's own credentials: the environment's ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
+    (and ``AWS_SESSION_TOKEN``) when set, as ``aws-vault exec`` and CI provide them; otherwise ``profile``
+    (the user's hub profile in ``~/.aws/credentials``), else the default chain."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        return boto3.Session(
+            aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
+            region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+        )
+    return boto3.Session(profile_name=profile, region_name=region)
+
+
+def _frozen(session: boto3.Session) -> Any:
+    credentials = session.get_credentials()
+    if credentials is None:
+        import botocore.exceptions
+
+        raise botocore.exceptions.NoCredentialsError()
+    return credentials.get_frozen_credentials()
+
+
+def mfa_session(
+    source: boto3.Session,
+    *,
+    serial: str,
+    token: TokenProvider,
+    cache: CredentialCache,
+    max_age: int | None = None,
+    endpoint_url: str | None = None,
+    client_config: Any = None,
+) -> tuple[boto3.Session, TemporaryCredentials | None]:
+    """A session that carries MFA for both sides of a switch, and its credentials (None when the source
+    credentials are already temporary, as aws-vault's are: those are used as they are).
+
+    A cached session is reused while it is not about to expire and, when ``max_age`` is given, while its
+    MFA is younger than ``max_age`` (minus a margin); otherwise ``token`` is asked for a new code.
+    """
+    frozen = _frozen(source)
+    if frozen.token:
+        return source, None
+    key = (frozen.access_key, serial, endpoint_url or "")
+    cached = cache.get("session", key)
+    if cached is not None and (max_age is None or (cached.mfa_age() or 0) < max_age - MFA_AGE_MARGIN):
+        return cached.boto_session(source.region_name), cached
+    code = token()
+    if not code:
+        reason = (
+            "no MFA session is cached" if cached is None else f"the cached MFA is older than the role's {max_age} s"
+        )
+        raise SessionFailed(f"{reason}: an MFA code is needed (--token-code, SWITCHROLE_TOKEN_CODE or a terminal)")
+    sts = source.client(
+        "sts", region_name=source.region_name or "us-east-1", endpoint_url=endpoint_url, config=client_config
+    )
+    now = datetime.now(UTC)
+    answer = sts.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=SESSION_SECONDS)
+    credentials = TemporaryCredentials.from_sts(answer["Credentials"], now)
+    cache.put("session", key, credentials)
+    return credentials.boto_session(source.region_name), credentials
+
+
+def role_cache_key(source: boto3.Session, params: dict[str, Any], endpoint_url: str | None) -> tuple[str, ...]:
+    """Who switches into what, how: the source's access key and every AssumeRole parameter but the MFA code."""
+    relevant = {k: v for k, v in params.items() if k not in ("SerialNumber", "TokenCode")}
+    return (_frozen(source).access_key, json.dumps(relevant, sort_keys=True), endpoint_url or "")
