@@ -148,17 +148,20 @@ def explain_denied(
 ) -> str:
     """Which side most likely refused an AssumeRole: the hub grant, the trust policy, or MFA."""
     user = caller_arn.rsplit("/", 1)[-1] if ":user/" in caller_arn else None
+    direct = (
+        "MFA: an MFA code on AssumeRole with long-term keys may not count for your own hub policies; "
+        "switch from an MFA session instead (switchrole profiles, switchrole smoke)"
+    )
     if request.mfa_required and not used_mfa:
         return "MFA: the role requires MFA and none was given (--mfa-serial and --token-code)"
-    if direct_mfa:
-        return (
-            "MFA: an MFA code on AssumeRole with long-term keys may not count for your own hub policies; "
-            "switch from an MFA session instead (switchrole profiles, switchrole smoke)"
-        )
     if org is None:
         return (
-            "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
-            "(MFA, external id, source identity); pass --config accounts.yaml for a precise diagnosis"
+            direct
+            if direct_mfa
+            else (
+                "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
+                "(MFA, external id, source identity); pass --config accounts.yaml for a precise diagnosis"
+            )
         )
     found = find_role(org, request.role_arn)
     if found is None:
@@ -180,6 +183,8 @@ def explain_denied(
         )
     if kind.external_id is not None and request.external_id != kind.external_id:
         return "trust: the role requires its external id (--external-id)"
+    if direct_mfa:
+        return direct
     return (
         f"trust or deployment: {org.source} grants this, so SwitchRole-Hub or {account.stack_name} is probably "
         "not deployed from this version of the file (or the MFA session is older than the role's maximum MFA age)"
@@ -299,7 +304,8 @@ def run_smoke(
         if mfa and not session_first:
             params["SerialNumber"], params["TokenCode"] = request.mfa_serial, token()  # type: ignore[misc]
             used_mfa = True
-        assumed = client("sts", switch_from).assume_role(**params)
+        assumer = source_sts if switch_from is session else client("sts", switch_from)
+        assumed = assumer.assume_role(**params)
         credentials = assumed["Credentials"]
         report.expiration = credentials["Expiration"]
         report.steps.append(

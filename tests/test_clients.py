@@ -11,15 +11,15 @@ from factories import EXAMPLE
 from typer.testing import CliRunner
 
 from switchrole.cli import app
-from switchrole.clients import MergeConflict, merge_profiles, profiles_block
+from switchrole.clients import MergeConflict, merge_profiles, profiles_block, switchrole_command
 from switchrole.config import Organisation
 
 GOLDEN = Path(__file__).parent / "golden"
 runner = CliRunner()
 
 CASES = [
-    (["profiles", "--user", "bob"], "profiles-bob.ini"),
-    (["profiles", "--user", "dave", "--hub-profile", "hub-dave"], "profiles-dave.ini"),
+    (["profiles", "--user", "bob", "--command", "switchrole"], "profiles-bob.ini"),
+    (["profiles", "--user", "dave", "--hub-profile", "hub-dave", "--command", "switchrole"], "profiles-dave.ini"),
     (["links", "--user", "alice"], "links-alice.txt"),
     (["links", "--user", "bob", "--format", "md"], "links-bob.md"),
     (["links", "--user", "bob", "--format", "html"], "links-bob.html"),
@@ -38,30 +38,33 @@ def test_golden_output(args: list[str], golden: str) -> None:
     assert result.stdout == path.read_text()
 
 
-def test_profiles_parse_with_botocore_and_match_the_grants(tmp_path: Path, example_org: Organisation) -> None:
+def test_profiles_parse_with_botocore_and_use_an_mfa_session_first(tmp_path: Path, example_org: Organisation) -> None:
+    """Every key is one botocore reads; every switch goes through `switchrole assume` (MFA session first)."""
     config = tmp_path / "config"
     config.write_text(profiles_block(example_org, "carol", hub_profile="identity"))
     parsed = raw_config_parse(str(config))
-    assert sorted(parsed) == sorted(f"profile {a.name}-{k.key}" for a, k in example_org.user_roles("carol"))
-    readonly = parsed["profile data-prod-ReadOnly"]
-    assert readonly == {
-        "role_arn": "arn:aws:iam::555555555555:role/switchrole/ReadOnly",
-        "source_profile": "identity",
-        "mfa_serial": "arn:aws:iam::111111111111:mfa/carol",
-        "role_session_name": "carol",
-        "duration_seconds": "14400",
-        "region": "us-east-1",
-    }
-    developer = parsed["profile data-dev-Developer"]
-    assert "role_arn" not in developer
-    assert developer["credential_process"].startswith("switchrole assume --role-arn arn:aws:iam::666666666666:role/")
-    assert "--source-identity" in developer["credential_process"]
+    roles = [f"profile {a.name}-{k.key}" for a, k in example_org.user_roles("carol")]
+    assert sorted(parsed) == sorted(["profile identity-mfa", *roles])
+    for name, settings in parsed.items():
+        assert set(settings) == {"credential_process", "region"}, name
+    program = switchrole_command()
+    assert Path(program).is_absolute() and os.access(program, os.X_OK)  # works without the venv on PATH
+    assert parsed["profile identity-mfa"]["credential_process"] == (
+        f"{program} session --hub-profile identity --mfa-serial arn:aws:iam::111111111111:mfa/carol"
+    )
+    readonly = parsed["profile data-prod-ReadOnly"]["credential_process"]
+    assert readonly == (
+        f"{program} assume --role-arn arn:aws:iam::555555555555:role/switchrole/ReadOnly --session-name carol "
+        "--hub-profile identity --duration 3600 --mfa-serial arn:aws:iam::111111111111:mfa/carol --mfa-max-age 3600"
+    )  # ReadOnly allows 4 h, but a switch from an MFA session is capped at 1 h
+    assert parsed["profile data-dev-Developer"]["credential_process"].endswith("--source-identity")
 
 
-def test_no_mfa_serial_for_roles_without_mfa_and_no_credentials_anywhere(example_org: Organisation) -> None:
+def test_users_without_mfa_get_no_session_profile_and_no_credentials_anywhere(example_org: Organisation) -> None:
     block = profiles_block(example_org, "dave", hub_profile="identity")
-    assert "mfa_serial" not in block
-    for word in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token"):
+    assert "--mfa-serial" not in block and "-mfa]" not in block
+    assert "--duration 3600 --external-id switchrole-audit-2026" in block
+    for word in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "mfa_serial ="):
         assert word not in block
 
 
@@ -85,7 +88,7 @@ def test_merge_appends_then_replaces_only_its_block(example_org: Organisation) -
     again = merge_profiles(both, profiles_block(example_org, "bob", hub_profile="renamed-hub"), "bob")
     assert again.replace("renamed-hub", "identity") == both  # only bob's block changed
     assert again.startswith(EXISTING)
-    assert "source_profile = hub-dave" not in again and again.count(">>> switchrole profiles for dave") == 1
+    assert "--hub-profile renamed-hub" in again and again.count(">>> switchrole profiles for dave") == 1
 
 
 def test_merge_refuses_to_shadow_an_unmanaged_profile(example_org: Organisation) -> None:

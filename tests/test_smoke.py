@@ -270,14 +270,20 @@ def test_diagnosis_names_the_side_that_refused(example_org: Organisation) -> Non
     admin = request_for(example_org, example_org.account("shop-prod"), example_org.role_kinds["Admin"], "bob")
     plan = full_plan(assume=denied)
     plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/bob", "111111111111"))
-    report = run_smoke(SequencedSession(plan), admin, org=example_org, token=lambda: "123456")  # type: ignore[arg-type]
+    report = run_smoke(SequencedSession(plan), admin, org=example_org, token=lambda: "123456", session_first=False)  # type: ignore[arg-type]
     assert "trust: Admin in shop-prod has trust: strict and admits only alice" in (report.failure or "")
 
     readonly = request_for(example_org, example_org.account("data-prod"), example_org.role_kinds["ReadOnly"], "bob")
     plan = full_plan(assume=denied)
     plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/bob", "111111111111"))
-    report = run_smoke(SequencedSession(plan), readonly, org=example_org, token=lambda: "123456")  # type: ignore[arg-type]
+    report = run_smoke(SequencedSession(plan), readonly, org=example_org, token=lambda: "123456", session_first=False)  # type: ignore[arg-type]
     assert "hub grant: bob is not granted ReadOnly in data-prod" in (report.failure or "")
+
+    granted = request_for(example_org, example_org.account("shop-prod"), example_org.role_kinds["ReadOnly"], "bob")
+    plan = full_plan(assume=denied)
+    plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/bob", "111111111111"))
+    report = run_smoke(SequencedSession(plan), granted, org=example_org, token=lambda: "123456", session_first=False)  # type: ignore[arg-type]
+    assert "switch from an MFA session instead" in (report.failure or "")  # granted, yet refused: the strict reading
 
     plan = full_plan(assume=denied)
     report = run_smoke(SequencedSession(plan), readonly)  # type: ignore[arg-type]

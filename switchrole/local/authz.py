@@ -402,9 +402,13 @@ def _mfa_contexts(request: Any, user: str | None, backend: Any) -> tuple[dict[st
 
 
 def request_resource(request: Any, resource: str) -> str:
-    """The request's resource ARN; moto passes ``*`` for services it does not map (SSM among them),
-    where a statement naming the resource would then never match."""
-    if resource != "*" or request._action not in ("ssm:GetParameter", "ssm:GetParameters"):
+    """The request's resource ARN; moto passes ``*`` for services it does not map (IAM and SSM among them),
+    where a statement naming the resource (``user/${aws:username}``) would then never match."""
+    if resource != "*":
+        return resource
+    if request._action.startswith("iam:"):
+        return _iam_resource(request)
+    if request._action not in ("ssm:GetParameter", "ssm:GetParameters"):
         return resource
     try:
         body = json.loads(request._body or "{}")
@@ -414,6 +418,18 @@ def request_resource(request: Any, resource: str) -> str:
     if not names or not names[0]:
         return resource
     return f"arn:aws:ssm:{request._region}:{request.account_id}:parameter/{str(names[0]).lstrip('/')}"
+
+
+def _iam_resource(request: Any) -> str:
+    """IAM's resource for calls about a user (the named one, else the caller) or a virtual MFA device."""
+    account = request.account_id
+    if request._action == "iam:CreateVirtualMFADevice":
+        return f"arn:aws:iam::{account}:mfa{_param(request, 'Path') or '/'}{_param(request, 'VirtualMFADeviceName')}"
+    name = _param(request, "UserName") or getattr(request._access_key, "_owner_user_name", None)
+    if name is None or request._action in ("iam:ListVirtualMFADevices", "iam:GetAccountPasswordPolicy"):
+        return "*"
+    user = request.backend.users.get(name)
+    return str(user.arn) if user is not None else f"arn:aws:iam::{account}:user/{name}"
 
 
 def request_contexts(request: Any, resource: str) -> tuple[dict[str, str], dict[str, str]]:
