@@ -69,6 +69,11 @@ class TestConditions:
             "StringEquals", "sts:SourceIdentity", "${aws:username}", {**context, "sts:SourceIdentity": "eve"}
         )
 
+    def test_null_tests_whether_the_key_is_absent(self) -> None:
+        assert condition_holds("Null", "sts:ExternalId", "true", {})
+        assert not condition_holds("Null", "sts:ExternalId", "true", {"sts:ExternalId": "x"})
+        assert condition_holds("Null", "sts:ExternalId", "false", {"sts:ExternalId": "x"})
+
     def test_unknown_operator_never_matches(self) -> None:
         assert not condition_holds("IpAddressLike", "aws:SourceIp", "10.0.0.0/8", {"aws:SourceIp": "10.0.0.1"})
 

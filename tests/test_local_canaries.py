@@ -184,3 +184,48 @@ def test_the_server_fills_the_gaps_end_to_end() -> None:
         assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
         assert cfn.describe_stacks(StackName="canary")["Stacks"][0]["EnableTerminationProtection"] is True
     assert aws.process is not None and aws.process.poll() is not None
+
+
+def test_moto_still_gets_what_cfn_update_and_cfn_api_fix_wrong() -> None:
+    """When one of these fails, moto fixed it itself: drop the matching part of cfn_update.py / cfn_api.py."""
+    from moto.cloudformation import utils
+    from moto.cloudformation.models import CloudFormationBackend, Stack
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    update = inspect.getsource(ResourceMap.update)
+    assert "DeletionPolicy" not in update, "moto's stack update now honours Retain"
+    assert update.index('"Remove"') < update.index('"Add"'), "moto's stack update no longer deletes first"
+    assert "to_delete" in inspect.getsource(CloudFormationBackend.delete_change_set)
+    assert "ChangeSetNotFound" not in inspect.getsource(CloudFormationResponse.describe_change_set)
+    assert "ChangeSetNotFound" not in inspect.getsource(CloudFormationBackend.describe_change_set)
+    assert "resolved_parameters" in inspect.getsource(Stack.stack_parameters.fget)  # type: ignore[attr-defined]
+    assert '"localhost" in template_url' in inspect.getsource(utils.get_stack_from_s3_url)
+    from moto.core.common_models import CloudFormationModel
+
+    from switchrole.local.cfn_models import IamUserToGroupAdditionModel
+
+    kind = "AWS::IAM::UserToGroupAddition"
+    natives = [m for m in CloudFormationModel.__subclasses__() if m.cloudformation_type() == kind]
+    assert natives in ([], [IamUserToGroupAdditionModel]), f"moto now has an {kind} model"
+
+
+def test_hook_points_used_by_cfn_update() -> None:
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import CloudFormationBackend
+
+    for name in ("build_resource_diff", "load_mapping", "load_parameters", "load_conditions", "_delete_resource"):
+        assert hasattr(parsing.ResourceMap, name), name
+    assert list(inspect.signature(parsing.parse_and_update_resource).parameters) == [
+        "logical_id", "resource_json", "resources_map", "account_id", "region_name",
+    ]  # fmt: skip
+    assert list(inspect.signature(parsing.parse_and_delete_resource).parameters)[:2] == [
+        "resource_name",
+        "resource_json",
+    ]
+    assert list(inspect.signature(CloudFormationBackend.execute_change_set).parameters) == [
+        "self", "change_set_name", "stack_name",
+    ]  # fmt: skip
+    from moto.cloudformation.models import Stack
+
+    assert hasattr(Stack, "_add_stack_event") and hasattr(Stack, "_create_output_map")

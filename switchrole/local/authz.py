@@ -503,17 +503,22 @@ def _check_duration(request: Any, role: Any, *, chained: bool) -> None:
     """``DurationSeconds`` as STS checks it (moto does not): at most the role's MaxSessionDuration, and at most
     one hour from temporary credentials. AWS documents that limit for role chaining and, in its knowledge
     center, for AssumeRole from GetSessionToken credentials too; the model applies the stricter reading."""
-    from moto.sts.exceptions import STSValidationError
-
     duration = int(_param(request, "DurationSeconds") or 3600)
     if duration > int(role.max_session_duration or 3600):
-        raise STSValidationError(
+        raise _validation_error(
             f"The requested DurationSeconds exceeds the MaxSessionDuration set for this role: {duration}"
         )
     if chained and duration > CHAINED_SECONDS:
-        raise STSValidationError(
+        raise _validation_error(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
         )
+
+
+def _validation_error(message: str) -> Exception:
+    """STS's ValidationError, as an HTTP error (moto answers 500 to its service exceptions raised here)."""
+    from moto.core.exceptions import _RESTError
+
+    return _RESTError("ValidationError", message)
 
 
 def _session_may(action: str, session: UserSession) -> bool:
