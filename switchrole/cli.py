@@ -357,6 +357,41 @@ def diff(
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 
+def _read_config(config: Path) -> str:
+    try:
+        return config.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+
+
+def _checked_edit(config: Path, edited: str) -> Organisation:
+    """The edited file's organisation, with every check: nothing is written when anything fails."""
+    from switchrole.config import loads
+    from switchrole.validate import check
+
+    org = guarded(lambda: loads(edited, str(config)))
+    problems = check(org)
+    if problems:
+        raise fail([p.render(str(config)) for p in problems])
+    return org
+
+
+def _write_or_show(config: Path, text: str, edited: str, *, dry_run: bool, what: str) -> bool:
+    """``--dry-run``: print the unified diff and write nothing (False); else replace the file atomically (True)."""
+    import difflib
+
+    from switchrole.clients import write_atomically
+
+    if dry_run:
+        lines = difflib.unified_diff(
+            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} ({what})"
+        )
+        typer.echo("".join(lines), nl=False)
+        return False
+    write_atomically(config, edited)
+    return True
+
+
 @app.command()
 def onboard(
     name: Annotated[str, typer.Option("--name", help="Account name, e.g. shop-stg.")],
@@ -372,34 +407,18 @@ def onboard(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
 ) -> None:
     """Add a project account (and grants) to the accounts file, keeping every other byte; then print the next steps."""
-    import difflib
-
-    from switchrole.clients import write_atomically
-    from switchrole.config import loads
     from switchrole.onboard import NewAccount, next_steps, parse_grant
     from switchrole.onboard import onboard as edit
-    from switchrole.validate import check
 
-    try:
-        text = config.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+    text = _read_config(config)
     grants = guarded(lambda: tuple(parse_grant(g) for g in grant or []))
     new = NewAccount(name, account_id, tuple(r.strip() for r in roles.split(",") if r.strip()), grants, region)
     edited, notes = guarded(lambda: edit(text, new, str(config)))
-    org = guarded(lambda: loads(edited, str(config)))
-    problems = check(org)
-    if problems:
-        raise fail([p.render(str(config)) for p in problems])
+    org = _checked_edit(config, edited)
     for note in notes:
         typer.echo(f"note: {note}", err=True)
-    if dry_run:
-        diff_lines = difflib.unified_diff(
-            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} (onboarded)"
-        )
-        typer.echo("".join(diff_lines), nl=False)
+    if not _write_or_show(config, text, edited, dry_run=dry_run, what="onboarded"):
         return
-    write_atomically(config, edited)
     typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
     for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
         typer.echo(line)
@@ -416,32 +435,17 @@ def offboard(
 ) -> None:
     """Remove a user (or one of their groups) from the accounts file, keeping every other byte; then print
     what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands."""
-    import difflib
-
     from switchrole.access_diff import diff as access_diff
-    from switchrole.clients import write_atomically
     from switchrole.config import loads
     from switchrole.offboard import Removal, follow_up
     from switchrole.offboard import offboard as edit
-    from switchrole.validate import check
 
-    try:
-        text = config.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+    text = _read_config(config)
     before = guarded(lambda: loads(text, str(config)))
     edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
-    org = guarded(lambda: loads(edited, str(config)))
-    problems = check(org)
-    if problems:
-        raise fail([p.render(str(config)) for p in problems])
-    if dry_run:
-        diff_lines = difflib.unified_diff(
-            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} (offboarded)"
-        )
-        typer.echo("".join(diff_lines), nl=False)
+    org = _checked_edit(config, edited)
+    if not _write_or_show(config, text, edited, dry_run=dry_run, what="offboarded"):
         return
-    write_atomically(config, edited)
     lost = access_diff(before, org, base_label="", head_label="").lost
     what = f"removed {user} from group {group}" if group else f"removed user {user}"
     typer.echo(f"{config}: {what}; {len(lost)} switch(es) lost:")

@@ -36,6 +36,17 @@ def variant(change: Callable[[Any], None]) -> str:
     return dump(data)
 
 
+def rename_kind(data: Any, old: str, new: str) -> None:
+    """Rename a role kind's key everywhere in the file, keeping its IAM role name."""
+    data["roles"][new] = data["roles"].pop(old)
+    data["roles"][new]["name"] = old
+    for account in data["accounts"]:
+        account["roles"] = [new if r == old else r for r in account["roles"]]
+    for group in data["groups"].values():
+        for grant in group["grants"]:
+            grant["role"] = new if grant["role"] == old else grant["role"]
+
+
 def account_id(n: int) -> str:
     return f"{200000000000 + n:012d}"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import EXAMPLE, variant
+from factories import EXAMPLE, rename_kind, variant
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -128,16 +128,7 @@ def test_a_new_deny_statement_is_narrower(tmp_path: Path) -> None:
 def test_kind_renamed_with_the_same_role_name_is_a_rename_not_loss_and_gain(tmp_path: Path) -> None:
     """Defect: a key rename showed as 10 accesses lost and 10 gained."""
 
-    def change(data: Any) -> None:
-        data["roles"]["Engineer"] = data["roles"].pop("Developer")
-        data["roles"]["Engineer"]["name"] = "Developer"
-        for account in data["accounts"]:
-            account["roles"] = ["Engineer" if r == "Developer" else r for r in account["roles"]]
-        for group in data["groups"].values():
-            for grant in group["grants"]:
-                grant["role"] = "Engineer" if grant["role"] == "Developer" else grant["role"]
-
-    code, report = review(tmp_path, change)
+    code, report = review(tmp_path, lambda data: rename_kind(data, "Developer", "Engineer"))
     assert code == 3  # a rename is still worth a reviewer's look
     assert report["gained"] == report["lost"] == report["destructive"] == []
     assert report["structure"] == [

@@ -177,6 +177,14 @@ def _aws_env(running: Demo, tmp_path: Path, profiles: str, *, keys: bool = True)
 AWS = str(Path(sys.executable).parent / "aws")
 
 
+def generated_profiles(tmp_path: Path) -> str:
+    """`switchrole profiles` for ana, her hub profile named `hub`, from the changed file."""
+    config = tmp_path / "small.yaml"
+    config.write_text(THEN)
+    command = [*EXE, "profiles", "--user", "ana", "--hub-profile", "hub", "--config", str(config)]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
 def aws(
     env: dict[str, str], *args: str, code: str | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -196,12 +204,7 @@ def test_generated_profiles_work_under_the_strict_reading(
     running, _, _ = demo
     assert running.aws.mfa_reading == "strict"
     ana = running.identities["ana"]
-    config = tmp_path / "small.yaml"
-    config.write_text(THEN)
-    profiles = subprocess.run(
-        [*EXE, "profiles", "--user", "ana", "--hub-profile", "hub", "--config", str(config)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    profiles = generated_profiles(tmp_path)
     env = _aws_env(running, tmp_path, profiles)
 
     admin = aws(env, "sts", "get-caller-identity", "--profile", "app-prod-Admin", code=totp(ana.seed))
@@ -255,13 +258,7 @@ def test_aws_vault_style_session_in_the_environment(
     ana = running.identities["ana"]
     sts = ana.session.client("sts", endpoint_url=running.aws.endpoint)
     session = sts.get_session_token(SerialNumber="arn:aws:iam::111111111111:mfa/ana", TokenCode=totp(ana.seed))
-    config = tmp_path / "small.yaml"
-    config.write_text(THEN)
-    profiles = subprocess.run(
-        [*EXE, "profiles", "--user", "ana", "--hub-profile", "hub", "--config", str(config)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
-    env = _aws_env(running, tmp_path, profiles, keys=False)
+    env = _aws_env(running, tmp_path, generated_profiles(tmp_path), keys=False)
     credentials = session["Credentials"]
     env |= {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import EXAMPLE, variant
+from factories import EXAMPLE, rename_kind, variant
 from iam_eval import trust_admits
 from typer.testing import CliRunner
 
@@ -25,13 +25,7 @@ HUB = "111111111111"
 
 def offboarded_and_renamed(data: Any) -> None:
     del data["users"]["alice"]
-    data["roles"]["Engineer"] = data["roles"].pop("Developer")
-    data["roles"]["Engineer"]["name"] = "Developer"
-    for account in data["accounts"]:
-        account["roles"] = ["Engineer" if r == "Developer" else r for r in account["roles"]]
-    for group in data["groups"].values():
-        for grant in group["grants"]:
-            grant["role"] = "Engineer" if grant["role"] == "Developer" else grant["role"]
+    rename_kind(data, "Developer", "Engineer")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from moto.cloudformation import parsing
@@ -74,6 +74,29 @@ def _changed(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[st
 
 def _inline(policies: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return {p["PolicyName"]: _as_json(p["PolicyDocument"]) for p in policies}
+
+
+def _sync_list(
+    old: Mapping[str, Any], new: Mapping[str, Any], key: str, add: Callable[[str], Any], remove: Callable[[str], Any]
+) -> None:
+    """Apply the difference of one list property (ManagedPolicyArns, Groups, Users, Roles) between templates."""
+    added, removed = _changed(old.get(key, []), new.get(key, []))
+    for item in added:
+        add(item)
+    for item in removed:
+        remove(item)
+
+
+def _sync_inline(
+    old: Mapping[str, Any], new: Mapping[str, Any], put: Callable[[str, str], Any], delete: Callable[[str], Any]
+) -> None:
+    """Apply the difference of the ``Policies`` (inline policies) property between templates."""
+    before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
+    for policy, document in after.items():
+        if before.get(policy) != document:
+            put(policy, document)
+    for policy in before.keys() - after.keys():
+        delete(policy)
 
 
 def _replaces(old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str]) -> bool:
@@ -129,8 +152,8 @@ class IamGroupModel(CloudFormationModel):
         group = backend.create_group(props.get("GroupName", resource_name), props.get("Path", "/"))
         for arn in props.get("ManagedPolicyArns", []):
             backend.attach_group_policy(policy_arn=arn, group_name=group.name)
-        for name, document in _inline(props.get("Policies", [])).items():
-            backend.put_group_policy(group.name, name, document)
+        for policy, document in _inline(props.get("Policies", [])).items():
+            backend.put_group_policy(group.name, policy, document)
         return _remember(GroupResource(group), props)  # type: ignore[no-any-return]
 
     @classmethod
@@ -152,17 +175,19 @@ class IamGroupModel(CloudFormationModel):
         backend, name = _backend(account_id, region_name), original_resource.name
         if old.get("Path", "/") != new.get("Path", "/"):
             backend.update_group(name, None, new.get("Path", "/"))
-        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
-        for arn in added:
-            backend.attach_group_policy(policy_arn=arn, group_name=name)
-        for arn in removed:
-            backend.detach_group_policy(policy_arn=arn, group_name=name)
-        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
-        for policy, document in after.items():
-            if before.get(policy) != document:
-                backend.put_group_policy(name, policy, document)
-        for policy in before.keys() - after.keys():
-            backend.delete_group_policy(name, policy)
+        _sync_list(
+            old,
+            new,
+            "ManagedPolicyArns",
+            lambda arn: backend.attach_group_policy(policy_arn=arn, group_name=name),
+            lambda arn: backend.detach_group_policy(policy_arn=arn, group_name=name),
+        )
+        _sync_inline(
+            old,
+            new,
+            lambda policy, document: backend.put_group_policy(name, policy, document),
+            lambda policy: backend.delete_group_policy(name, policy),
+        )
         return _remember(original_resource, new)  # type: ignore[no-any-return]
 
     @classmethod
@@ -332,22 +357,26 @@ class IamUserModel(CloudFormationModel):
 
     @staticmethod
     def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        added, removed = _changed(old.get("Groups", []), new.get("Groups", []))
-        for group in added:
-            backend.add_user_to_group(group, name)
-        for group in removed:
-            backend.remove_user_from_group(group, name)
-        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
-        for arn in added:
-            backend.attach_user_policy(policy_arn=arn, user_name=name)
-        for arn in removed:
-            backend.detach_user_policy(policy_arn=arn, user_name=name)
-        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
-        for policy, document in after.items():
-            if before.get(policy) != document:
-                backend.put_user_policy(name, policy, document)
-        for policy in before.keys() - after.keys():
-            backend.delete_user_policy(name, policy)
+        _sync_list(
+            old,
+            new,
+            "Groups",
+            lambda group: backend.add_user_to_group(group, name),
+            lambda group: backend.remove_user_from_group(group, name),
+        )
+        _sync_list(
+            old,
+            new,
+            "ManagedPolicyArns",
+            lambda arn: backend.attach_user_policy(policy_arn=arn, user_name=name),
+            lambda arn: backend.detach_user_policy(policy_arn=arn, user_name=name),
+        )
+        _sync_inline(
+            old,
+            new,
+            lambda policy, document: backend.put_user_policy(name, policy, document),
+            lambda policy: backend.delete_user_policy(name, policy),
+        )
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -443,17 +472,19 @@ class IamRoleModel(CloudFormationModel):
 
     @staticmethod
     def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        added, removed = _changed(old.get("ManagedPolicyArns", []), new.get("ManagedPolicyArns", []))
-        for arn in added:
-            backend.attach_role_policy(policy_arn=arn, role_name=name)
-        for arn in removed:
-            backend.detach_role_policy(policy_arn=arn, role_name=name)
-        before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
-        for policy, document in after.items():
-            if before.get(policy) != document:
-                backend.put_role_policy(name, policy, document)
-        for policy in before.keys() - after.keys():
-            backend.delete_role_policy(name, policy)
+        _sync_list(
+            old,
+            new,
+            "ManagedPolicyArns",
+            lambda arn: backend.attach_role_policy(policy_arn=arn, role_name=name),
+            lambda arn: backend.detach_role_policy(policy_arn=arn, role_name=name),
+        )
+        _sync_inline(
+            old,
+            new,
+            lambda policy, document: backend.put_role_policy(name, policy, document),
+            lambda policy: backend.delete_role_policy(name, policy),
+        )
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -530,16 +561,15 @@ class IamManagedPolicyModel(CloudFormationModel):
 
     @staticmethod
     def _attach(backend: Any, arn: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        def on(method: Callable[..., Any], argument: str) -> Callable[[str], Any]:
+            return lambda name: method(policy_arn=arn, **{argument: name})
+
         for key, attach, detach, argument in (
             ("Groups", backend.attach_group_policy, backend.detach_group_policy, "group_name"),
             ("Users", backend.attach_user_policy, backend.detach_user_policy, "user_name"),
             ("Roles", backend.attach_role_policy, backend.detach_role_policy, "role_name"),
         ):
-            added, removed = _changed(old.get(key, []), new.get(key, []))
-            for name in added:
-                attach(policy_arn=arn, **{argument: name})
-            for name in removed:
-                detach(policy_arn=arn, **{argument: name})
+            _sync_list(old, new, key, on(attach, argument), on(detach, argument))
 
     @classmethod
     def delete_from_cloudformation_json(

@@ -45,13 +45,8 @@ class LocalAws:
 
     @property
     def endpoint(self) -> str:
-        """For boto3 and the AWS CLI. (The CDK CLI needs :attr:`cdk_endpoint`.)"""
+        """For boto3, the AWS CLI and the CDK CLI (whose path-style TemplateURL cfn_api reads correctly)."""
         return f"http://{HOST}:{self.port}"
-
-    @property
-    def cdk_endpoint(self) -> str:
-        """``localhost``, not ``127.0.0.1``: with an IP, moto reads the CDK CLI's TemplateURL as bucket "127"."""
-        return f"http://localhost:{self.port}"
 
     def start(self, timeout: float = 30.0) -> LocalAws:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
