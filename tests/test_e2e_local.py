@@ -330,3 +330,22 @@ def test_demo_cli_options(tmp_path: Path) -> None:
     bad.write_text("hub: {}\n")
     refused = subprocess.run([*EXE, "local", "demo", "--then", str(bad)], capture_output=True, text=True)
     assert refused.returncode == 2 and "bad.yaml" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_demo_cli_then_on_the_example_under_the_lenient_reading(tmp_path: Path) -> None:
+    """`switchrole local demo --config accounts.yaml --then <bob offboarded, carol out of data-developers>` under
+    the lenient reading (the module's deployment above is strict): exit 0, and the removed access refused."""
+    after = tmp_path / "after.yaml"
+    after.write_text((Path(__file__).parent.parent / "accounts.yaml").read_text())
+    for args in (["--user", "bob"], ["--user", "carol", "--group", "data-developers"]):
+        subprocess.run([*EXE, "offboard", *args, "--config", str(after)], check=True, capture_output=True)
+    result = subprocess.run(
+        [*EXE, "local", "demo", "--config", "accounts.yaml", "--then", str(after), "--mfa-reading", "lenient"],
+        capture_output=True, text=True, timeout=600, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    first, second = result.stdout.split("after deploying")
+    assert "27/27 checks as expected" in first and "switch (mfa_serial form: lenient reading)" in first
+    removed = [line for line in second.splitlines() if "access removed" in line]
+    assert sorted(line.split()[1] for line in removed) == ["bob", "bob", "bob", "carol"]
+    assert all("refused" in line for line in removed)
