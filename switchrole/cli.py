@@ -255,7 +255,7 @@ HubProfileOption = Annotated[
     typer.Option(
         "--hub-profile",
         "--profile",
-        help="Profile with the hub user's long-term keys (ignored when AWS_ACCESS_KEY_ID is set, e.g. by aws-vault).",
+        help="Profile with the hub user's long-term keys (else AWS_ACCESS_KEY_ID & co., e.g. from aws-vault exec).",
     ),
 ]
 TokenCodeOption = Annotated[

@@ -178,9 +178,19 @@ class SessionFailed(Exception):
 
 
 def source_session(profile: str | None, region: str | None = None) -> boto3.Session:
-    """The hub user's own credentials: the environment's ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``
-    (and ``AWS_SESSION_TOKEN``) when set, as ``aws-vault exec`` and CI provide them; otherwise ``profile``
-    (the user's hub profile in ``~/.aws/credentials``), else the default chain."""
+    """The hub user's own credentials: ``profile`` (the hub profile the generated lines name) when it holds
+    credentials, as botocore does for an explicit profile; otherwise the environment's
+    ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``), which is how
+    ``aws-vault exec`` and CI hand over credentials they keep elsewhere; otherwise the default chain."""
+    import botocore.exceptions
+
+    if profile is not None:
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region)
+            if session.get_credentials() is not None:
+                return session
+        except botocore.exceptions.ProfileNotFound:
+            pass
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return boto3.Session(
             aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],

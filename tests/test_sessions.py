@@ -146,12 +146,25 @@ def test_an_existing_session_in_the_environment_is_used_as_it_is(monkeypatch: py
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAVAULT")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "vault-secret")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "vault-token")
-    source = source_session("identity")  # the profile would not even exist
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    source = source_session("identity")  # the hub profile holds no keys (aws-vault keeps them)
     assert source.get_credentials().get_frozen_credentials().access_key == "ASIAVAULT"
     session, fresh = mfa_session(
         source, serial=SERIAL, token=lambda: pytest.fail("no code"), cache=CredentialCache(None)
     )
     assert session is source and fresh is None
+
+
+def test_an_explicit_hub_profile_with_keys_wins_over_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "credentials").write_text("[identity]\naws_access_key_id = AKIAHUBPROFILE\naws_secret_access_key = x\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNRELATED")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    assert source_session("identity").get_credentials().get_frozen_credentials().access_key == "AKIAHUBPROFILE"
 
 
 def test_back_to_back_switches_make_one_assume_role(tmp_path: Path) -> None:
