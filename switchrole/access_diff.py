@@ -131,6 +131,14 @@ def role_states(org: Organisation | None) -> dict[RoleKey, RoleState]:
     }
 
 
+def account_renames(base: Organisation | None, head: Organisation) -> dict[str, str]:
+    """Accounts whose name changed while their id stayed: old name -> new name."""
+    if base is None:
+        return {}
+    new = {a.account_id: a.name for a in head.accounts}
+    return {a.name: new[a.account_id] for a in base.accounts if a.account_id in new and new[a.account_id] != a.name}
+
+
 def kind_renames(base: Organisation | None, head: Organisation) -> dict[str, str]:
     """Role kinds whose key changed while the IAM role (path and name) stayed: old key -> new key."""
     if base is None:
@@ -209,8 +217,8 @@ def permission_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
             yield Change("session tags allowed (sts:TagSession; callers choose their own principal tags)", WEAKER, 4)
         else:
             yield Change("session tags no longer allowed", NARROWER)
-    if old.tags != new.tags:
-        yield Change("role tags changed (they are principal tags of every session: check ABAC policies)", NEUTRAL)
+    if old.tags != new.tags:  # principal tags of every session: attribute-based policies may grant more
+        yield Change("role tags changed (principal tags of every session: may widen access through ABAC)", WEAKER, 4)
 
 
 def condition_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
@@ -331,16 +339,19 @@ def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...]) -> dic
 
 
 def diff(base: Organisation | None, head: Organisation, *, base_label: str, head_label: str) -> AccessDiff:
+    """The review of ``head`` against ``base`` (None: the file is new). Accounts are matched by id and
+    role kinds by IAM role name, so renames are reported as such, with every other change still seen."""
     result = AccessDiff(base_label, head_label)
-    renames = kind_renames(base, head)
-    old = {(u, a, renames.get(r, r)): v for (u, a, r), v in effective_access(base).items()}
+    renames, moved = kind_renames(base, head), account_renames(base, head)
+    old = {(u, moved.get(a, a), renames.get(r, r)): v for (u, a, r), v in effective_access(base).items()}
     new = effective_access(head)
     for key in sorted(new.keys() - old.keys()):
         result.gained.append(_row(key, *new[key]))
     for key in sorted(old.keys() - new.keys()):
         result.lost.append(_row(key, *old[key]))
-    _role_changes(base, head, renames, new, result)
-    _structure(base, head, renames, result)
+    _role_changes(base, head, renames, moved, new, result)
+    _structure(base, head, renames, moved, result)
+    _settings(base, head, result)
     return result
 
 
@@ -348,11 +359,12 @@ def _role_changes(
     base: Organisation | None,
     head: Organisation,
     renames: dict[str, str],
+    moved: dict[str, str],
     access: dict[AccessKey, Any],
     result: AccessDiff,
 ) -> None:
     """Every change to a role that exists before and after, grouped by role kind and change across accounts."""
-    before = {(a, renames.get(k, k)): v for (a, k), v in role_states(base).items()}
+    before = {(moved.get(a, a), renames.get(k, k)): v for (a, k), v in role_states(base).items()}
     after = role_states(head)
     grouped: dict[tuple[str, Change], list[str]] = defaultdict(list)
     nobody: dict[str, list[str]] = defaultdict(list)
@@ -374,46 +386,78 @@ def _role_changes(
     rows = []
     for (key, change), accounts in grouped.items():
         users = sorted({u for a in accounts for u in holders[(a, key)]})
-        row = {"role": key, "accounts": accounts, "change": change.text, "weaker": change.effect == WEAKER}
-        rows.append((change.rank, row | {"holders": users}))
+        rows.append((change.rank, _role_change(key, accounts, change, users)))
+    _add_role_changes(result, rows)
+
+
+def _role_change(role: str, where: list[str], change: Change, holders: list[str]) -> dict[str, Any]:
+    return {
+        "role": role,
+        "accounts": where,
+        "change": change.text,
+        "weaker": change.effect == WEAKER,
+        "holders": holders,
+    }
+
+
+def _add_role_changes(result: AccessDiff, rows: list[tuple[int, dict[str, Any]]]) -> None:
     rows.sort(key=lambda r: (r[0], r[1]["role"], r[1]["change"]))
     result.weaker += [row for _, row in rows if row["weaker"]]
     result.changed += [row for _, row in rows if not row["weaker"]]
 
 
-def _structure(base: Organisation | None, head: Organisation, renames: dict[str, str], result: AccessDiff) -> None:
-    old_accounts = {a.name: a for a in base.accounts} if base else {}
-    new_accounts = {a.name: a for a in head.accounts}
-    for name in old_accounts.keys() - new_accounts.keys():
-        result.destructive.append(
-            f"account {name} ({old_accounts[name].account_id}) leaves the file: `cdk deploy` does not delete "
-            f"stack SwitchRole-{name}; its roles stay until `npx cdk destroy SwitchRole-{name}`"
-        )
-    for name in sorted(new_accounts.keys() - old_accounts.keys()):
-        account = new_accounts[name]
-        result.structure.append(f"account added: {name} ({account.account_id}) with {', '.join(account.role_keys)}")
-    for name in sorted(old_accounts.keys() & new_accounts.keys()):
-        before, after = old_accounts[name], new_accounts[name]
+def _structure(
+    base: Organisation | None, head: Organisation, renames: dict[str, str], moved: dict[str, str], result: AccessDiff
+) -> None:
+    old_accounts = {a.account_id: a for a in base.accounts} if base else {}
+    new_accounts = {a.account_id: a for a in head.accounts}
+    new_names = {a.name: a for a in head.accounts}
+    for account_id, account in old_accounts.items():
+        if account_id in new_accounts:
+            continue
+        if account.name in new_names:
+            result.destructive.append(
+                f"account {account.name} changes id {account_id} -> {new_names[account.name].account_id}"
+            )
+            continue
         assert base is not None
-        if before.account_id != after.account_id:
-            result.destructive.append(f"account {name} changes id {before.account_id} -> {after.account_id}")
+        line = (
+            f"account {account.name} ({account_id}) leaves the file: `cdk deploy` does not delete stack "
+            f"SwitchRole-{account.name}; its roles stay until `npx cdk destroy SwitchRole-{account.name}`"
+        )
+        org_wide = sorted({f"{k} (group {g})" for g in base.groups for k in account.role_keys if base.org_wide(g, k)})
+        if org_wide:  # the organisation statement excludes only accounts the file still lists
+            line += f"; until then, organisation-wide grants still reach it: {', '.join(org_wide)}"
+        result.destructive.append(line)
+    old_names = {a.name for a in old_accounts.values()}
+    for account_id, account in sorted(new_accounts.items(), key=lambda item: item[1].name):
+        if account_id not in old_accounts and account.name not in old_names:
+            result.structure.append(f"account added: {account.name} ({account_id}) with {', '.join(account.role_keys)}")
+    for old_name, new_name in sorted(moved.items()):
+        result.destructive.append(
+            f"account {old_name} renamed to {new_name} (same id): a new stack SwitchRole-{new_name} would create "
+            f"roles that SwitchRole-{old_name} still holds; destroy the old stack first, or keep the name"
+        )
+    for account_id in sorted(old_accounts.keys() & new_accounts.keys()):
+        before, after = old_accounts[account_id], new_accounts[account_id]
+        assert base is not None
+        name = after.name
         old_keys = [renames.get(k, k) for k in before.role_keys]
         for old_key, key in zip(before.role_keys, old_keys, strict=True):
             if key not in after.role_keys:
                 result.destructive.append(f"role {old_key} in {name} will be deleted (stack SwitchRole-{name})")
-            elif base.role_kinds[old_key].arn(before.account_id) != head.role_kinds[key].arn(after.account_id):
+            elif base.role_kinds[old_key].arn(account_id) != head.role_kinds[key].arn(account_id):
                 result.destructive.append(
                     f"role {key} in {name} is replaced (new name or path): open sessions and links break during "
-                    f"deploy ({base.role_kinds[old_key].arn(before.account_id)} -> "
-                    f"{head.role_kinds[key].arn(after.account_id)})"
+                    f"deploy ({base.role_kinds[old_key].arn(account_id)} -> {head.role_kinds[key].arn(account_id)})"
                 )
         for key in after.role_keys:
             if key not in old_keys:
                 result.structure.append(f"role {key} added to {name}")
     for old_key, new_key in sorted(renames.items()):
-        name = head.role_kinds[new_key].name
+        role_name = head.role_kinds[new_key].name
         result.structure.append(
-            f"role kind renamed: {old_key} -> {new_key} (IAM role {name} kept: deployed as an in-place update)"
+            f"role kind renamed: {old_key} -> {new_key} (IAM role {role_name} kept: deployed as an in-place update)"
         )
     old_kinds = {renames.get(k, k) for k in base.role_kinds} if base else set()
     new_kinds = set(head.role_kinds)
@@ -432,6 +476,69 @@ def _structure(base: Organisation | None, head: Organisation, renames: dict[str,
         for u in sorted(old_users - new_users)
     ]
     result.structure += [f"user added: {u}" for u in sorted(new_users - old_users)]
+
+
+def _settings(base: Organisation | None, head: Organisation, result: AccessDiff) -> None:
+    """The hub and the deployment: what they change about who may switch where, and every other difference."""
+    if base is None:
+        return
+    old_hub, new_hub = base.hub, head.hub
+    if old_hub.account_id != new_hub.account_id:
+        result.destructive.append(
+            f"hub account changes {old_hub.account_id} -> {new_hub.account_id}: every trust policy trusts the new "
+            "account; the old hub's users lose every switch"
+        )
+    rows: list[tuple[int, dict[str, Any]]] = []
+
+    def org_wide(org: Organisation) -> dict[tuple[str, str], str]:
+        return {
+            (g, k): str(org.hub.organization_id) for g in org.groups for k in org.group_access(g) if org.org_wide(g, k)
+        }
+
+    before, after = org_wide(base), org_wide(head)
+    for (group, key), org_id in sorted(after.items()):
+        if before.get((group, key)) != org_id:
+            change = Change(
+                f'group {group}\'s accounts: "*" grant now reaches every account of organisation {org_id} that has '
+                "this role, including accounts this file does not list",
+                WEAKER,
+                0,
+            )
+            rows.append((0, _role_change(key, [f"organisation {org_id}"], change, list(head.members(group)))))
+    for (group, key), org_id in sorted(before.items()):
+        if (group, key) not in after:
+            change = Change(f'group {group}\'s accounts: "*" grant is again limited to the listed accounts', NARROWER)
+            rows.append((9, _role_change(key, [f"organisation {org_id}"], change, list(base.members(group)))))
+    old_targets = {(t.ou, t.role_keys) for t in base.deployment.ou_targets}
+    new_targets = {(t.ou, t.role_keys) for t in head.deployment.ou_targets}
+    for ou, keys in sorted(new_targets - old_targets):
+        for key in keys:
+            change = Change(
+                "deployed into every account of this OU, now and later (StackSets auto-deployment)", WEAKER, 0
+            )
+            rows.append((0, _role_change(key, [f"OU {ou}"], change, list(head.users_granted_everywhere(key)))))
+    for ou, keys in sorted(old_targets - new_targets):
+        result.destructive.append(f"OU target {ou} ({', '.join(keys)}) removed: its StackSet deletes those roles")
+    _add_role_changes(result, rows)
+    if base.deployment.mode != head.deployment.mode:
+        result.destructive.append(
+            f"deployment mode {base.deployment.mode} -> {head.deployment.mode}: every role moves to other stacks, "
+            "which create the same role names; remove the roles first (README, StackSets)"
+        )
+    modelled = {"account_id", "organization_id", "mode", "ou_targets"}
+    for section, old_value, new_value in (
+        ("hub", base.hub, head.hub),
+        ("deployment", base.deployment, head.deployment),
+        ("quotas", base.quotas, head.quotas),
+    ):
+        for name in old_value.__dataclass_fields__:
+            before_value, after_value = getattr(old_value, name), getattr(new_value, name)
+            if name not in modelled and before_value != after_value:
+                result.structure.append(f"setting changed: {section}.{name} {before_value!r} -> {after_value!r}")
+    if base.hub.organization_id != head.hub.organization_id and not (before or after):
+        result.structure.append(
+            f"setting changed: hub.organization_id {base.hub.organization_id!r} -> {head.hub.organization_id!r}"
+        )
 
 
 def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 
 from switchrole.sessions import (
+    STALE_CREDENTIALS,
     CredentialCache,
     TemporaryCredentials,
     TokenProvider,
@@ -71,26 +72,48 @@ def assume_role(
         if request.source_identity:
             caller = _sts(source, endpoint_url).get_caller_identity()["Arn"]
             params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
-        switch_from = source
-        if request.mfa_serial:
-            step = "GetSessionToken"
-            switch_from, _ = mfa_session(
-                source,
-                serial=request.mfa_serial,
-                token=token,
-                cache=cache,
-                max_age=request.mfa_max_age,
-                endpoint_url=endpoint_url,
-                client_config=RETRIES,
-            )
-        step = "AssumeRole"
-        credentials = TemporaryCredentials.from_sts(
-            _sts(switch_from, endpoint_url).assume_role(**params)["Credentials"]
-        )
+        step = "GetSessionToken" if request.mfa_serial else "AssumeRole"
+        credentials = _assume_from_session(source, request, params, token=token, cache=cache, endpoint_url=endpoint_url)
     except Exception as exc:
         raise classify(exc, step, smoke_request, caller, None, bool(request.mfa_serial)) from None
     cache.put("role", key, credentials)
     return credentials
+
+
+def _assume_from_session(
+    source: boto3.Session,
+    request: AssumeRequest,
+    params: dict[str, Any],
+    *,
+    token: TokenProvider,
+    cache: CredentialCache,
+    endpoint_url: str | None,
+) -> TemporaryCredentials:
+    """AssumeRole from the MFA session (or the source, without MFA). A cached session that AWS no longer
+    accepts (revoked, or from an emulator since restarted) is dropped and opened again once."""
+    import botocore.exceptions
+
+    if not request.mfa_serial:
+        return TemporaryCredentials.from_sts(_sts(source, endpoint_url).assume_role(**params)["Credentials"])
+    for refresh in (False, True):
+        opened = mfa_session(
+            source,
+            serial=request.mfa_serial,
+            token=token,
+            cache=cache,
+            max_age=request.mfa_max_age,
+            endpoint_url=endpoint_url,
+            client_config=RETRIES,
+            refresh=refresh,
+        )
+        try:
+            answer = _sts(opened.session, endpoint_url).assume_role(**params)
+        except botocore.exceptions.ClientError as exc:
+            if opened.cached and not refresh and exc.response.get("Error", {}).get("Code") in STALE_CREDENTIALS:
+                continue
+            raise
+        return TemporaryCredentials.from_sts(answer["Credentials"])
+    raise AssertionError("unreachable")
 
 
 def session_credentials(
@@ -103,21 +126,14 @@ def session_credentials(
 ) -> TemporaryCredentials:
     """The hub user's MFA session itself (raises :class:`SmokeFailed` with one line)."""
     try:
-        session, credentials = mfa_session(
+        opened = mfa_session(
             source, serial=serial, token=token, cache=cache, endpoint_url=endpoint_url, client_config=RETRIES
         )
     except Exception as exc:
         raise classify(exc, "GetSessionToken", SmokeRequest(role_arn="", mfa_required=True), "", None, True) from None
-    if credentials is None:  # the source is already a session (aws-vault): hand it on
-        frozen = session.get_credentials().get_frozen_credentials()
-        raise SmokeFailed(
-            "usage",
-            "the source credentials are already temporary (aws-vault?): use them directly"
-            if frozen.token
-            else "no MFA session",
-            2,
-        )
-    return credentials
+    if opened.credentials is None:  # the source is already a session (aws-vault): nothing to add
+        raise SmokeFailed("usage", "the source credentials are already an MFA session (aws-vault?): use them", 2)
+    return opened.credentials
 
 
 def token_code(given: str | None) -> str | None:

@@ -332,6 +332,18 @@ def session(
     typer.echo(credentials.credential_process())
 
 
+@app.command()
+def logout() -> None:
+    """Forget every cached MFA session and role credential (the next switch asks for a new MFA code).
+
+    Role sessions already handed to a running program stay valid until they expire.
+    """
+    from switchrole.sessions import CredentialCache
+
+    cache = CredentialCache.default()
+    typer.echo(f"{cache.directory}: {cache.clear()} cached credential(s) removed")
+
+
 EXIT_ACCESS_CHANGED = 3
 
 

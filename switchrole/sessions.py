@@ -25,9 +25,10 @@ import hashlib
 import json
 import os
 import stat
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ SESSION_SECONDS = 43_200  # GetSessionToken's default for IAM users (900..129,60
 # AWS documents AssumeRole from GetSessionToken credentials as limited to one hour, like role chaining
 # (knowledge center "iam-role-chaining-limit"); asking for more fails, so switches from a session ask for at most this.
 ROLE_SECONDS_FROM_SESSION = 3_600
-REFRESH_MARGIN = 300  # never hand out credentials that expire within 5 minutes
+REFRESH_MARGIN = 900  # never hand out credentials that expire within 15 minutes (botocore refreshes below that)
 MFA_AGE_MARGIN = 30  # ask for a new code this long before the role's maximum MFA age is reached
 
 TokenProvider = Callable[[], str | None]
@@ -47,8 +48,8 @@ TokenProvider = Callable[[], str | None]
 @dataclass(frozen=True)
 class TemporaryCredentials:
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
     expiration: datetime
     mfa_authenticated_at: datetime | None = None  # when the MFA code was used (sessions only)
 
@@ -116,7 +117,13 @@ class TemporaryCredentials:
 
 
 class CredentialCache:
-    """Temporary credentials in files of mode 0600; ``CredentialCache(None)`` caches nothing."""
+    """Temporary credentials in files of mode 0600; ``CredentialCache(None)`` caches nothing.
+
+    The directory must be a real directory (not a symlink) owned by the user with mode 0700; files are
+    opened without following symlinks and used only when they are the user's and 0600. When the cache
+    cannot be used, switchrole works without it (one line on stderr says why) rather than failing after
+    an MFA code was spent.
+    """
 
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
@@ -131,22 +138,46 @@ class CredentialCache:
         digest = hashlib.sha256("\0".join([kind, *key]).encode()).hexdigest()[:40]
         return self.directory / f"{kind}-{digest}.json"
 
+    def _private_directory(self, create: bool) -> bool:
+        """Is the directory ours alone (creating it 0700 when asked)?"""
+        assert self.directory is not None
+        try:
+            if create:
+                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = os.lstat(self.directory)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        if stat.S_IMODE(info.st_mode) != 0o700:
+            try:
+                os.chmod(self.directory, 0o700)
+            except OSError:
+                return False
+        return True
+
     def get(self, kind: str, key: Sequence[str]) -> TemporaryCredentials | None:
         """A cached entry that is still good for a while; expired, unreadable or loosely permitted files
         are ignored (and removed when expired)."""
         path = self._path(kind, key)
-        if path is None:
+        if path is None or not self._private_directory(create=False):
             return None
         try:
-            info = path.stat()
-            if stat.S_IMODE(info.st_mode) != 0o600 or info.st_uid != os.getuid():
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            info = os.fstat(fd)
+            if stat.S_IMODE(info.st_mode) != 0o600 or info.st_uid != os.getuid() or not stat.S_ISREG(info.st_mode):
                 return None
-            credentials = TemporaryCredentials.from_json(path.read_text(encoding="utf-8"))
+            with os.fdopen(fd, encoding="utf-8", closefd=False) as handle:
+                credentials = TemporaryCredentials.from_json(handle.read(64_000))
         except (OSError, ValueError, KeyError, TypeError):
             return None
+        finally:
+            os.close(fd)
         if credentials.expires_within(REFRESH_MARGIN):
-            with contextlib.suppress(OSError):
-                path.unlink()
+            self.delete(kind, key)
             return None
         return credentials
 
@@ -154,16 +185,42 @@ class CredentialCache:
         path = self._path(kind, key)
         if path is None:
             return
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(path.parent, 0o700)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
+        if not self._private_directory(create=True):
+            _warn(f"not caching credentials: {path.parent} is not a private directory of yours (mode 0700)")
+            return
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
+        except OSError as exc:
+            _warn(f"not caching credentials in {path.parent}: {exc.strerror or exc}")
+            return
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(credentials.to_json())
             os.replace(tmp, path)
-        except BaseException:
+        except OSError as exc:
             Path(tmp).unlink(missing_ok=True)
-            raise
+            _warn(f"not caching credentials in {path.parent}: {exc.strerror or exc}")
+
+    def delete(self, kind: str, key: Sequence[str]) -> None:
+        path = self._path(kind, key)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def clear(self) -> int:
+        """Forget every cached session and role credential; the number of entries removed."""
+        if self.directory is None or not self._private_directory(create=False):
+            return 0
+        removed = 0
+        for path in self.directory.glob("*.json"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        return removed
+
+
+def _warn(message: str) -> None:
+    print(f"switchrole: {message}", file=sys.stderr)
 
 
 def default_cache_directory() -> Path:
@@ -177,6 +234,9 @@ class SessionFailed(Exception):
     """No MFA session could be opened (no code available); the message is one line for the user."""
 
 
+PROFILE_METHODS = ("shared-credentials-file", "config-file", "custom-process")
+
+
 def source_session(profile: str | None, region: str | None = None) -> boto3.Session:
     """The hub user's own credentials: ``profile`` (the hub profile the generated lines name) when it holds
     credentials, as botocore does for an explicit profile; otherwise the environment's
@@ -187,7 +247,9 @@ def source_session(profile: str | None, region: str | None = None) -> boto3.Sess
     if profile is not None:
         try:
             session = boto3.Session(profile_name=profile, region_name=region)
-            if session.get_credentials() is not None:
+            credentials = session.get_credentials()
+            # only what the profile itself holds: not the instance or container role botocore would fall back to
+            if credentials is not None and credentials.method in PROFILE_METHODS:
                 return session
         except botocore.exceptions.ProfileNotFound:
             pass
@@ -210,6 +272,19 @@ def _frozen(session: boto3.Session) -> Any:
     return credentials.get_frozen_credentials()
 
 
+@dataclass(frozen=True)
+class MfaSession:
+    """What a switch is made from: ``session``; ``credentials`` None when the source was already a session
+    (aws-vault's), ``cached`` when it came from the cache (and may have been revoked since)."""
+
+    session: boto3.Session
+    credentials: TemporaryCredentials | None
+    cached: bool = False
+
+
+STALE_CREDENTIALS = ("InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "InvalidToken")
+
+
 def mfa_session(
     source: boto3.Session,
     *,
@@ -219,34 +294,40 @@ def mfa_session(
     max_age: int | None = None,
     endpoint_url: str | None = None,
     client_config: Any = None,
-) -> tuple[boto3.Session, TemporaryCredentials | None]:
-    """A session that carries MFA for both sides of a switch, and its credentials (None when the source
-    credentials are already temporary, as aws-vault's are: those are used as they are).
+    refresh: bool = False,
+) -> MfaSession:
+    """A session that carries MFA for both sides of a switch.
 
-    A cached session is reused while it is not about to expire and, when ``max_age`` is given, while its
-    MFA is younger than ``max_age`` (minus a margin); otherwise ``token`` is asked for a new code.
+    A cached session is reused (unless ``refresh``) while it is not about to expire and, when ``max_age``
+    is given, while its MFA is younger than ``max_age`` (minus a margin); otherwise ``token`` is asked for a
+    new code. Before a code is spent, the source must be an IAM user of the MFA device's account: not, say,
+    the instance role of the machine, whose session would carry the person's name into CloudTrail.
     """
     frozen = _frozen(source)
-    if frozen.token:
-        return source, None
     key = (frozen.access_key, serial, endpoint_url or "")
-    cached = cache.get("session", key)
+    cached = None if refresh else cache.get("session", key)
     if cached is not None and (max_age is None or (cached.mfa_age() or 0) < max_age - MFA_AGE_MARGIN):
-        return cached.boto_session(source.region_name), cached
+        return MfaSession(cached.boto_session(source.region_name), cached, cached=True)
+    sts = source.client(
+        "sts", region_name=source.region_name or "us-east-1", endpoint_url=endpoint_url, config=client_config
+    )
+    hub = serial.split(":")[4] if serial.count(":") >= 5 else ""
+    caller = sts.get_caller_identity()["Arn"]
+    if not caller.startswith(f"arn:aws:iam::{hub}:user/"):
+        raise SessionFailed(f"the source credentials are {caller}, not an IAM user of the hub account {hub}")
+    if frozen.token:  # already a session (aws-vault exec): use it as it is; GetSessionToken would refuse it
+        return MfaSession(source, None)
     code = token()
     if not code:
         reason = (
             "no MFA session is cached" if cached is None else f"the cached MFA is older than the role's {max_age} s"
         )
         raise SessionFailed(f"{reason}: an MFA code is needed (--token-code, SWITCHROLE_TOKEN_CODE or a terminal)")
-    sts = source.client(
-        "sts", region_name=source.region_name or "us-east-1", endpoint_url=endpoint_url, config=client_config
-    )
     now = datetime.now(UTC)
     answer = sts.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=SESSION_SECONDS)
     credentials = TemporaryCredentials.from_sts(answer["Credentials"], now)
     cache.put("session", key, credentials)
-    return credentials.boto_session(source.region_name), credentials
+    return MfaSession(credentials.boto_session(source.region_name), credentials)
 
 
 def role_cache_key(source: boto3.Session, params: dict[str, Any], endpoint_url: str | None) -> tuple[str, ...]:

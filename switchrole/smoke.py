@@ -276,7 +276,7 @@ def run_smoke(
         if mfa and session_first:
             step, used_mfa = "GetSessionToken", True
             assert request.mfa_serial is not None and token is not None
-            switch_from, fresh = open_mfa_session(
+            opened = open_mfa_session(
                 session,
                 serial=request.mfa_serial,
                 token=token,
@@ -285,6 +285,7 @@ def run_smoke(
                 endpoint_url=endpoint_url,
                 client_config=RETRIES,
             )
+            switch_from, fresh = opened.session, opened.credentials
             age = fresh.mfa_age() if fresh else None
             report.steps.append(
                 Step("MFA session", True, "GetSessionToken" + (f", MFA {age:.0f} s ago" if age else " (given)"))
@@ -409,7 +410,7 @@ def check_user(
         serial = mfa_serial or org.hub.mfa_serial(user)
         ages = [r.mfa_max_age for r in requests if r.mfa_max_age is not None]
         try:
-            session, _ = open_mfa_session(
+            session = open_mfa_session(
                 session,
                 serial=serial,
                 token=token,
@@ -417,7 +418,7 @@ def check_user(
                 max_age=min(ages, default=None),
                 endpoint_url=endpoint_url,
                 client_config=RETRIES,
-            )
+            ).session
         except Exception as exc:
             raise classify(exc, "GetSessionToken", requests[0], org.hub.user_arn(user), org, True) from None
         requests = [replace(r, mfa_serial=None) for r in requests]  # the session carries MFA

@@ -206,3 +206,88 @@ def test_git_revision_as_base(tmp_path: Path) -> None:
 def test_bad_format(fmt: str) -> None:
     result = runner.invoke(app, ["diff", "--base", str(EXAMPLE), "--config", str(EXAMPLE), "--format", fmt])
     assert result.exit_code == 2
+
+
+STACKSETS = EXAMPLE.parent / "examples" / "stacksets.yaml"
+
+
+def review_files(tmp_path: Path, base_text: str, head_text: str) -> tuple[int, Any]:
+    base, head = tmp_path / "base.yaml", tmp_path / "head.yaml"
+    base.write_text(base_text)
+    head.write_text(head_text)
+    result = runner.invoke(app, ["diff", "--base", str(base), "--config", str(head), "--format", "json"])
+    assert result.exit_code in (0, 3), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_a_new_hub_account_is_destructive(tmp_path: Path) -> None:
+    code, report = review(tmp_path, lambda d: d["hub"].__setitem__("account_id", "999999999999"))
+    assert code == 3
+    assert report["destructive"][0].startswith("hub account changes 111111111111 -> 999999999999")
+
+
+def test_an_organisation_id_makes_star_grants_organisation_wide(tmp_path: Path) -> None:
+    """accounts: "*" then reaches accounts the file does not list: a widening, though no listed access changes."""
+    code, report = review(tmp_path, lambda d: d["hub"].__setitem__("organization_id", "o-abcdefghij"))
+    assert code == 3
+    widened = {(c["role"], c["accounts"][0]) for c in report["weaker"]}
+    assert widened == {(k, "organisation o-abcdefghij") for k in ("Admin", "ReadOnly", "Auditor")}
+    assert all("including accounts this file does not list" in c["change"] for c in report["weaker"])
+
+
+def test_a_new_ou_target_is_a_widening(tmp_path: Path) -> None:
+    text = STACKSETS.read_text()
+    sandboxes = "    - {ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}"
+    head = text.replace(sandboxes, f"{sandboxes}\n    - {{ou: ou-exam-prodaccts, roles: [Admin]}}")
+    code, report = review_files(tmp_path, text, head)
+    assert code == 3
+    (change,) = report["weaker"]
+    assert (change["role"], change["accounts"], change["holders"]) == ("Admin", ["OU ou-exam-prodaccts"], ["alice"])
+    code, report = review_files(tmp_path, head, text)
+    assert any(line.startswith("OU target ou-exam-prodaccts (Admin) removed") for line in report["destructive"])
+
+
+def test_an_account_renamed_keeps_its_role_changes_visible(tmp_path: Path) -> None:
+    def change(data: Any) -> None:
+        data["accounts"][0]["name"] = "shop-production"
+        for group in data["groups"].values():
+            for grant in group["grants"]:
+                if isinstance(grant["accounts"], list):
+                    grant["accounts"] = ["shop-production" if a == "shop-prod" else a for a in grant["accounts"]]
+        data["roles"]["ReadOnly"]["managed_policies"] = ["AdministratorAccess"]
+
+    code, report = review(tmp_path, change)
+    assert code == 3
+    assert report["gained"] == report["lost"] == []
+    assert any(line.startswith("account shop-prod renamed to shop-production") for line in report["destructive"])
+    (widened,) = [c for c in report["weaker"] if c["change"] == "+ AdministratorAccess"]
+    assert "shop-production" in widened["accounts"]
+
+
+def test_an_account_leaving_is_still_reached_by_organisation_wide_grants(tmp_path: Path) -> None:
+    text = STACKSETS.read_text()
+    head = text.replace("  - {name: data-prod,", "  # - {name: data-prod,").replace(
+        "[data-prod, data-dev]", "[data-dev]"
+    )
+    code, report = review_files(tmp_path, text, head)
+    assert code == 3
+    (line,) = [d for d in report["destructive"] if d.startswith("account data-prod")]
+    assert "organisation-wide grants still reach it" in line and "Admin (group platform-admins)" in line
+
+
+def test_a_new_deployment_mode_is_destructive_and_other_settings_are_listed(tmp_path: Path) -> None:
+    def change(data: Any) -> None:
+        data["deployment"] = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-exam"]}
+        data["quotas"] = {"trust_policy_chars": 4096}
+
+    code, report = review(tmp_path, change)
+    assert code == 3
+    assert any(line.startswith("deployment mode stacks -> stacksets") for line in report["destructive"])
+    assert "setting changed: quotas.trust_policy_chars 2048 -> 4096" in report["structure"]
+
+
+def test_role_tags_are_reviewed_as_a_possible_widening(tmp_path: Path) -> None:
+    _, report = review(tmp_path, lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {"team": "payments"}))
+    assert [c["change"] for c in report["weaker"]] == [
+        "role tags changed (principal tags of every session: may widen access through ABAC)"
+    ]

@@ -56,6 +56,9 @@ class Source:
             "sts", region_name="us-east-1", aws_access_key_id="AKIALONGTERM", aws_secret_access_key="x"
         )
         stubber = Stubber(client)
+        stubber.add_response(
+            "get_caller_identity", {"Arn": "arn:aws:iam::111111111111:user/alice", "Account": "1", "UserId": "A"}
+        )
         answer = {
             "AccessKeyId": "ASIANEWSESSION00",
             "SecretAccessKey": "s",
@@ -123,11 +126,12 @@ def test_a_role_with_a_shorter_mfa_age_than_the_session_asks_for_a_new_code(
     cache = CredentialCache(tmp_path)
     cache.put("session", ("AKIALONGTERM", SERIAL, ""), credentials(mfa_ago=1000))
     source, asked = Source(), []
-    session, fresh = mfa_session(
+    opened = mfa_session(
         source,  # type: ignore[arg-type]
         serial=SERIAL, token=lambda: asked.append(1) or "123456", cache=cache, max_age=max_age,
     )  # fmt: skip
-    assert bool(asked) is asks and source.calls == int(asks)
+    session, fresh = opened.session, opened.credentials
+    assert bool(asked) is asks and source.calls == int(asks) and opened.cached is not asks
     assert fresh is not None
     assert fresh.access_key_id == ("ASIANEWSESSION00" if asks else "ASIASESSION")
     assert session.get_credentials().get_frozen_credentials().access_key == fresh.access_key_id
@@ -150,10 +154,29 @@ def test_an_existing_session_in_the_environment_is_used_as_it_is(monkeypatch: py
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     source = source_session("identity")  # the hub profile holds no keys (aws-vault keeps them)
     assert source.get_credentials().get_frozen_credentials().access_key == "ASIAVAULT"
-    session, fresh = mfa_session(
-        source, serial=SERIAL, token=lambda: pytest.fail("no code"), cache=CredentialCache(None)
+    vault_sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="ASIAVAULT", aws_secret_access_key="v")
+    stubber = Stubber(vault_sts)  # the identity check: aws-vault's session is the hub user's
+    stubber.add_response(
+        "get_caller_identity", {"Arn": "arn:aws:iam::111111111111:user/alice", "Account": "1", "UserId": "A"}
     )
-    assert session is source and fresh is None
+    stubber.activate()
+    monkeypatch.setattr(source, "client", lambda *args, **kwargs: vault_sts)
+    opened = mfa_session(source, serial=SERIAL, token=lambda: pytest.fail("no code"), cache=CredentialCache(None))
+    assert opened.session is source and opened.credentials is None
+
+
+def test_a_machine_role_is_not_taken_for_the_hub_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before a code is spent: the source must be an IAM user of the MFA device's account."""
+    source = Source()
+    role_sts = boto3.client("sts", region_name="us-east-1", aws_access_key_id="AKIALONGTERM", aws_secret_access_key="x")
+    stubber = Stubber(role_sts)
+    stubber.add_response(
+        "get_caller_identity", {"Arn": "arn:aws:sts::111111111111:assumed-role/ec2/i-1", "Account": "1", "UserId": "A"}
+    )
+    stubber.activate()
+    monkeypatch.setattr(source, "client", lambda *args, **kwargs: role_sts)
+    with pytest.raises(SessionFailed, match="assumed-role/ec2/i-1, not an IAM user of the hub account 111111111111"):
+        mfa_session(source, serial=SERIAL, token=lambda: pytest.fail("no code"), cache=CredentialCache(None))  # type: ignore[arg-type]
 
 
 def test_an_explicit_hub_profile_with_keys_wins_over_the_environment(
@@ -186,5 +209,5 @@ def test_back_to_back_switches_make_one_assume_role(tmp_path: Path) -> None:
     other = [a if a != "alice" else "alice2" for a in args]  # another session name: not what was cached
     missing = subprocess.run([sys.executable, "-m", "switchrole.cli", "assume", *other], env=env,
                              capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)  # fmt: skip
-    assert missing.returncode == 2 and "an MFA code is needed" in missing.stderr  # not cached: a code is asked
+    assert missing.returncode == 1 and "cannot reach the AWS endpoint" in missing.stderr  # not cached: it tried
     assert "Traceback" not in missing.stderr
