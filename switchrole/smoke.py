@@ -65,6 +65,7 @@ class SmokeReport:
     steps: list[Step] = field(default_factory=list)
     failure: str | None = None  # one clear line
     failure_kind: str | None = None
+    aws_message: str = ""  # AWS's error message for a refusal (ARNs and the reason, no credential)
     exit_code: int = EXIT_OK
     expiration: datetime | None = None
     buckets: list[str] = field(default_factory=list)
@@ -92,9 +93,12 @@ class SmokeReport:
 
 
 class SmokeFailed(Exception):
-    def __init__(self, kind: str, message: str, exit_code: int = EXIT_FAILED) -> None:
+    """One line for the user (``message``), a kind for scripts, and AWS's own error message (``aws_message``:
+    which side refused, in AWS's words; never a response body)."""
+
+    def __init__(self, kind: str, message: str, exit_code: int = EXIT_FAILED, aws_message: str = "") -> None:
         super().__init__(message)
-        self.kind, self.message, self.exit_code = kind, message, exit_code
+        self.kind, self.message, self.exit_code, self.aws_message = kind, message, exit_code, aws_message
 
 
 def parse_role_arn(arn: str) -> tuple[str, str, str]:
@@ -183,11 +187,13 @@ def explain_denied(
         )
     if kind.external_id is not None and request.external_id != kind.external_id:
         return "trust: the role requires its external id (--external-id)"
+    if kind.source_identity and not request.source_identity:
+        return "trust: the role requires SourceIdentity set to your user name (--source-identity)"
     if direct_mfa:
         return direct
     return (
-        f"trust or deployment: {org.source} grants this, so SwitchRole-Hub or {account.stack_name} is probably "
-        "not deployed from this version of the file (or the MFA session is older than the role's maximum MFA age)"
+        f"MFA age or deployment: {org.source} grants this, so the MFA session is older than the role's maximum "
+        f"MFA age, or SwitchRole-Hub or {account.stack_name} is not deployed from this version of the file"
     )
 
 
@@ -233,7 +239,7 @@ def classify(
             return SmokeFailed("usage", f"AssumeRole: {message} (a switch from an MFA session is capped at 1 h)", 2)
         if code == "AccessDenied":
             why = explain_denied(request, caller_arn, org, used_mfa, direct_mfa)
-            return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}")
+            return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}", aws_message=message)
     if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
         return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
     return SmokeFailed("error", f"{step}: {code}: {message}")
@@ -351,6 +357,7 @@ def run_smoke(
 def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
     report.steps.append(Step(step, False, failure.message))
     report.failure, report.failure_kind, report.exit_code = failure.message, failure.kind, failure.exit_code
+    report.aws_message = failure.aws_message
 
 
 def _session_name(caller_arn: str) -> str:

@@ -11,8 +11,10 @@ from switchrole.local.authz import (
     ALLOW,
     DENY,
     NEUTRAL,
+    UnknownOperator,
     condition_holds,
     evaluate,
+    like,
     principal_matches,
     substitute,
     totp,
@@ -74,8 +76,10 @@ class TestConditions:
         assert not condition_holds("Null", "sts:ExternalId", "true", {"sts:ExternalId": "x"})
         assert condition_holds("Null", "sts:ExternalId", "false", {"sts:ExternalId": "x"})
 
-    def test_unknown_operator_never_matches(self) -> None:
-        assert not condition_holds("IpAddressLike", "aws:SourceIp", "10.0.0.0/8", {"aws:SourceIp": "10.0.0.1"})
+    def test_an_unknown_operator_is_reported_not_guessed(self) -> None:
+        for context in ({"aws:SourceIp": "10.0.0.1"}, {}):
+            with pytest.raises(UnknownOperator):
+                condition_holds("IpAddressLike", "aws:SourceIp", "10.0.0.0/8", context)
 
     def test_account_root_principal_names_every_principal_of_that_account(self) -> None:
         assert principal_matches({"AWS": "arn:aws:iam::111111111111:root"}, ALICE)
@@ -135,3 +139,41 @@ class TestGeneratedPoliciesAsRequests:
         trust = trust_policy(example_org, example_org.account("shop-prod"), example_org.role_kinds["Admin"])
         old = user_context(mfa=True) | {"aws:MultiFactorAuthAge": "1200"}
         assert evaluate([trust], "sts:AssumeRole", None, old, ALICE) == NEUTRAL
+
+
+class TestIamSemantics:
+    """What IAM does and an earlier model did not (each was a hole in the demo's proof)."""
+
+    def test_condition_keys_are_case_insensitive(self) -> None:
+        context = {"aws:MultiFactorAuthPresent": "true", "aws:username": "alice"}
+        assert condition_holds("Bool", "AWS:MultiFactorAuthPresent", "true", context)
+        assert substitute("user/${AWS:UserName}", context) == "user/alice"
+
+    def test_brackets_are_literal_in_iam_wildcards(self) -> None:
+        assert not like("arn:aws:iam::1:role/[ab]", "arn:aws:iam::1:role/a")
+        assert like("arn:aws:iam::1:role/[ab]", "arn:aws:iam::1:role/[ab]")
+        assert like("arn:aws:iam::*:role/sw?/Read*", "arn:aws:iam::2:role/sw1/ReadOnly")
+
+    def test_an_unknown_operator_fails_closed_on_both_effects(self) -> None:
+        condition = {"BinaryEquals": {"aws:SomeKey": "QUJD"}}
+        allow = {"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": condition}
+        deny = {**allow, "Effect": "Deny"}
+        assert evaluate([{"Statement": [allow]}], "s3:ListBucket", "*", {}) == NEUTRAL
+        assert evaluate([{"Statement": [allow, deny]}], "s3:ListBucket", "*", {}) == DENY
+
+    def test_dates_addresses_and_multivalued_keys(self) -> None:
+        now = {"aws:CurrentTime": "2026-11-29T12:00:00Z", "aws:SourceIp": "127.0.0.1", "aws:TagKeys": ["team", "cost"]}
+        assert condition_holds("DateLessThan", "aws:CurrentTime", "2027-01-01T00:00:00Z", now)
+        assert not condition_holds("DateGreaterThan", "aws:CurrentTime", "2027-01-01T00:00:00Z", now)
+        assert condition_holds("IpAddress", "aws:SourceIp", "127.0.0.0/8", now)
+        assert condition_holds("NotIpAddress", "aws:SourceIp", "10.0.0.0/8", now)
+        assert condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["team", "cost", "env"], now)
+        assert not condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["team"], now)
+        assert condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["team"], now)
+        assert condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["team"], {})  # no tags: vacuously
+
+    def test_a_trust_naming_the_caller_exactly_is_told_apart_from_the_account(self) -> None:
+        root = {"AWS": "arn:aws:iam::111111111111:root"}
+        assert principal_matches(root, ALICE) and not principal_matches(root, ALICE, exactly=True)
+        assert principal_matches({"AWS": [ALICE]}, ALICE, exactly=True)
+        assert not principal_matches("*", ALICE, exactly=True)

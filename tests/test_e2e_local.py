@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -345,7 +346,8 @@ def test_demo_cli_then_on_the_example_under_the_lenient_reading(tmp_path: Path) 
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     first, second = result.stdout.split("after deploying")
-    assert "27/27 checks as expected" in first and "switch (mfa_serial form: lenient reading)" in first
+    assert re.search(r"(\d+)/\1 checks as expected", first) and re.search(r"(\d+)/\1 checks as expected", second)
+    assert "switch (mfa_serial form: lenient reading)" in first
     removed = [line for line in second.splitlines() if "access removed" in line]
     assert sorted(line.split()[1] for line in removed) == ["bob", "bob", "bob", "carol"]
     assert all("refused" in line for line in removed)

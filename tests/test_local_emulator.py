@@ -277,3 +277,52 @@ def test_assuming_a_role_that_does_not_exist_is_access_denied(aws: LocalAws, peo
     with pytest.raises(ClientError) as denied:
         sts.assume_role(RoleArn=f"arn:aws:iam::{TARGET}:role/Nobody", RoleSessionName="test")
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_strict_a_code_on_assume_role_does_not_give_temporary_credentials_mfa(
+    aws: LocalAws, people: dict[str, Any]
+) -> None:
+    """A session opened without MFA stays without MFA for the caller's policies, whatever the request carries."""
+    aws.set_mfa_reading("strict")
+    assert assume(session_sts(aws, people["granted"], mfa=False), people["granted"]) == "AccessDenied"
+
+
+def test_a_role_at_another_path_is_not_the_role(aws: LocalAws, people: dict[str, Any]) -> None:
+    sts = session_sts(aws, people["granted"])
+    with pytest.raises(ClientError) as denied:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{TARGET}:role/somewhere/Target", RoleSessionName="test")
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_every_refusal_says_which_side_refused(aws: LocalAws, people: dict[str, Any]) -> None:
+    """The demo checks refusals by these words (AWS's own phrasing for identity-based policies)."""
+    aws.set_mfa_reading("strict")
+    reasons = {}
+    for name, sts in (
+        ("hub", session_sts(aws, people["granted"], mfa=False)),  # the grant needs MFA
+        ("trust", sts_as(aws, people["open"])),  # the trust needs MFA; the caller's policy does not
+    ):
+        with pytest.raises(ClientError) as denied:
+            sts.assume_role(RoleArn=ROLE, RoleSessionName="test")
+        reasons[name] = denied.value.response["Error"]["Message"]
+    assert reasons["hub"].endswith("because no identity-based policy allows the sts:AssumeRole action")
+    assert reasons["trust"].endswith("because no resource-based policy allows the sts:AssumeRole action")
+
+
+def test_same_account_needs_an_identity_allow_unless_the_trust_names_the_caller(aws: LocalAws) -> None:
+    """In one account, a trust naming the account root delegates to identity policies (the caller has none);
+    a trust naming the caller's own ARN is enough on its own."""
+    with aws.authorization_off():
+        iam = client(aws, "iam", TARGET)
+        iam.create_user(UserName="local")
+        key = iam.create_access_key(UserName="local")["AccessKey"]
+        account = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                   "Principal": {"AWS": f"arn:aws:iam::{TARGET}:root"}}]}  # fmt: skip
+        exact = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"AWS": f"arn:aws:iam::{TARGET}:user/local"}}]}  # fmt: skip
+        iam.create_role(RoleName="ByAccount", AssumeRolePolicyDocument=json.dumps(account))
+        iam.create_role(RoleName="ByName", AssumeRolePolicyDocument=json.dumps(exact))
+    sts = client(aws, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError):
+        sts.assume_role(RoleArn=f"arn:aws:iam::{TARGET}:role/ByAccount", RoleSessionName="test")
+    assert sts.assume_role(RoleArn=f"arn:aws:iam::{TARGET}:role/ByName", RoleSessionName="test")["Credentials"]

@@ -6,13 +6,16 @@ key for a hub user (what an administrator would hand out), and
 code of the user's virtual MFA device, as an authenticator app would; the
 device's seed never leaves the server. ``/moto-api/switchrole/mfa-reading``
 tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
-keys the authorization model plays (see :mod:`switchrole.local.authz`). Both exist only inside the emulator's
+keys the authorization model plays (see :mod:`switchrole.local.authz`), and
+``POST /moto-api/switchrole/age-sessions?account=ID&user=NAME`` makes a user's
+MFA sessions older by the posted number of seconds. Both exist only inside the emulator's
 process, on 127.0.0.1, next to moto's own unauthenticated ``/moto-api``.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -59,6 +62,22 @@ def mfa_code(request: Any, full_url: str, headers: Any) -> Response:
     return _error(LookupError(f"user {user.name!r} has no virtual MFA device"))
 
 
+def age_sessions(request: Any, full_url: str, headers: Any) -> Response:
+    """POST seconds: make the user's MFA sessions that much older (the demo's "MFA older than the role's
+    maximum age" refusal, without waiting 15 minutes)."""
+    try:
+        _, user = _user(full_url)
+        seconds = float(request.data.decode())
+    except (LookupError, ValueError) as exc:
+        return _error(exc)
+    aged = 0
+    for key, session in list(authz.SESSIONS.items()):
+        if session.user == user.name and session.mfa_at is not None:
+            authz.SESSIONS[key] = replace(session, mfa_at=session.mfa_at - seconds)
+            aged += 1
+    return 200, {}, json.dumps({"Aged": aged})
+
+
 def mfa_reading(request: Any, full_url: str, headers: Any) -> Response:
     if request.method == "POST":
         try:
@@ -74,3 +93,4 @@ def install() -> None:
     urls.url_paths["{0}/moto-api/switchrole/access-key"] = access_key
     urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
     urls.url_paths["{0}/moto-api/switchrole/mfa-reading"] = mfa_reading
+    urls.url_paths["{0}/moto-api/switchrole/age-sessions"] = age_sessions

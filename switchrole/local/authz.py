@@ -28,16 +28,16 @@ import base64
 import datetime
 import hashlib
 import hmac
+import ipaddress
 import json
 import re
 import struct
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from typing import Any, NoReturn
 
-Context = Mapping[str, str]
+Context = Mapping[str, Any]  # condition key -> a value, or a list of values for a multivalued key
 
 ALLOW, DENY, NEUTRAL = "allow", "deny", "neutral"
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
@@ -52,42 +52,82 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def _get(context: Context, key: str) -> Any:
+    """Condition keys are case-insensitive in IAM: ``aws:username`` is ``AWS:UserName``."""
+    if key in context:
+        return context[key]
+    lowered = key.lower()
+    return next((v for k, v in context.items() if k.lower() == lowered), None)
+
+
+def _has(context: Context, key: str) -> bool:
+    return _get(context, key) is not None
+
+
 def substitute(value: str, context: Context) -> str | None:
     """Replace policy variables (``${aws:username}``); None when one is not in the request."""
     missing = False
 
     def replace(match: re.Match[str]) -> str:
         nonlocal missing
-        if match.group(1) not in context:
+        found = _get(context, match.group(1))
+        if found is None or isinstance(found, list):
             missing = True
             return ""
-        return context[match.group(1)]
+        return str(found)
 
     result = _VARIABLE.sub(replace, value)
     return None if missing else result
 
 
+def like(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcards: ``*`` any run, ``?`` one character; everything else literal (``[ab]`` too)."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+
+
+class UnknownOperator(Exception):
+    """An operator this model does not evaluate: an Allow with it never applies, a Deny always does."""
+
+
+def _date(value: str) -> datetime.datetime:
+    if value.replace(".", "", 1).isdigit():
+        return datetime.datetime.fromtimestamp(float(value), datetime.UTC)
+    parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+_ORDER = {
+    "Equals": lambda a, e: a == e,
+    "LessThan": lambda a, e: a < e,
+    "LessThanEquals": lambda a, e: a <= e,
+    "GreaterThan": lambda a, e: a > e,
+    "GreaterThanEquals": lambda a, e: a >= e,
+}
+
+
 def _compare(base: str, expected: str, actual: str) -> bool:
-    if base in ("StringEquals", "ArnEquals"):
-        return actual == expected if base == "StringEquals" else fnmatchcase(actual, expected)
+    if base == "StringEquals":
+        return actual == expected
     if base == "StringEqualsIgnoreCase":
         return actual.lower() == expected.lower()
-    if base in ("StringLike", "ArnLike"):
-        return fnmatchcase(actual, expected)
+    if base in ("StringLike", "ArnLike", "ArnEquals"):
+        return like(expected, actual)
     if base == "Bool":
         return actual.lower() == expected.lower()
-    if base.startswith("Numeric"):
-        a, e = float(actual), float(expected)
-        return {
-            "NumericEquals": a == e,
-            "NumericLessThan": a < e,
-            "NumericLessThanEquals": a <= e,
-            "NumericGreaterThan": a > e,
-            "NumericGreaterThanEquals": a >= e,
-        }[base]
-    raise KeyError(base)
+    if base.startswith("Numeric") and base.removeprefix("Numeric") in _ORDER:
+        return bool(_ORDER[base.removeprefix("Numeric")](float(actual), float(expected)))
+    if base.startswith("Date") and base.removeprefix("Date") in _ORDER:
+        return bool(_ORDER[base.removeprefix("Date")](_date(actual), _date(expected)))
+    if base == "IpAddress":
+        return ipaddress.ip_address(actual) in ipaddress.ip_network(expected, strict=False)
+    raise UnknownOperator(base)
 
 
+_KNOWN = {
+    "StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "Bool", "IpAddress",
+    *(f"{family}{order}" for family in ("Numeric", "Date") for order in _ORDER),
+}  # fmt: skip
 _NEGATED = {
     "StringNotEquals": "StringEquals",
     "StringNotEqualsIgnoreCase": "StringEqualsIgnoreCase",
@@ -95,26 +135,41 @@ _NEGATED = {
     "ArnNotEquals": "ArnEquals",
     "ArnNotLike": "ArnLike",
     "NumericNotEquals": "NumericEquals",
+    "DateNotEquals": "DateEquals",
+    "NotIpAddress": "IpAddress",
 }
 
 
 def condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
-    """One ``operator: {key: expected}`` test against the request context."""
+    """One ``operator: {key: expected}`` test against the request context (raises :class:`UnknownOperator`).
+
+    ``ForAnyValue:``/``ForAllValues:`` test every value of a multivalued key (a list in the context).
+    """
+    qualifier, _, operator = operator.rpartition(":")
+    if qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise UnknownOperator(f"{qualifier}:{operator}")
     if operator == "Null":  # "true": the key must be absent; "false": present
-        return any(str(v).lower() == str(key not in context).lower() for v in _as_list(expected))
+        return any(str(v).lower() == str(not _has(context, key)).lower() for v in _as_list(expected))
     if_exists = operator.endswith("IfExists")
     base = operator.removesuffix("IfExists")
     negated = base in _NEGATED
     base = _NEGATED.get(base, base)
-    if key not in context:
-        return if_exists or negated
-    actual = context[key]
+    if base not in _KNOWN:
+        raise UnknownOperator(operator)
+    found = _get(context, key)
+    if found is None:
+        return qualifier == "ForAllValues" or if_exists or negated
     values = [substitute(str(v).lower() if isinstance(v, bool) else str(v), context) for v in _as_list(expected)]
-    try:
-        matched = any(v is not None and _compare(base, v, actual) for v in values)
-    except (KeyError, ValueError):
-        return False  # an operator this model does not know never matches
-    return not matched if negated else matched
+
+    def one(actual: str) -> bool:
+        try:
+            matched = any(v is not None and _compare(base, v, actual) for v in values)
+        except ValueError:
+            matched = False  # a malformed number, date or address matches nothing
+        return not matched if negated else matched
+
+    actuals = [str(a) for a in _as_list(found)]
+    return all(map(one, actuals)) if qualifier == "ForAllValues" else any(map(one, actuals))
 
 
 def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Context) -> bool:
@@ -126,34 +181,42 @@ def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Contex
 
 
 def _action_matches(patterns: Iterable[str], action: str) -> bool:
-    return any(fnmatchcase(action.lower(), p.lower()) for p in patterns)
+    return any(like(p, action, ignore_case=True) for p in patterns)
 
 
 def _resource_matches(patterns: Iterable[str], resource: str, context: Context) -> bool:
     for pattern in patterns:
         concrete = substitute(pattern, context)
-        if concrete is not None and fnmatchcase(resource, concrete):
+        if concrete is not None and like(concrete, resource):
             return True
     return False
 
 
-def principal_matches(principal: Any, caller_arn: str) -> bool:
-    """Does a Principal element name the caller? ``arn:aws:iam::<id>:root`` (or the bare id) names its whole account."""
+def principal_matches(principal: Any, caller_arn: str, *, exactly: bool = False) -> bool:
+    """Does a Principal element name the caller? ``arn:aws:iam::<id>:root`` (or the bare id) names its whole
+    account; ``exactly``: only the caller's own ARN counts (what lets a trust policy alone grant a same-account
+    AssumeRole)."""
     if principal == "*":
-        return True
+        return not exactly
     if not isinstance(principal, Mapping):
         return False
     account = caller_arn.split(":")[4]
     for entry in _as_list(principal.get("AWS", [])):
-        if entry in ("*", caller_arn, account) or entry.endswith(f":{account}:root"):
+        if entry == caller_arn or (not exactly and (entry in ("*", account) or entry.endswith(f":{account}:root"))):
             return True
     return False
 
 
 def statement_effect(
-    statement: Mapping[str, Any], action: str, resource: str | None, context: Context, caller_arn: str | None = None
+    statement: Mapping[str, Any],
+    action: str,
+    resource: str | None,
+    context: Context,
+    caller_arn: str | None = None,
+    *,
+    exactly: bool = False,
 ) -> str:
-    """ALLOW, DENY or NEUTRAL for one statement."""
+    """ALLOW, DENY or NEUTRAL for one statement; an operator the model does not know fails closed."""
     if "NotAction" in statement:
         if _action_matches(_as_list(statement["NotAction"]), action):
             return NEUTRAL
@@ -165,11 +228,16 @@ def statement_effect(
                 return NEUTRAL
         elif not _resource_matches(_as_list(statement.get("Resource", [])), resource, context):
             return NEUTRAL
-    if caller_arn is not None and not principal_matches(statement.get("Principal"), caller_arn):
+    if caller_arn is not None and not principal_matches(statement.get("Principal"), caller_arn, exactly=exactly):
         return NEUTRAL
-    if not conditions_hold(statement.get("Condition", {}), context):
+    deny = statement.get("Effect") == "Deny"
+    try:
+        holds = conditions_hold(statement.get("Condition", {}), context)
+    except UnknownOperator:
+        holds = deny  # an Allow it might not grant does not apply; a Deny it might impose does
+    if not holds:
         return NEUTRAL
-    return DENY if statement.get("Effect") == "Deny" else ALLOW
+    return DENY if deny else ALLOW
 
 
 def evaluate(
@@ -178,6 +246,8 @@ def evaluate(
     resource: str | None,
     context: Context,
     caller_arn: str | None = None,
+    *,
+    exactly: bool = False,
 ) -> str:
     """Explicit Deny wins, then any Allow, else NEUTRAL (implicit deny)."""
     result = NEUTRAL
@@ -185,7 +255,7 @@ def evaluate(
         for statement in _as_list(document.get("Statement", [])):
             if not isinstance(statement, Mapping):  # e.g. an AWS::NoValue left by CloudFormation's Fn::If
                 continue
-            effect = statement_effect(statement, action, resource, context, caller_arn)
+            effect = statement_effect(statement, action, resource, context, caller_arn, exactly=exactly)
             if effect == DENY:
                 return DENY
             if effect == ALLOW:
@@ -398,7 +468,7 @@ def _mfa_contexts(request: Any, user: str | None, backend: Any) -> tuple[dict[st
     if not _mfa_code_valid(backend, user, serial, code):
         raise PermissionError(MFA_FAILED)
     given = {"aws:MultiFactorAuthPresent": "true", "aws:MultiFactorAuthAge": "0"}
-    return (given if MFA_READING["value"] == LENIENT or temporary else without), given
+    return (given if MFA_READING["value"] == LENIENT else without), given
 
 
 def request_resource(request: Any, resource: str) -> str:
@@ -432,10 +502,21 @@ def _iam_resource(request: Any) -> str:
     return str(user.arn) if user is not None else f"arn:aws:iam::{account}:user/{name}"
 
 
-def request_contexts(request: Any, resource: str) -> tuple[dict[str, str], dict[str, str]]:
-    """The request context as the caller's identity policies see it, and as a trust policy sees it."""
+def request_contexts(request: Any, resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request context as the caller's identity policies see it, and as a trust policy sees it.
+
+    Not modelled (absent, so a condition on them holds only with ``IfExists`` or a negated operator):
+    ``aws:SecureTransport`` (the emulator speaks HTTP), ``aws:TokenIssueTime``, organisation keys.
+    """
     arn, user, backend = _caller(request)
-    context = {"aws:PrincipalArn": arn, "aws:PrincipalAccount": request.account_id}
+    now = time.time()
+    context: dict[str, Any] = {
+        "aws:PrincipalArn": arn,
+        "aws:PrincipalAccount": request.account_id,
+        "aws:CurrentTime": datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:EpochTime": str(int(now)),
+        "aws:SourceIp": "127.0.0.1",
+    }
     if user is not None:
         context["aws:username"] = user
     parts = resource.split(":")
@@ -450,6 +531,11 @@ def request_contexts(request: Any, resource: str) -> tuple[dict[str, str], dict[
         value = _param(request, param)
         if value is not None:
             context[key] = value
+    tags = {_param(request, f"Tags.member.{n}.Key"): _param(request, f"Tags.member.{n}.Value") for n in range(1, 51)}
+    tags.pop(None, None)
+    if tags:
+        context["aws:TagKeys"] = sorted(str(k) for k in tags)
+        context |= {f"aws:RequestTag/{k}": v for k, v in tags.items()}
     identity_mfa, trust_mfa = _mfa_contexts(request, user, backend)
     return context | identity_mfa, context | trust_mfa
 
@@ -478,8 +564,26 @@ def _target_role(resource: str) -> Any:
     return None
 
 
-def _deny(request: Any, message: str | None = None) -> NoReturn:
-    """Raise AWS's error; for STS, name the role (or the MFA failure) as AWS's message does."""
+NO_IDENTITY_ALLOW = "because no identity-based policy allows the {action} action"
+IDENTITY_DENY = "with an explicit deny in an identity-based policy"
+NO_TRUST_ALLOW = "because no resource-based policy allows the {action} action"  # the role's trust policy
+TRUST_DENY = "with an explicit deny in a resource-based policy"
+NO_SUCH_ROLE = "because the role does not exist"  # AWS does not say: the emulator does, for the demo's checks
+
+
+def _reason(identity: str, trust: str | None, action: str) -> str:
+    """Which side refused, in the words AWS's AccessDenied messages use (the demo checks refusals by it)."""
+    if identity == DENY:
+        return IDENTITY_DENY
+    if trust == DENY:
+        return TRUST_DENY
+    if identity != ALLOW and trust != ALLOW:
+        return NO_IDENTITY_ALLOW.format(action=action)
+    return (NO_TRUST_ALLOW if identity == ALLOW else NO_IDENTITY_ALLOW).format(action=action)
+
+
+def _deny(request: Any, message: str | None = None, *, reason: str | None = None) -> NoReturn:
+    """Raise AWS's error; for STS, name the role (or the MFA failure) and the reason, as AWS's message does."""
     if not request._action.startswith("sts:"):
         request._raise_access_denied()
         raise AssertionError("unreachable: moto raises AccessDenied")
@@ -490,6 +594,7 @@ def _deny(request: Any, message: str | None = None) -> NoReturn:
     if message is None and role_arn:
         message = (
             f"User: {request._access_key.arn} is not authorized to perform: {request._action} on resource: {role_arn}"
+            + (f" {reason}" if reason else "")
         )
     if message is not None:  # keep moto's error type and status, with AWS's wording
         _RESTError.__init__(error, "AccessDenied", message)
@@ -544,21 +649,26 @@ def check_action_permitted(self: Any, resource: str) -> None:
     identity = _documents(self._access_key.collect_policies())
     actions = _request_actions(self)
     results = [evaluate(identity, action, resource, context) for action in actions]
-    if self._action == "sts:AssumeRole":
-        role = _target_role(resource)
-        if role is None:  # no trust policy can allow it: AWS answers AccessDenied, not "no such role"
+    if self._action != "sts:AssumeRole":
+        if any(r != ALLOW for r in results):
             _deny(self)
-        _check_duration(self, role, chained=session is not None or ":assumed-role/" in self._access_key.arn)
-        trust = [json.loads(role.assume_role_policy_document)]
-        caller = context["aws:PrincipalArn"]
-        trust_results = [evaluate(trust, action, None, trust_context, caller) for action in actions]
-        cross_account = resource.split(":")[4] != self.account_id
-        for i, (mine, theirs) in enumerate(zip(results, trust_results, strict=True)):
-            if DENY in (mine, theirs):
-                results[i] = DENY
-            elif cross_account:
-                results[i] = ALLOW if mine == theirs == ALLOW else NEUTRAL
-            else:
-                results[i] = ALLOW if ALLOW in (mine, theirs) else NEUTRAL
-    if any(r != ALLOW for r in results):
-        _deny(self)
+        return
+    role = _target_role(resource)
+    if role is None:  # no trust policy can allow it: AWS answers AccessDenied, not "no such role"
+        _deny(self, reason=NO_SUCH_ROLE)
+    _check_duration(self, role, chained=session is not None or ":assumed-role/" in self._access_key.arn)
+    trust = [json.loads(role.assume_role_policy_document)]
+    caller = context["aws:PrincipalArn"]
+    cross_account = resource.split(":")[4] != self.account_id
+    for action, mine in zip(actions, results, strict=True):
+        theirs = evaluate(trust, action, None, trust_context, caller)
+        if DENY in (mine, theirs):
+            allowed = False
+        elif cross_account:  # both the caller's account and the role's trust must allow it
+            allowed = mine == theirs == ALLOW
+        else:  # same account: the identity allow suffices with a trust naming the account; a trust naming
+            # the caller's own ARN suffices alone
+            exact = evaluate(trust, action, None, trust_context, caller, exactly=True)
+            allowed = theirs == ALLOW and (mine == ALLOW or exact == ALLOW)
+        if not allowed:
+            _deny(self, reason=_reason(mine, theirs, action))

@@ -36,7 +36,7 @@ from rich.table import Table
 from switchrole.access_diff import effective_access
 from switchrole.assembly import synth
 from switchrole.config import Organisation, TargetAccount
-from switchrole.local.authz import STRICT, totp, totp_valid
+from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
 from switchrole.local.server import LocalAws
 from switchrole.local.verify import differences
 from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
@@ -47,6 +47,11 @@ HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no gr
 NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
 SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
 EXECUTION_POLICY = "arn:aws:iam::aws:policy/IAMFullAccess"  # CloudFormation creates only IAM resources here
+# Why a refusal must happen, in the words of the emulator's AccessDenied messages (as AWS's): a row passes only
+# when the switch was refused for the reason it demonstrates, not for any reason.
+BY_HUB = NO_IDENTITY_ALLOW.format(action="sts:AssumeRole")  # no hub grant (or its conditions fail)
+BY_MFA_POLICY = IDENTITY_DENY  # the hub's MFA policy: everything but MFA set-up is denied without MFA
+BY_TRUST = NO_TRUST_ALLOW.format(action="sts:AssumeRole")  # the target role's trust policy
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Check:
     refusal: str = "access-denied"  # the failure kind a refusal must show (not any error)
     report: SmokeReport | None = None
     session_first: bool = True  # False: the AWS CLI's mfa_serial form (AssumeRole with long-term keys + code)
+    because: str | None = None  # a refusal must name this side (see BY_HUB, BY_MFA_POLICY, BY_TRUST)
+    aged_by: int = 0  # switch from an MFA session made this many seconds older first
 
     @property
     def passed(self) -> bool:
@@ -68,7 +75,7 @@ class Check:
             return False
         if self.expect_ok:
             return self.report.ok
-        return self.report.failure_kind == self.refusal
+        return self.report.failure_kind == self.refusal and (self.because or "") in self.report.aws_message
 
 
 @dataclass
@@ -284,7 +291,7 @@ class Demo:
         for user, account_name, key in gone:
             request = request_for(old, old.account(account_name), old.role_kinds[key], user)
             token = self.identities[user].token if request.mfa_required else None
-            checks.append(Check(user, request, False, "access removed", token))
+            checks.append(Check(user, request, False, "access removed", token, because=BY_HUB))
         return checks
 
     def refusals(self, org: Organisation) -> list[Check]:
@@ -294,13 +301,15 @@ class Demo:
         some_kind = org.role_kinds[first.role_keys[0]]
         ungranted = next((u for u in org.users if not org.user_roles(u)), NO_GRANT)
         request = replace(request_for(org, first, some_kind, None), mfa_serial=org.hub.mfa_serial(ungranted))
-        refusals.append(Check(ungranted, request, False, "no grant", identities[ungranted].token))
+        refusals.append(Check(ungranted, request, False, "no grant", identities[ungranted].token, because=BY_HUB))
         mfa_user = next((u for u in org.users if any(k.mfa_required for _, k in org.user_roles(u))), None)
         if mfa_user is not None:
             account, kind = next((a, k) for a, k in org.user_roles(mfa_user) if k.mfa_required)
             request = request_for(org, account, kind, mfa_user)
             token = identities[mfa_user].token
-            refusals.append(Check(mfa_user, replace(request, mfa_serial=None), False, "no MFA code"))
+            refusals.append(
+                Check(mfa_user, replace(request, mfa_serial=None), False, "no MFA code", because=BY_MFA_POLICY)
+            )
             refusals.append(
                 Check(
                     mfa_user, request, False, "wrong MFA code", identities[mfa_user].wrong_token, refusal="mfa-invalid"
@@ -308,15 +317,33 @@ class Demo:
             )
             strict = self.aws.mfa_reading == STRICT
             why = "mfa_serial form: " + ("caller's policies see no MFA" if strict else "lenient reading")
-            refusals.append(Check(mfa_user, request, not strict, why, token, session_first=False))
+            refusals.append(
+                Check(mfa_user, request, not strict, why, token, session_first=False, because=BY_MFA_POLICY)
+            )
+            account, kind = min(
+                ((a, k) for a, k in org.user_roles(mfa_user) if k.mfa_required),
+                key=lambda ak: ak[1].mfa_max_age_seconds,
+            )
+            age = kind.mfa_max_age_seconds + 60
+            request = replace(request_for(org, account, kind, mfa_user), mfa_required=None)
+            why = f"MFA {age} s old, {kind.key} allows {kind.mfa_max_age_seconds} s"
+            refusals.append(Check(mfa_user, request, False, why, token, because=BY_HUB, aged_by=age))
         other = self.granted_elsewhere(org)
         if other is not None:
             user, account, key = other
             kind = org.role_kinds[key]
             request = request_for(org, account, kind, user)
             refusals.append(
-                Check(user, request, False, f"{key} granted in other accounts only", identities[user].token)
+                Check(
+                    user,
+                    request,
+                    False,
+                    f"{key} granted in other accounts only",
+                    identities[user].token,
+                    because=BY_HUB,
+                )
             )
+        refusals += self.trust_conditions(org)
         strict_role = next(
             ((a, org.role_kinds[k]) for a in org.accounts for k in a.role_keys if org.role_kinds[k].strict_trust), None
         )
@@ -324,7 +351,9 @@ class Demo:
         if strict_role is not None:
             account, kind = strict_role
             request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
-            refusals.append(Check(HUB_ADMIN, request, False, "hub admin vs trust: strict", admin.token))
+            refusals.append(
+                Check(HUB_ADMIN, request, False, "hub admin vs trust: strict", admin.token, because=BY_TRUST)
+            )
         loose = next(
             (
                 (a, org.role_kinds[k])
@@ -339,6 +368,23 @@ class Demo:
             request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
             refusals.append(Check(HUB_ADMIN, request, True, "hub admin, trust delegated to hub", admin.token))
         return refusals
+
+    def trust_conditions(self, org: Organisation) -> list[Check]:
+        """A granted switch without the external id, and one without the source identity: the trust refuses."""
+        checks = []
+        external = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.external_id), None)
+        source = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.source_identity), None)
+        for found, why in ((external, "no external id"), (source, "no source identity")):
+            if found is None:
+                continue
+            user, account, kind = found
+            request = request_for(org, account, kind, user)
+            request = (
+                replace(request, external_id=None) if found is external else replace(request, source_identity=False)
+            )
+            token = self.identities[user].token if request.mfa_required else None
+            checks.append(Check(user, request, False, why, token, because=BY_TRUST))
+        return checks
 
     @staticmethod
     def granted_elsewhere(org: Organisation) -> tuple[str, TargetAccount, str] | None:
@@ -374,9 +420,17 @@ class Demo:
                 check.report = report
 
         def one(check: Check) -> None:
+            source, request = identities[check.who].session, check.request
+            if check.aged_by:  # an MFA session, then made older on the server than the role allows
+                sts = source.client("sts", endpoint_url=self.aws.endpoint)
+                assert check.token is not None and request.mfa_serial is not None
+                c = sts.get_session_token(SerialNumber=request.mfa_serial, TokenCode=check.token())["Credentials"]
+                self.aws.age_mfa_sessions(org.hub.account_id, check.who, check.aged_by)
+                source = boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=REGION)
+                request = replace(request, mfa_serial=None)
             check.report = run_smoke(
-                identities[check.who].session,
-                check.request,
+                source,
+                request,
                 token=check.token,
                 org=org,
                 endpoint_url=self.aws.endpoint,

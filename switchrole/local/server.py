@@ -103,6 +103,11 @@ class LocalAws:
         self._post("switchrole/mfa-reading", reading)
         self.mfa_reading = reading
 
+    def age_mfa_sessions(self, account_id: str, user: str, seconds: int) -> None:
+        """Make ``user``'s MFA sessions ``seconds`` older (see switchrole.local.admin_api)."""
+        query = urllib.parse.urlencode({"account": account_id, "user": user})
+        self._post(f"switchrole/age-sessions?{query}", str(seconds))
+
     def _post(self, path: str, body: str) -> None:
         request = urllib.request.Request(
             f"{self.endpoint}/moto-api/{path}",
