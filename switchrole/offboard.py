@@ -63,9 +63,13 @@ def _entry_end(lines: list[str], start: int, indent: int) -> int:
 
 
 def _remove_user(root: CommentedMap, users: CommentedMap, lines: list[str], user: str) -> str:
+    """The user's entry, and the comment lines right above it at its indentation (they are about this user)."""
     line, column = users.lc.key(user)
     end = _entry_end(lines, line, column)
-    result = lines[:line] + lines[end:]
+    start = line
+    while start > 0 and lines[start - 1].startswith(" " * column + "#"):
+        start -= 1
+    result = lines[:start] + lines[end:]
     if len(users) == 1:  # the mapping would become null: leave an explicit empty one
         key_line = root.lc.key("users")[0]
         result[key_line] = result[key_line].replace("users:", "users: {}", 1)
@@ -126,6 +130,7 @@ def follow_up(org: Organisation, user: str) -> list[str]:
         f"  aws iam delete-virtual-mfa-device --serial-number {serial}",
         f"  aws iam list-signing-certificates --user-name {user}     # and ssh keys, service-specific credentials",
         f"  aws iam delete-user --user-name {user}",
+        f"(Until the IAM user is deleted, adding {user} to the file again fails on deploy: the user already exists.)",
         (
             f"Role sessions {user} already opened stay valid until they expire (at most {longest / 3600:g} h "
             "here); to end them now, revoke the older sessions of those roles in their accounts (IAM console: "

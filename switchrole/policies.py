@@ -128,8 +128,9 @@ def nobody_trust_document(org: Organisation, kind: RoleKind) -> PolicyDocument:
     It has no Allow statement, so no principal of any account can assume the
     role (a trust policy must allow the caller, whatever the caller's own
     policies say). The explicit Deny of every assume action to the hub account
-    says so to a reader, and still wins if someone adds an Allow by hand.
-    The role stays deployed, so granting it again later is an in-place update.
+    says so to a reader, and would still win over an Allow for hub principals
+    added by hand (it names the hub, never ``*``). The role stays deployed, so
+    granting it again later is an in-place update of this document.
     """
     return document(
         [

@@ -148,8 +148,8 @@ def test_offboard_one_group_keeps_the_user(tmp_path: Path) -> None:
 
 def test_offboard_block_style_file(tmp_path: Path) -> None:
     text = EXAMPLE.read_text().split("users:")[0] + (
-        "users:\n  alice:\n    groups:\n      - platform-admins\n      - readers\n\n  # the data team\n"
-        "  carol:\n    groups: [data-developers]\n"
+        "users:\n  # alice joined in 2024\n  alice:\n    groups:\n      - platform-admins\n      - readers\n\n"
+        "  # the data team\n  carol:\n    groups: [data-developers]\n"
     )
     config = tmp_path / "accounts.yaml"
     config.write_text(text)
@@ -159,6 +159,7 @@ def test_offboard_block_style_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["offboard", "--user", "alice", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert config.read_text().endswith("users:\n\n  # the data team\n  carol:\n    groups: [data-developers]\n")
+    assert "joined in 2024" not in config.read_text()  # the comment about alice left with her
     result = runner.invoke(app, ["offboard", "--user", "carol", "--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "users: {}\n" in config.read_text() and loads(config.read_text()).users == {}
