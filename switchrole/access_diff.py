@@ -74,7 +74,7 @@ class RoleState:
     max_session_duration: int
     external_id: str | None
     source_identity: bool
-    session_tags: bool
+    session_tags: tuple[str, ...]
     strict_trust: bool
     admits: tuple[str, ...] | None  # trust: strict: exactly these hub users; None: delegated to the hub
     tags: tuple[tuple[str, str], ...]
@@ -179,6 +179,10 @@ def _summary(statement: str) -> str:
     return text + (" (with conditions)" if "Condition" in s else "")
 
 
+def _added_removed(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    return [x for x in new if x not in old], [x for x in old if x not in new]
+
+
 def permission_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
     """Managed policies, inline statements, boundary and session tags: what the role's sessions may do."""
     for arn in new.managed_policies:
@@ -212,11 +216,11 @@ def permission_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
                 WEAKER,
                 0,
             )
-    if old.session_tags != new.session_tags:
-        if new.session_tags:
-            yield Change("session tags allowed (sts:TagSession; callers choose their own principal tags)", WEAKER, 4)
-        else:
-            yield Change("session tags no longer allowed", NARROWER)
+    added, removed = _added_removed(old.session_tags, new.session_tags)
+    if added:  # callers choose these principal tags themselves
+        yield Change(f"session tags callers may set: + {', '.join(added)} (sts:TagSession)", WEAKER, 4)
+    if removed:
+        yield Change(f"session tags callers may set: - {', '.join(removed)}", NARROWER)
     if old.tags != new.tags:  # principal tags of every session: attribute-based policies may grant more
         yield Change("role tags changed (principal tags of every session: may widen access through ABAC)", WEAKER, 4)
 

@@ -539,9 +539,15 @@ def local_credentials(
     """
     if (user is None) == (not deployer):
         raise fail("give either --user NAME or --deployer")
+    import re
+    import shlex
+
     key = _local_admin(endpoint, config, user, "access-key")
-    typer.echo(f"export AWS_ACCESS_KEY_ID={key['AccessKeyId']}")
-    typer.echo(f"export AWS_SECRET_ACCESS_KEY={key['SecretAccessKey']}")
+    key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
+    if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
+        raise fail(f"local AWS at {endpoint}: the answer is not an access key", EXIT_FAILED)
+    typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(key_id)}")  # eval'ed by a shell: quoted, whatever it is
+    typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from switchrole.config import Organisation, RoleKind, TargetAccount
-from switchrole.console import display_name, switch_role_url
+from switchrole.console import console_display_name, display_name, switch_role_url
 from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
@@ -248,7 +248,7 @@ def extend_switch_roles(org: Organisation, user: str) -> str:
             continue
         lines += [
             "",
-            f"[{link.name}]",
+            f"[{console_display_name(link.account, link.kind)}]",
             f"source_profile = {org.hub.name}",
             f"role_arn = {link.kind.arn(link.account.account_id)}",
             f"region = {link.account.region}",

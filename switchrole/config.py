@@ -32,6 +32,8 @@ HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
 MAX_STACK_NAME = 128
 MAX_GROUPS_PER_USER = 10
 MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
+MAX_POLICY_NAME = 128  # IAM managed policy names
+MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
 
@@ -70,7 +72,7 @@ class RoleKind:
     mfa_max_age_seconds: int
     external_id: str | None
     source_identity: bool
-    session_tags: bool
+    session_tags: tuple[str, ...]  # tag keys callers may set on their sessions (empty: no sts:TagSession)
     strict_trust: bool
     tags: Mapping[str, str]
     nag_acknowledgments: Mapping[str, str]
@@ -542,6 +544,15 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                     )
             _check_duplicates(grant.accounts, (*at, "accounts"), "account", add)
     _check_case_duplicates(spec.groups, ("groups",), "group", add)
+    for gname in spec.groups:
+        longest = f"switchrole-{gname}-{MAX_GROUP_POLICIES}"
+        if len(longest) > MAX_POLICY_NAME:
+            add(
+                ("groups", gname),
+                f"group name is {len(gname)} characters; its managed policies are named switchrole-<group>-<n>, "
+                f"which IAM limits to {MAX_POLICY_NAME} characters (at most "
+                f"{MAX_POLICY_NAME - len(longest) + len(gname)} for the group name)",
+            )
 
     # users
     for uname, user in spec.users.items():
@@ -563,7 +574,11 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 ("deployment", "organizational_unit_ids"),
                 "service-managed StackSets target OUs: list the OUs (or the root r-...) holding the listed accounts",
             )
+    seen_ous: dict[str, int] = {}
     for i, ou_target in enumerate(deployment.ou_targets):
+        if (j := seen_ous.setdefault(ou_target.ou, i)) != i:
+            add(("deployment", "ou_targets", i, "ou"), f"OU {ou_target.ou} is listed twice (also ou_targets[{j}])")
+        _check_duplicates(ou_target.roles, ("deployment", "ou_targets", i, "roles"), "role kind", add)
         for k, role in enumerate(ou_target.roles):
             if role not in kinds:
                 add(("deployment", "ou_targets", i, "roles", k), f"unknown role kind {role!r}" + _suggest(role, kinds))
@@ -662,7 +677,7 @@ def _resolve_kind(key: str, kind: RoleKindSpec, spec: OrganisationSpec) -> RoleK
         mfa_max_age_seconds=_first(kind.mfa and kind.mfa.max_age_seconds, defaults.mfa.max_age_seconds, 3600),
         external_id=kind.external_id,
         source_identity=kind.source_identity,
-        session_tags=kind.session_tags,
+        session_tags=tuple(kind.session_tags),
         strict_trust=kind.trust == "strict",
         tags=dict(kind.tags),
         nag_acknowledgments=dict(kind.nag_acknowledgments),

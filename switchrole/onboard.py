@@ -20,7 +20,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from switchrole.config import loads, parse_yaml, to_plain
 from switchrole.errors import ConfigError, Problem
 
-GRANT_SPEC = re.compile(r"(?P<group>[\w+=,.@-]+):(?P<role>[A-Za-z][A-Za-z0-9]*)")
+GRANT_SPEC = re.compile(r"(?P<group>[A-Za-z0-9+=.@_-]+):(?P<role>[A-Za-z][A-Za-z0-9]*)")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from switchrole.config import PARTITION, Organisation, RoleKind, TargetAccount
+from switchrole.config import MAX_GROUP_POLICIES, PARTITION, Organisation, RoleKind, TargetAccount
 from switchrole.errors import Problem
 
 POLICY_VERSION = "2012-10-17"
@@ -30,7 +30,7 @@ MANAGED_POLICY_CHARS = 6144
 GRANT_POLICY_TARGET_CHARS = 6000
 GROUP_INLINE_CHARS = 5120
 ROLE_INLINE_CHARS = 10240
-GROUP_MANAGED_POLICIES = 10
+GROUP_MANAGED_POLICIES = MAX_GROUP_POLICIES
 
 PolicyDocument = dict[str, Any]
 Statement = dict[str, Any]
@@ -95,6 +95,17 @@ def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
     return [org.hub.user_arn(u) for u in users]
 
 
+def session_conditions(kind: RoleKind) -> dict[str, dict[str, Any]]:
+    """What callers may set on the session, repeated on both sides of the switch: the source identity must be
+    the caller's own user name, and session tags only the configured keys (``ForAllValues``: no tags is fine)."""
+    conditions: dict[str, dict[str, Any]] = {}
+    if kind.source_identity:
+        conditions["StringEquals"] = {"sts:SourceIdentity": "${aws:username}"}
+    if kind.session_tags:
+        conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(kind.session_tags)}
+    return conditions
+
+
 def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None) -> PolicyDocument:
     """The trust document; ``principals`` (strict trust only) is the ARN list, or a CloudFormation
     reference to it (a StackSets parameter, so one template serves accounts with different grantees).
@@ -102,13 +113,14 @@ def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | di
     if principals == []:
         return nobody_trust_document(org, kind)
     conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
+    session = session_conditions(kind)
     string_equals: dict[str, str] = {}
     if kind.external_id is not None:
         string_equals["sts:ExternalId"] = kind.external_id
-    if kind.source_identity:
-        string_equals["sts:SourceIdentity"] = "${aws:username}"
+    string_equals.update(session.pop("StringEquals", {}))
     if string_equals:
         conditions["StringEquals"] = string_equals
+    conditions.update(session)
     if principals is not None:
         conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
     statement: Statement = {
@@ -174,7 +186,9 @@ class GrantChunk:
     part: int  # 1-based; >1 only when one kind's accounts span several statements
 
     def statement(self) -> Statement:
-        conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:ResourceAccount": list(self.account_ids)}}
+        session = session_conditions(self.kind)
+        equals = {"aws:ResourceAccount": list(self.account_ids), **session.pop("StringEquals", {})}
+        conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
         conditions.update(mfa_conditions(self.kind))
         return {
             "Sid": sid("Assume", self.kind.key, str(self.part) if self.part > 1 else ""),
@@ -243,7 +257,9 @@ def organization_statement(org: Organisation, kind: RoleKind) -> Statement:
     minus the configured accounts that lack this role kind. Constant size however many accounts have it,
     and accounts that StackSets adds to an OU later are covered without a hub change."""
     assert org.hub.organization_id is not None
-    conditions: dict[str, dict[str, Any]] = {"StringEquals": {"aws:ResourceOrgID": org.hub.organization_id}}
+    session = session_conditions(kind)
+    equals = {"aws:ResourceOrgID": org.hub.organization_id, **session.pop("StringEquals", {})}
+    conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
     lacking = [a.account_id for a in org.accounts if kind.key not in a.role_keys]
     if lacking:
         conditions["StringNotEquals"] = {"aws:ResourceAccount": lacking}

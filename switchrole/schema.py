@@ -18,10 +18,20 @@ MIN_SESSION_SECONDS = 3600
 MAX_SESSION_SECONDS = 43200
 MAX_MFA_AGE_SECONDS = 129600  # longest session token (GetSessionToken: 36 h)
 
-IAM_NAME_CHARS = r"[\w+=,.@-]"
-ACCOUNT_ID_RE = re.compile(r"\d{12}")
-POLICY_ARN_RE = re.compile(r"arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+")
-POLICY_NAME_RE = re.compile(r"[\w+=,.@-]+(/[\w+=,.@-]+)*")
+# Character sets, all ASCII (Python's \w and \d also match other scripts' letters and digits, which IAM rejects).
+# IAM allows [A-Za-z0-9+=,.@_-] in user, group and role names. switchrole leaves out the comma everywhere: a
+# CloudFormation CommaDelimitedList parameter (StackSets' strict-trust grantees) splits on it, so "mallory,x"
+# would become a second principal. Role names and paths also leave out "=", which the AWS Extend Switch Roles
+# extension's INI reads as a second separator; and paths allow no wildcard ("*", "?"), which would widen the
+# hub grants' arn:aws:iam::*:role/<path><name> pattern.
+USER_NAME_CHARS = r"[A-Za-z0-9+=.@_-]"
+ROLE_NAME_CHARS = r"[A-Za-z0-9+.@_-]"
+ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
+POLICY_SEGMENT = r"(?!\.+(?:/|$))[A-Za-z0-9+=,.@_-]+"  # IAM's policy name characters; no "." or ".." segment
+POLICY_ARN_RE = re.compile(rf"arn:aws:iam::(?:aws|[0-9]{{12}}):policy(?:/{POLICY_SEGMENT})+")
+POLICY_NAME_RE = re.compile(rf"{POLICY_SEGMENT}(?:/{POLICY_SEGMENT})*")
+# IAM's description characters (role and policy descriptions): printable ASCII, tab, newlines, Latin-1 letters.
+DESCRIPTION_RE = re.compile(r"[\t\n\r\x20-\x7e\xa1-\xff]*")
 
 
 def _account_id(value: Any) -> str:
@@ -49,7 +59,7 @@ def _matches(pattern: str, what: str) -> Any:
 def _policy_ref(value: str) -> str:
     if value.startswith("arn:"):
         if not POLICY_ARN_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<account or aws>:policy/<name>)")
+            raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<12 digits or aws>:policy/<name>)")
     elif not POLICY_NAME_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a policy name or ARN")
     return value
@@ -76,26 +86,61 @@ RoleKindKey = Annotated[
     Field(max_length=64),
     _matches(r"[A-Za-z][A-Za-z0-9]*", "role kind key (letters and digits; set `name:` for another role name)"),
 ]
-RoleName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NAME_CHARS}+", "IAM role name")]
-GroupName = Annotated[str, Field(min_length=1, max_length=128), _matches(f"{IAM_NAME_CHARS}+", "IAM group name")]
-UserName = Annotated[str, Field(min_length=1, max_length=64), _matches(f"{IAM_NAME_CHARS}+", "IAM user name")]
+RoleName = Annotated[
+    str, Field(min_length=1, max_length=64), _matches(f"{ROLE_NAME_CHARS}+", "role name ([A-Za-z0-9+.@_-])")
+]
+GroupName = Annotated[
+    str, Field(min_length=1, max_length=128), _matches(f"{USER_NAME_CHARS}+", "group name ([A-Za-z0-9+=.@_-])")
+]
+UserName = Annotated[
+    str, Field(min_length=1, max_length=64), _matches(f"{USER_NAME_CHARS}+", "user name ([A-Za-z0-9+=.@_-])")
+]
 RolePath = Annotated[
     str,
     Field(max_length=512),
-    _matches(r"/(?:[\x21-\x7e]*[\x21-\x2e\x30-\x7e]/)?", "IAM path (starts and ends with /)"),
+    _matches(f"/(?:{ROLE_NAME_CHARS}+/)*", "role path (/ or /segment/.../ with [A-Za-z0-9+.@_-] segments)"),
+]
+Description = Annotated[
+    str, Field(max_length=1000), _matches(DESCRIPTION_RE.pattern, "description (printable characters only)")
 ]
 PolicyRef = Annotated[str, AfterValidator(_policy_ref)]
-Region = Annotated[str, _matches(r"[a-z]{2}(?:-[a-z]+)+-\d", "AWS region name")]
+Region = Annotated[str, _matches(r"[a-z]{2}(?:-[a-z]+)+-[0-9]", "AWS region name")]
 OrganizationId = Annotated[str, _matches(r"o-[a-z0-9]{10,32}", "organization id (o-...)")]
 ExternalId = Annotated[
     str,
     Field(min_length=2, max_length=1224),
-    _matches(r"[\w+=,.@:/-]+", "external id ([\\w+=,.@:/-], 2-1224 characters)"),
+    _matches(r"[A-Za-z0-9_+=,.@:/-]+", "external id ([A-Za-z0-9_+=,.@:/-], 2-1224 characters)"),
 ]
 SessionSeconds = Annotated[int, Field(ge=MIN_SESSION_SECONDS, le=MAX_SESSION_SECONDS)]
 MfaAgeSeconds = Annotated[int, Field(gt=0, le=MAX_MFA_AGE_SECONDS)]
-TagKey = Annotated[str, Field(min_length=1, max_length=128), _matches(r"(?!aws:)[\w .:/=+@-]+", "tag key")]
-TagValue = Annotated[str, Field(max_length=256), _matches(r"[\w .:/=+@-]*", "tag value")]
+
+
+def _tag_key(value: str) -> str:
+    for prefix in ("aws:", "switchrole:"):  # AWS reserves aws: in any case; switchrole: keys are switchrole's own
+        if value.lower().startswith(prefix):
+            raise ValueError(f"{value!r}: tag keys starting with {prefix!r} (in any case) are reserved")
+    return value
+
+
+TagKey = Annotated[
+    str,
+    Field(min_length=1, max_length=128),
+    _matches(r"[A-Za-z0-9_ .:/=+@-]+", "tag key ([A-Za-z0-9_ .:/=+@-])"),
+    AfterValidator(_tag_key),
+]
+TagValue = Annotated[str, Field(max_length=256), _matches(r"[A-Za-z0-9_ .:/=+@-]*", "tag value")]
+
+
+def _session_tags(value: Any) -> Any:
+    if value is True:
+        raise ValueError(
+            "list the tag keys callers may set, e.g. session_tags: [team] (any key at all would let them set "
+            "the tags that attribute-based policies trust)"
+        )
+    return [] if value is False else value
+
+
+SessionTagKeys = Annotated[list[TagKey], BeforeValidator(_session_tags)]
 GrantAccounts = Annotated[list[str] | Literal["*"], PlainValidator(_grant_accounts)]
 
 
@@ -125,21 +170,24 @@ class DefaultsSpec(StrictModel):
 
 class RoleKindSpec(StrictModel):
     name: RoleName | None = None
-    description: Annotated[str, Field(max_length=1000)] | None = None
+    description: Description | None = None
     managed_policies: list[PolicyRef] = []
-    inline_policies: dict[Annotated[str, _matches(f"{IAM_NAME_CHARS}{{1,128}}", "policy name")], dict[str, Any]] = {}
+    inline_policies: dict[
+        Annotated[str, _matches(r"[A-Za-z0-9+=,.@_-]{1,128}", "policy name ([A-Za-z0-9+=,.@_-], 1-128)")],
+        dict[str, Any],
+    ] = {}
     permissions_boundary: PolicyRef | None = None
     max_session_duration: SessionSeconds | None = None
     mfa: MfaSpec | None = None
     role_path: RolePath | None = None
     external_id: ExternalId | None = None
     source_identity: bool = False
-    session_tags: bool = False
+    session_tags: SessionTagKeys = []  # the tag keys callers may set on their sessions (sts:TagSession)
     trust: Literal["account", "strict"] = "account"
     tags: dict[TagKey, TagValue] = {}
     # cdk-nag findings this role kind accepts on purpose: finding id -> reason (both reviewed here)
     nag_acknowledgments: dict[
-        Annotated[str, _matches(r"AwsSolutions-[A-Za-z]+\d+(\[.+\])?", "cdk-nag finding id")],
+        Annotated[str, _matches(r"AwsSolutions-[A-Za-z]+[0-9]+(\[.+\])?", "cdk-nag finding id")],
         Annotated[str, Field(min_length=10)],
     ] = {}
 
@@ -157,7 +205,7 @@ class GrantSpec(StrictModel):
 
 
 class GroupSpec(StrictModel):
-    description: Annotated[str, Field(max_length=1000)] | None = None
+    description: Description | None = None
     grants: list[GrantSpec] = []
 
 

@@ -29,7 +29,7 @@ from switchrole.sessions import mfa_session as open_mfa_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}):role(/(?:[\x21-\x7e]*/)?)([\w+=,.@-]+)")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::([0-9]{12}):role(/(?:[\x21-\x7e]*/)?)([A-Za-z0-9_+=,.@-]+)")
 TokenProvider = Callable[[], str]
 
 
@@ -361,7 +361,7 @@ def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
 
 
 def _session_name(caller_arn: str) -> str:
-    name = re.sub(r"[^\w+=,.@-]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
+    name = re.sub(r"[^A-Za-z0-9_+=,.@-]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
     return name if len(name) >= 2 else "switchrole-smoke"
 
 

@@ -38,6 +38,9 @@ def statement_allows(
             elif operator == "StringEquals" and key == "aws:ResourceOrgID":
                 if org_id not in values:
                     return False
+            elif operator == "StringEquals" and key == "sts:SourceIdentity":
+                if values != ["${aws:username}"]:  # the caller's own name: what the clients always set
+                    return False
             elif operator == "Bool" and key == "aws:MultiFactorAuthPresent":
                 if values != ["true"] or mfa_age is None:
                     return False

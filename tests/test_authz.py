@@ -114,8 +114,21 @@ class TestGeneratedPoliciesAsRequests:
         developer = example_org.role_kinds["Developer"]
         granted = developer.arn("333333333333")
         other = developer.arn("666666666666")
-        assert evaluate(docs, "sts:AssumeRole", granted, user_context(mfa=True, account="333333333333")) == ALLOW
-        assert evaluate(docs, "sts:AssumeRole", other, user_context(mfa=True, account="666666666666")) == NEUTRAL
+        alice = {"sts:SourceIdentity": "alice"}  # Developer requires the caller's own name as source identity
+        in_shop_dev = user_context(mfa=True, account="333333333333") | alice
+        assert evaluate(docs, "sts:AssumeRole", granted, in_shop_dev) == ALLOW
+        assert (
+            evaluate(docs, "sts:AssumeRole", other, user_context(mfa=True, account="666666666666") | alice) == NEUTRAL
+        )
+
+    def test_the_hub_side_checks_the_source_identity_too(self, example_org: Organisation) -> None:
+        """Not only the trust: a hub grant for a source-identity role allows only the caller's own name."""
+        docs = self.hub_documents(example_org, "shop-developers")
+        granted = example_org.role_kinds["Developer"].arn("333333333333")
+        context = user_context(mfa=True, account="333333333333")
+        assert evaluate(docs, "sts:SetSourceIdentity", granted, context | {"sts:SourceIdentity": "alice"}) == ALLOW
+        assert evaluate(docs, "sts:SetSourceIdentity", granted, context | {"sts:SourceIdentity": "bob"}) == NEUTRAL
+        assert evaluate(docs, "sts:AssumeRole", granted, context) == NEUTRAL
 
     def test_self_service_without_mfa_is_limited_to_mfa_setup(self, example_org: Organisation) -> None:
         docs = [mfa_self_management_policy("111111111111")]

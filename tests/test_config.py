@@ -152,7 +152,12 @@ BAD_INPUTS = [
         "defaults.mfa.max_age_seconds",
         "greater than 0",
     ),
-    ("bad-role-name", set_in("roles", "ReadOnly", "name", value="read only!"), "roles.ReadOnly.name", "IAM role name"),
+    (
+        "bad-role-name",
+        set_in("roles", "ReadOnly", "name", value="read only!"),
+        "roles.ReadOnly.name",
+        "valid role name",
+    ),
     ("role-name-too-long", set_in("roles", "ReadOnly", "name", value="R" * 65), "roles.ReadOnly.name", "at most 64"),
     (
         "console-path-too-long",

@@ -130,7 +130,10 @@ class TestGrantPolicies:
         developer, readonly = doc["Statement"]
         assert developer["Resource"] == "arn:aws:iam::*:role/switchrole/Developer"
         assert developer["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity"]
-        assert developer["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["333333333333"]}
+        assert developer["Condition"]["StringEquals"] == {
+            "aws:ResourceAccount": ["333333333333"],
+            "sts:SourceIdentity": "${aws:username}",  # on the hub side too, not only in the trust
+        }
         assert readonly["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["222222222222", "333333333333"]}
 
     @pytest.mark.parametrize("accounts", ["list", "*"])

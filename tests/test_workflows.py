@@ -58,3 +58,33 @@ def test_pull_request_workflow_runs_tests_synth_lint_and_posts_the_review() -> N
     ):
         assert step in text, step
     assert "fetch-depth: 0" in text
+
+
+def test_deploy_runs_from_the_default_branch_only_and_the_token_stays_out_of_setup() -> None:
+    text = (ROOT / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "if: github.ref == format('refs/heads/{0}', github.event.repository.default_branch)" in text
+    assert "deploys run from $DEFAULT only" in text  # and a step that fails visibly otherwise
+    synth, deploy = text.split("\n  synth:\n")[1].split("\n  deploy:\n")
+    assert "id-token" not in synth and "make setup" in synth  # packages are installed without the token
+    assert "id-token: write" in deploy and "make setup" not in deploy and "pip" not in deploy
+    assert "id-token" not in text.split("\njobs:\n")[0]  # not at workflow level
+    assert '[[ "$ACCOUNT_ID" =~ ^[0-9]{12}$ ]]' in text and "deploys to account" in text
+
+
+def test_every_action_is_pinned_by_commit_with_its_version() -> None:
+    for workflow in WORKFLOWS:
+        for line in workflow.read_text().splitlines():
+            if "uses:" in line:
+                assert re.search(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), (workflow.name, line)
+
+
+def test_the_oidc_deploy_role_template_is_narrow_and_lints_clean() -> None:
+    template = ROOT / "deploy" / "github-deploy-role.yaml"
+    text = template.read_text()
+    assert "token.actions.githubusercontent.com:sub: !Sub repo:${Repository}:environment:${Environment}" in text
+    assert "token.actions.githubusercontent.com:aud: sts.amazonaws.com" in text
+    assert "StringLike" not in text and '"*"' not in text  # no wildcard subject
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(template)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

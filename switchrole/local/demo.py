@@ -370,20 +370,25 @@ class Demo:
         return refusals
 
     def trust_conditions(self, org: Organisation) -> list[Check]:
-        """A granted switch without the external id, and one without the source identity: the trust refuses."""
+        """Switches without the external id or the source identity a role requires: the trust refuses them
+        (the hub grant refuses a missing source identity first; the hub administrator shows the trust does too)."""
         checks = []
         external = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.external_id), None)
-        source = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.source_identity), None)
-        for found, why in ((external, "no external id"), (source, "no source identity")):
-            if found is None:
-                continue
-            user, account, kind = found
-            request = request_for(org, account, kind, user)
-            request = (
-                replace(request, external_id=None) if found is external else replace(request, source_identity=False)
-            )
+        if external is not None:
+            user, account, kind = external
+            request = replace(request_for(org, account, kind, user), external_id=None)
             token = self.identities[user].token if request.mfa_required else None
-            checks.append(Check(user, request, False, why, token, because=BY_TRUST))
+            checks.append(Check(user, request, False, "no external id", token, because=BY_TRUST))
+        source = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.source_identity), None)
+        if source is not None:
+            user, account, kind = source
+            request = replace(request_for(org, account, kind, user), source_identity=False)
+            token = self.identities[user].token if request.mfa_required else None
+            checks.append(Check(user, request, False, "no source identity", token, because=BY_HUB))
+            admin = replace(request_for(org, account, kind, None), source_identity=False)
+            admin = replace(admin, mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
+            why = "hub admin, no source identity"
+            checks.append(Check(HUB_ADMIN, admin, False, why, self.identities[HUB_ADMIN].token, because=BY_TRUST))
         return checks
 
     @staticmethod

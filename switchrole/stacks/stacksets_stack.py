@@ -30,6 +30,7 @@ class RoleSetStack(cdk.Stack):
             description=f"switchrole: {', '.join(role_keys)} roles that hub account {org.hub.name} may switch into",
         )
         trust: dict[str, Any] = {}
+        generated = Construct(self, "switchrole parameters")  # an id no role name (construct id) can take
         for key in role_keys:
             kind = org.role_kinds[key]
             if not kind.strict_trust:
@@ -37,14 +38,14 @@ class RoleSetStack(cdk.Stack):
                 continue
             name = principals_parameter(key)
             parameter = cdk.CfnParameter(
-                self,
+                generated,
                 name,
                 type="CommaDelimitedList",
                 description=f"Hub users {key} admits (trust: strict); empty: admits nobody",
             )
             parameter.override_logical_id(name)
             nobody = cdk.CfnCondition(
-                self,
+                generated,
                 f"{key}AdmitsNobody",
                 expression=cdk.Fn.condition_equals(cdk.Fn.join("", parameter.value_as_list), ""),
             )

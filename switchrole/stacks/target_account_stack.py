@@ -28,21 +28,29 @@ def add_roles(
     create-before-delete that fails on the existing name.
     """
     roles = {}
+    outputs = Construct(stack, GENERATED_SCOPE)  # role names can be any construct id; this one they cannot be
     for key in role_keys:
         kind = org.role_kinds[key]
         role = CrossAccountRole(
             stack, kind.name, account=account, kind=kind, trust_policy=trust(kind), hub_name=org.hub.name
         )
         roles[key] = role
-        cdk.CfnOutput(stack, f"{key}RoleArn", value=role.arn, description=f"ARN of the {key} role")
+        output(outputs, f"{key}RoleArn", role.arn, f"ARN of the {key} role")
         if kind.console_switchable:  # no console link for roles needing an external id or source identity
-            cdk.CfnOutput(
-                stack,
-                f"{key}SwitchRoleUrl",
-                value=role.switch_role_url,
-                description=f"Console link to switch into {key}",
-            )
+            output(outputs, f"{key}SwitchRoleUrl", role.switch_role_url, f"Console link to switch into {key}")
     return roles
+
+
+# Construct ids of a stack's role constructs are IAM role names ([A-Za-z0-9+.@_-]); generated outputs,
+# parameters and conditions live under a scope whose id no role name can take (it has a space), and their
+# logical ids end in a suffix no kind key can produce for another kind, so they never collide.
+GENERATED_SCOPE = "switchrole outputs"
+
+
+def output(scope: Construct, logical_id: str, value: str, description: str) -> cdk.CfnOutput:
+    result = cdk.CfnOutput(scope, logical_id, value=value, description=description)
+    result.override_logical_id(logical_id)
+    return result
 
 
 class TargetAccountStack(cdk.Stack):

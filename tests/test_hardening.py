@@ -1,0 +1,233 @@
+"""Inputs that used to widen a grant, crash synth or fail at deploy: each is refused at validate, or now works."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from factories import EXAMPLE, build, generated, variant
+from typer.testing import CliRunner
+
+from switchrole.cli import app
+from switchrole.config import loads
+from switchrole.console import switch_role_url
+from switchrole.errors import ConfigError
+from switchrole.policies import grant_policies, trust_policy
+
+runner = CliRunner()
+STACKSETS = EXAMPLE.parent / "examples" / "stacksets.yaml"
+
+
+def problems(text: str) -> list[str]:
+    try:
+        loads(text, "accounts.yaml")
+    except ConfigError as exc:
+        return exc.lines
+    return []
+
+
+def refused(change: Any, words: str) -> None:
+    lines = problems(variant(change))
+    assert any(words in line for line in lines), lines
+
+
+# --------------------------------------------------------------------------- inputs that widened access
+
+
+def test_a_comma_in_a_user_name_is_refused() -> None:
+    """StackSets passes strict-trust grantees as a CommaDelimitedList: "mallory,x" would admit user/mallory."""
+    refused(lambda d: d["users"].__setitem__("mallory,x", {"groups": ["platform-admins"]}), "not a valid user name")
+    refused(lambda d: d["groups"].__setitem__("a,b", {"grants": []}), "not a valid group name")
+    refused(lambda d: d["roles"]["ReadOnly"].__setitem__("name", "Read,Only"), "not a valid role name")
+
+
+@pytest.mark.parametrize("path", ["/sw*/", "/sw?/", "/a//", "/a b/", "/x=y/"])
+def test_role_paths_stay_literal_in_an_arn_pattern(path: str) -> None:
+    """`/sw*/` made the grant `arn:aws:iam::*:role/sw*/ReadOnly`: ReadOnly under any sw... path."""
+    refused(lambda d: d["defaults"].__setitem__("role_path", path), "not a valid role path")
+
+
+def test_session_tags_name_the_keys_callers_may_set() -> None:
+    refused(lambda d: d["roles"]["ReadOnly"].__setitem__("session_tags", True), "list the tag keys callers may set")
+    org = loads(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("session_tags", ["team"])))
+    readonly = org.role_kinds["ReadOnly"]
+    trust = trust_policy(org, org.account("shop-prod"), readonly)["Statement"][0]
+    grant = next(s for s in grant_policies(org, "readers")[0]["Statement"] if s["Sid"] == "AssumeReadOnly")
+    for statement in (trust, grant):  # both sides of the switch allow sts:TagSession for these keys only
+        assert "sts:TagSession" in statement["Action"]
+        assert statement["Condition"]["ForAllValues:StringEquals"] == {"aws:TagKeys": ["team"]}
+
+
+# --------------------------------------------------------------------------- accepted by validate, then failed
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "words"),
+    [
+        (("users",), "бob", "not a valid user name"),  # Cyrillic look-alike
+        (("groups",), "léa-team", "not a valid group name"),
+        (("roles", "ReadOnly", "name"), "Réader", "not a valid role name"),
+        (("accounts", 0, "account_id"), "２２２２２２２２２２２２", "12 digits"),  # full-width digits
+        (("roles", "ReadOnly", "description"), "café ☕", "printable characters only"),
+        (("roles", "ReadOnly", "description"), "bell \x07", "printable characters only"),
+        (("roles", "ReadOnly", "tags"), {"AWS:owner": "x"}, "reserved"),
+        (("roles", "ReadOnly", "tags"), {"Switchrole:role-kind": "Admin"}, "reserved"),
+        (("roles", "ReadOnly", "permissions_boundary"), "arn:awsfoo:iam::aws:policy//../x", "not an IAM policy ARN"),
+        (("roles", "ReadOnly", "permissions_boundary"), "arn:aws:iam::aws:policy/../x", "not an IAM policy ARN"),
+    ],
+)
+def test_what_iam_or_cloudformation_would_reject_is_refused(where: tuple[Any, ...], value: Any, words: str) -> None:
+    def change(data: Any) -> None:
+        if where in (("users",), ("groups",)):
+            data[where[0]][value] = {"groups": []} if where == ("users",) else {"grants": []}
+            return
+        node = data
+        for part in where[:-1]:
+            node = node[part]
+        node[where[-1]] = value
+
+    refused(change, words)
+
+
+def test_a_latin1_description_is_what_iam_allows() -> None:
+    assert not problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("description", "Lecture seule, équipe")))
+
+
+@pytest.mark.parametrize(
+    ("field", "edge", "words"),
+    [
+        ("user", 64, "at most 64"),
+        ("role name", 64, "at most 64"),
+        ("group", 114, "at most 114 for the group name"),
+        ("description", 1000, "at most 1000"),
+        ("tag key", 128, "at most 128"),
+        ("tag value", 256, "at most 256"),
+        ("external id", 1224, "at most 1224"),
+        ("account name", 64, "at most 64"),
+        ("inline policy name", 128, "policy name"),
+    ],
+)
+def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, words: str) -> None:
+    def set_length(n: int) -> Any:
+        def change(data: Any) -> None:
+            x = "x" * n
+            if field == "user":
+                data["users"][x] = {"groups": []}
+            elif field == "role name":
+                data["roles"]["Auditor"]["name"] = x
+                data["roles"]["Auditor"]["role_path"] = "/"
+            elif field == "group":
+                data["groups"][x] = {"grants": []}
+            elif field == "description":
+                data["roles"]["ReadOnly"]["description"] = x
+            elif field == "tag key":
+                data["roles"]["ReadOnly"]["tags"] = {x: "v"}
+            elif field == "tag value":
+                data["roles"]["ReadOnly"]["tags"] = {"k": x}
+            elif field == "external id":
+                data["roles"]["Auditor"]["external_id"] = x
+            elif field == "account name":
+                data["accounts"][0]["name"] = x
+                for group in data["groups"].values():
+                    for grant in group["grants"]:
+                        if isinstance(grant["accounts"], list):
+                            grant["accounts"] = [x if a == "shop-prod" else a for a in grant["accounts"]]
+            elif field == "inline policy name":
+                document = {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}],
+                }
+                data["roles"]["ReadOnly"]["inline_policies"] = {x: document}
+
+        return change
+
+    assert problems(variant(set_length(edge))) == []
+    assert any(words in line for line in problems(variant(set_length(edge + 1)))), problems(
+        variant(set_length(edge + 1))
+    )
+
+
+def test_duplicate_ou_targets_are_refused() -> None:
+    text = STACKSETS.read_text()
+    line = "    - {ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}"
+    lines = problems(text.replace(line, f"{line}\n{line}"))
+    assert any("deployment.ou_targets[1].ou: OU ou-exam-sandboxes is listed twice" in p for p in lines), lines
+
+
+def test_console_display_names_are_cut_to_64_characters() -> None:
+    org = build(generated(1, roles={"A" * 60: {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"}}))
+    (account,) = org.accounts
+    url = switch_role_url(account, org.role_kinds["A" * 60])
+    display = url.split("displayName=")[1]
+    assert len(display) == 64 and display == f"acct-0001-{'A' * 60}"[:64]
+
+
+# --------------------------------------------------------------------------- generated names never collide
+
+
+@pytest.fixture(scope="module")
+def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Role kinds named like what switchrole generates next to them, in both deployment modes."""
+    from switchrole.assembly import synth
+
+    roles = {
+        "Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"},
+        "AdminRoleArn": {"managed_policies": ["ReadOnlyAccess"]},
+        "AdminSwitchRoleUrl": {"managed_policies": ["ReadOnlyAccess"]},
+        "AdminPrincipals": {"managed_policies": ["ReadOnlyAccess"], "trust": "strict"},
+        "AdminAdmitsNobody": {"managed_policies": ["ReadOnlyAccess"]},
+    }
+    grants = {"admins": [{"role": "Admin", "accounts": "*"}]}
+    data = generated(1, roles=roles, grants=grants, users={"amy": {"groups": ["admins"]}})
+    deployment = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
+    stacksets = {**data, "hub": {**data["hub"], "organization_id": "o-abcdefghij"}, "deployment": deployment}
+    templates: dict[str, dict[str, Any]] = {}
+    for label, spec in (("stacks", data), ("stacksets", stacksets)):
+        out = tmp_path_factory.mktemp(label) / "cdk.out"
+        for stack in synth(build(spec), out):
+            templates[f"{label}:{stack.stack_name}"] = json.loads(stack.template.read_text())
+    return templates
+
+
+def test_kind_keys_named_like_generated_outputs_synthesize(colliding: dict[str, dict[str, Any]]) -> None:
+    """ "There is already a Construct with name 'AdminRoleArn'" crashed synth."""
+    outputs = colliding["stacks:SwitchRole-acct-0001"]["Outputs"]
+    assert {
+        "AdminRoleArn",
+        "AdminRoleArnRoleArn",
+        "AdminSwitchRoleUrlRoleArn",
+        "AdminSwitchRoleUrlSwitchRoleUrl",
+    } <= set(outputs)
+    roles = [r["Properties"]["RoleName"] for r in colliding["stacks:SwitchRole-acct-0001"]["Resources"].values()]
+    assert sorted(roles) == ["Admin", "AdminAdmitsNobody", "AdminPrincipals", "AdminRoleArn", "AdminSwitchRoleUrl"]
+
+
+def test_kind_keys_named_like_generated_parameters_synthesize_in_stacksets_mode(
+    colliding: dict[str, dict[str, Any]],
+) -> None:
+    stack_sets = [
+        json.loads(r["Properties"]["TemplateBody"])
+        for r in colliding["stacksets:SwitchRole-StackSets"]["Resources"].values()
+        if r["Type"] == "AWS::CloudFormation::StackSet"
+    ]
+    (body,) = stack_sets
+    assert {"AdminPrincipals", "AdminPrincipalsPrincipals"} <= set(body["Parameters"])
+    assert {"AdminAdmitsNobody", "AdminPrincipalsAdmitsNobody"} <= set(body["Conditions"])
+
+
+# --------------------------------------------------------------------------- the emulator's shell exports
+
+
+def test_local_credentials_are_checked_and_quoted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from switchrole.local import server
+
+    answer = {"AccessKeyId": "AKIAEXAMPLEKEY123456", "SecretAccessKey": "$(touch /tmp/pwned)"}
+    monkeypatch.setattr(server, "admin_get", lambda *args: answer)
+    args = ["local", "credentials", "--user", "alice", "--endpoint", "http://127.0.0.1:1", "--config", str(EXAMPLE)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "not an access key" in result.stderr
+    answer["SecretAccessKey"] = "abc/DEF+ghi=" * 3
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    assert "export AWS_SECRET_ACCESS_KEY=abc/DEF+ghi=abc/DEF+ghi=abc/DEF+ghi=\n" in result.stdout
