@@ -60,6 +60,8 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
     run leaves ``outdir`` as it was.
     """
     outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ConfigError.single((), f"--out {outdir} is a file, not a folder; refusing to replace it")
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / "manifest.json").exists():
         raise ConfigError.single((), f"--out {outdir} exists and is not a cloud assembly; refusing to replace it")
     outdir.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -206,7 +207,8 @@ def profiles(
 
     Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
     """
-    from switchrole.clients import MergeConflict, merge_profiles, profiles_block, write_atomically
+    from switchrole.clients import MergeConflict, merge_profiles, profiles_block, read_aws_config
+    from switchrole.files import FileWriteError, line_ending, locked, replace_text, with_line_ending
 
     org = load(config)
     _known_user(org, user, config)
@@ -214,13 +216,14 @@ def profiles(
     if merge is None:
         typer.echo(block, nl=False)
         return
-    existing = merge.read_text(encoding="utf-8") if merge.exists() else ""
     try:
-        updated = merge_profiles(existing, block, user)
-    except MergeConflict as exc:
-        raise fail(f"{merge}: {exc}") from None
-    if updated != existing:
-        write_atomically(merge, updated)
+        with locked(merge):  # a second merge waits, then merges into this one's result
+            existing = guarded(lambda: read_aws_config(merge))
+            updated = with_line_ending(merge_profiles(existing, block, user), line_ending(existing))
+            if updated != existing:
+                replace_text(merge, updated)
+    except (MergeConflict, FileWriteError) as exc:
+        raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
     count = len(org.user_roles(user))
     typer.echo(f"{merge}: {count} switchrole profile(s) for {user} {'updated' if existing else 'written'}", err=True)
 
@@ -294,10 +297,25 @@ def assume(
 
     MFA session first (cached, mode 0600), then AssumeRole from it; role credentials are cached too.
     """
+    import re
+
     from switchrole.assume import AssumeRequest, SmokeFailed, assume_role
     from switchrole.assume import token_code as read_token_code
     from switchrole.sessions import CredentialCache
+    from switchrole.smoke import parse_role_arn
+    from switchrole.smoke_cli import argument_problem
 
+    try:
+        parse_role_arn(role_arn)
+    except SmokeFailed as exc:
+        raise fail(exc.message) from None
+    problem = argument_problem(duration, token_code) or (
+        "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -"
+        if not re.fullmatch(r"[A-Za-z0-9_+=,.@-]{2,64}", session_name)
+        else None
+    )
+    if problem:
+        raise fail(problem)
     request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
     try:
         credentials = assume_role(
@@ -369,11 +387,22 @@ def diff(
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 
-def _read_config(config: Path) -> str:
+@contextmanager
+def _editing(config: Path) -> Iterator[None]:
+    """Hold the file's edit lock from reading it to replacing it (two edits never lose one another's change)."""
+    from switchrole.files import FileWriteError, locked
+
     try:
-        return config.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"{config}: cannot read the file: {exc.strerror or exc}") from None
+        with locked(config):
+            yield
+    except FileWriteError as exc:
+        raise fail(str(exc)) from None
+
+
+def _read_config(config: Path) -> str:
+    from switchrole.config import read_text
+
+    return guarded(lambda: read_text(config))
 
 
 def _checked_edit(config: Path, edited: str) -> Organisation:
@@ -392,15 +421,19 @@ def _write_or_show(config: Path, text: str, edited: str, *, dry_run: bool, what:
     """``--dry-run``: print the unified diff and write nothing (False); else replace the file atomically (True)."""
     import difflib
 
-    from switchrole.clients import write_atomically
+    from switchrole.files import FileWriteError, line_ending, replace_text, with_line_ending
 
+    edited = with_line_ending(edited, line_ending(text))  # a CRLF file stays CRLF
     if dry_run:
         lines = difflib.unified_diff(
             text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} ({what})"
         )
         typer.echo("".join(lines), nl=False)
         return False
-    write_atomically(config, edited)
+    try:
+        replace_text(config, edited)
+    except FileWriteError as exc:
+        raise fail(str(exc)) from None
     return True
 
 
@@ -422,15 +455,16 @@ def onboard(
     from switchrole.onboard import NewAccount, next_steps, parse_grant
     from switchrole.onboard import onboard as edit
 
-    text = _read_config(config)
     grants = guarded(lambda: tuple(parse_grant(g) for g in grant or []))
     new = NewAccount(name, account_id, tuple(r.strip() for r in roles.split(",") if r.strip()), grants, region)
-    edited, notes = guarded(lambda: edit(text, new, str(config)))
-    org = _checked_edit(config, edited)
-    for note in notes:
-        typer.echo(f"note: {note}", err=True)
-    if not _write_or_show(config, text, edited, dry_run=dry_run, what="onboarded"):
-        return
+    with _editing(config):
+        text = _read_config(config)
+        edited, notes = guarded(lambda: edit(text, new, str(config)))
+        org = _checked_edit(config, edited)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        if not _write_or_show(config, text, edited, dry_run=dry_run, what="onboarded"):
+            return
     typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
     for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
         typer.echo(line)
@@ -452,12 +486,13 @@ def offboard(
     from switchrole.offboard import Removal, follow_up
     from switchrole.offboard import offboard as edit
 
-    text = _read_config(config)
-    before = guarded(lambda: loads(text, str(config)))
-    edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
-    org = _checked_edit(config, edited)
-    if not _write_or_show(config, text, edited, dry_run=dry_run, what="offboarded"):
-        return
+    with _editing(config):
+        text = _read_config(config)
+        before = guarded(lambda: loads(text, str(config)))
+        edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
+        org = _checked_edit(config, edited)
+        if not _write_or_show(config, text, edited, dry_run=dry_run, what="offboarded"):
+            return
     lost = access_diff(before, org, base_label="", head_label="").lost
     what = f"removed {user} from group {group}" if group else f"removed user {user}"
     typer.echo(f"{config}: {what}; {len(lost)} switch(es) lost:")
@@ -558,8 +593,22 @@ def local_mfa_code(user: UserOption, endpoint: EndpointOption = None, config: Co
 
 
 def run(argv: list[str] | None = None) -> Any:
-    """Console-script entry point."""
-    return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")
+    """Console-script entry point: never a traceback for the user (``SWITCHROLE_DEBUG=1`` shows it), and
+    nothing credential-shaped in the one line printed instead."""
+    import os
+
+    from switchrole.redact import redact
+
+    try:
+        return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")
+    except Exception as exc:
+        if os.environ.get("SWITCHROLE_DEBUG"):
+            raise
+        reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
+        typer.echo(
+            f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)", err=True
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import console_display_name, display_name, switch_role_url
+from switchrole.errors import ConfigError
 from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
@@ -135,7 +135,7 @@ _SECTION = re.compile(r"^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]\s*$", re.MULTILIN
 def merge_profiles(existing: str, block: str, user: str) -> str:
     """Replace ``user``'s marked block in ``existing`` (or append it); every other byte stays as it was."""
     begin_re = re.compile(rf"^# >>> switchrole profiles for {re.escape(user)} .*$\n?", re.MULTILINE)
-    end_re = re.compile(rf"^{re.escape(MARK_END.format(user=user))}[ \t]*\n?", re.MULTILINE)
+    end_re = re.compile(rf"^{re.escape(MARK_END.format(user=user))}[ \t]*\r?\n?", re.MULTILINE)
     begin = begin_re.search(existing)
     end = end_re.search(existing, begin.end()) if begin else None
     if begin and end:
@@ -151,22 +151,36 @@ def merge_profiles(existing: str, block: str, user: str) -> str:
     owned = set(_SECTION.findall(block))
     clash = sorted(owned & set(_SECTION.findall(before + after)))
     if clash:
+        section = rf"^\[\s*(?:profile\s+)?{re.escape(clash[0])}\s*\]"
+        block_of = rf"^# >>> switchrole profiles for (\S+) .*$(?:(?!^# <<<).)*{section}"
+        other = re.search(block_of, before + after, re.MULTILINE | re.DOTALL)
+        if other:
+            raise MergeConflict(
+                f"profile {clash[0]} is in switchrole's block for {other.group(1)}: one AWS config holds one "
+                "person's profiles (same names); merge into another file (AWS_CONFIG_FILE) for a second user"
+            )
         raise MergeConflict(f"profile {clash[0]} already exists outside switchrole's block; rename or remove it first")
     return before + block + after
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` in one step (keeping its permissions): a crash never leaves half a file."""
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def read_aws_config(path: Path) -> str:
+    """An AWS config file to merge into ("" when it does not exist yet): a regular UTF-8 file the AWS CLI
+    could read, or :class:`~switchrole.errors.ConfigError` (switchrole never appends to prose, JSON or NULs)."""
+    import configparser
+
+    from switchrole.config import read_text
+
+    if not os.path.lexists(path):
+        return ""
+    text = read_text(path, "the AWS config file", limit=1_000_000)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        if "\0" in text:
+            raise configparser.Error("it contains NUL bytes")
+        configparser.RawConfigParser(strict=False, interpolation=None).read_string(text)
+    except configparser.Error as exc:
+        reason = str(exc).splitlines()[0][:120]
+        raise ConfigError.single((), f"not an AWS config file the AWS CLI could read ({reason})", str(path)) from None
+    return text
 
 
 # --------------------------------------------------------------------------- console links

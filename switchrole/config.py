@@ -9,6 +9,8 @@ gives up, so one run of ``switchrole validate`` shows the whole list.
 from __future__ import annotations
 
 import difflib
+import math
+import os
 import types
 import typing
 from collections import defaultdict
@@ -20,10 +22,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
+from switchrole.redact import short
 from switchrole.schema import OrganisationSpec, RoleKindSpec
 
 PARTITION = "aws"
@@ -303,20 +306,46 @@ class Organisation:
 # --------------------------------------------------------------------------- loading
 
 
-def load(path: str | FsPath) -> Organisation:
-    """Read and validate an accounts file; raise :class:`ConfigError` listing every problem."""
+MAX_FILE_BYTES = 2_000_000  # accounts files of 5,000 accounts are under 1 MB
+MAX_VALUES = 1_000_000  # values in the parsed file, aliases expanded (5,000 accounts: ~60,000)
+MAX_DEPTH = 64  # nesting of maps and lists (a policy document needs about 8)
+
+
+def read_text(path: str | FsPath, what: str = "the file", limit: int = MAX_FILE_BYTES) -> str:
+    """A regular UTF-8 file of at most ``limit`` bytes, or :class:`ConfigError` saying why not: a FIFO would
+    block forever and /dev/zero would never end, so anything but a regular file is refused before reading."""
+    import stat
+
     source = str(path)
     try:
-        text = FsPath(path).read_text(encoding="utf-8")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError.single((), f"{what} is not a regular file", source)
+        if info.st_size > limit:
+            raise ConfigError.single((), f"{what} is {info.st_size:,} bytes; at most {limit:,} are read", source)
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
-        raise ConfigError.single((), f"cannot read the file: {exc.strerror or exc}", source) from None
-    return loads(text, source)
+        raise ConfigError.single((), f"cannot read {what}: {exc.strerror or exc}", source) from None
+    if len(data) > limit:
+        raise ConfigError.single((), f"{what} is over {limit:,} bytes", source)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        raise ConfigError.single((), f"not UTF-8: byte 0x{byte:02x} (save the file as UTF-8)", source, line) from None
+
+
+def load(path: str | FsPath) -> Organisation:
+    """Read and validate an accounts file; raise :class:`ConfigError` listing every problem."""
+    return loads(read_text(path), str(path))
 
 
 def loads(text: str, source: str = "accounts.yaml") -> Organisation:
     """Validate accounts-file text (see :func:`load`)."""
     root = parse_yaml(text, source)
-    return from_data(to_plain(root), source, locate=lambda path: locate_line(root, path))
+    return from_data(to_plain(root, source), source, locate=lambda path: locate_line(root, path))
 
 
 def from_data(
@@ -339,15 +368,22 @@ def from_data(
 
 def parse_yaml(text: str, source: str) -> CommentedMap:
     """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages)."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError.single((), f"the file is over {MAX_FILE_BYTES:,} characters", source)
     try:
         root = YAML(typ="rt").load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = (exc.problem or exc.context or "parse error").strip()
-        raise ConfigError.single((), f"not valid YAML: {what}", source, line) from None
+        raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line) from None
     except YAMLError as exc:
-        raise ConfigError.single((), f"not valid YAML: {str(exc).splitlines()[0]}", source) from None
+        raise ConfigError.single((), f"not valid YAML: {short(str(exc).splitlines()[0], 200)[1:-1]}", source) from None
+    except RecursionError:
+        raise ConfigError.single((), f"not valid YAML: nested more than {MAX_DEPTH} levels", source) from None
+    except Exception as exc:  # the parser's own failures (a 5,000-digit number, a %YAML 1.3 header, ...)
+        reason = short(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 200)[1:-1]
+        raise ConfigError.single((), f"not valid YAML: {reason}", source) from None
     if root is None:
         raise ConfigError.single((), "the file is empty; see accounts.yaml in the repository for an example", source)
     if not isinstance(root, CommentedMap):
@@ -357,18 +393,49 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     return root
 
 
-def to_plain(node: Any) -> Any:
-    """ruamel's round-trip types -> plain dict/list/str/int/bool for strict pydantic."""
-    if isinstance(node, Mapping):
-        return {to_plain(k): to_plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [to_plain(v) for v in node]
-    if isinstance(node, bool) or node is None:
-        return node
-    for plain_type in (int, float, str):
-        if isinstance(node, plain_type):
-            return plain_type(node)
-    return node
+def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
+    """ruamel's round-trip types -> plain dict/list/str/int/float/bool/None for strict pydantic, and only those:
+    policy documents end up as JSON, so a date, a YAML tag, bytes or a set is refused (naming the field), as
+    are non-finite numbers, non-string keys, self-referencing aliases, deep nesting, and aliases that expand to
+    more than :data:`MAX_VALUES` values (checked while expanding, so an alias bomb stops early)."""
+    budget = [MAX_VALUES]
+    root = node
+
+    def fail(path: Path, message: str) -> ConfigError:
+        return ConfigError.single(path, message, source, locate_line(root, path))
+
+    def plain(value: Any, path: Path, parents: tuple[int, ...]) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise fail((), f"the file expands to more than {MAX_VALUES:,} values (YAML aliases repeating content?)")
+        if len(parents) > MAX_DEPTH:
+            raise fail(path, f"nested more than {MAX_DEPTH} levels")
+        if isinstance(value, Mapping | list) and id(value) in parents:
+            raise fail(path, "refers to itself (a YAML alias inside its own anchor)")
+        inner = (*parents, id(value))
+        if isinstance(value, Mapping):
+            result = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise fail(path, f"mapping keys must be strings, got {_describe(key)}")
+                result[str(key)] = plain(item, (*path, str(key)), inner)
+            return result
+        if isinstance(value, list):
+            return [plain(item, (*path, i), inner) for i, item in enumerate(value)]
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, str) and not isinstance(value, TaggedScalar):
+            return str(value)
+        if isinstance(value, int):
+            return int(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise fail(path, f"{value} is not a number JSON can carry")
+            return float(value)
+        what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
+        raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
+
+    return plain(node, (), ())
 
 
 def locate_line(root: Any, path: Path) -> int | None:
@@ -411,7 +478,7 @@ def _schema_message(error: Any) -> str:
         return "is required"
     if kind in _BOUNDS:
         key, words = _BOUNDS[kind]
-        return f"must be {words} {ctx[key]}, got {value!r}"
+        return f"must be {words} {ctx[key]}, got {short(value)}"
     if kind == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
     return f"{error['msg']}, got {_describe(value)}"
@@ -423,8 +490,8 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     if isinstance(value, str):
-        return repr(value)
-    return f"{type(value).__name__} {value!r}"
+        return short(value)
+    return f"{type(value).__name__} {short(value)}"
 
 
 def _suggest(word: str, choices: Iterable[str] | None) -> str:

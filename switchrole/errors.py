@@ -13,16 +13,21 @@ from dataclasses import dataclass, field
 Path = tuple[str | int, ...]
 
 
+MAX_PART = 60  # a key from the file is echoed at most this long in a field path
+MAX_LINE = 1000  # and a whole problem line at most this long
+
+
 def format_path(path: Path) -> str:
     """Render ``("accounts", 1, "account_id")`` as ``accounts[1].account_id``."""
     out = ""
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part.replace("_", "").replace("-", "").isalnum():
+        elif len(part) <= MAX_PART and part.isascii() and part.replace("_", "").replace("-", "").isalnum():
             out += f".{part}" if out else part
         else:
-            out += f"[{part!r}]"
+            text = repr(part) if len(part) <= MAX_PART else repr(part[: MAX_PART - 1]) + "…"
+            out += f"[{text}]"
     return out
 
 
@@ -39,7 +44,8 @@ class Problem:
         if source is not None:
             where = f"{source}:{self.line}: " if self.line else f"{source}: "
         field = f"{format_path(self.path)}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        line = f"{where}{field}{self.message}"
+        return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
 @dataclass

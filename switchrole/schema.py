@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
+from switchrole.redact import short
+
 MIN_SESSION_SECONDS = 3600
 MAX_SESSION_SECONDS = 43200
 MAX_MFA_AGE_SECONDS = 129600  # longest session token (GetSessionToken: 36 h)
@@ -38,10 +40,10 @@ def _account_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
             f'must be a quoted string of 12 digits, e.g. "{"0" * 12}" '
-            f"(unquoted, YAML reads it as {type(value).__name__} {value!r})"
+            f"(unquoted, YAML reads it as {type(value).__name__} {short(value)})"
         )
     if not ACCOUNT_ID_RE.fullmatch(value):
-        raise ValueError(f"must be exactly 12 digits, got {value!r}")
+        raise ValueError(f"must be exactly 12 digits, got {short(value)}")
     return value
 
 
@@ -50,7 +52,7 @@ def _matches(pattern: str, what: str) -> Any:
 
     def check(value: str) -> str:
         if not compiled.fullmatch(value):
-            raise ValueError(f"{value!r} is not a valid {what}")
+            raise ValueError(f"{short(value)} is not a valid {what}")
         return value
 
     return AfterValidator(check)
@@ -59,9 +61,9 @@ def _matches(pattern: str, what: str) -> Any:
 def _policy_ref(value: str) -> str:
     if value.startswith("arn:"):
         if not POLICY_ARN_RE.fullmatch(value):
-            raise ValueError(f"{value!r} is not an IAM policy ARN (arn:aws:iam::<12 digits or aws>:policy/<name>)")
+            raise ValueError(f"{short(value)} is not an IAM policy ARN (arn:aws:iam::<12 digits or aws>:policy/<name>)")
     elif not POLICY_NAME_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a policy name or ARN")
+        raise ValueError(f"{short(value)} is not a policy name or ARN")
     return value
 
 
@@ -118,7 +120,7 @@ MfaAgeSeconds = Annotated[int, Field(gt=0, le=MAX_MFA_AGE_SECONDS)]
 def _tag_key(value: str) -> str:
     for prefix in ("aws:", "switchrole:"):  # AWS reserves aws: in any case; switchrole: keys are switchrole's own
         if value.lower().startswith(prefix):
-            raise ValueError(f"{value!r}: tag keys starting with {prefix!r} (in any case) are reserved")
+            raise ValueError(f"{short(value)}: tag keys starting with {prefix!r} (in any case) are reserved")
     return value
 
 
@@ -141,6 +143,53 @@ def _session_tags(value: Any) -> Any:
 
 
 SessionTagKeys = Annotated[list[TagKey], BeforeValidator(_session_tags)]
+
+STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _policy_document(value: Any) -> dict[str, Any]:
+    """An identity policy document as IAM's grammar has it (what a role's inline policy must be), so that what
+    validates is what CloudFormation and cdk-nag accept."""
+    if not isinstance(value, dict):
+        raise ValueError("must be a policy document (a map with Version and Statement)")
+    unknown = set(value) - {"Version", "Id", "Statement"}
+    if unknown:
+        raise ValueError(f"unknown policy key {sorted(unknown)[0]!r} (a policy has Version, Id and Statement)")
+    if value.get("Version") not in ("2012-10-17", "2008-10-17"):
+        raise ValueError('Version must be "2012-10-17" (quoted: unquoted, YAML reads it as a date)')
+    statements = value.get("Statement")
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not statements:
+        raise ValueError("Statement must be a statement or a non-empty list of statements")
+    for n, statement in enumerate(statements):
+        where = f"Statement[{n}]"
+        if not isinstance(statement, dict):
+            raise ValueError(f"{where} must be a map")
+        if set(statement) - STATEMENT_KEYS:
+            raise ValueError(f"{where}: unknown key {sorted(set(statement) - STATEMENT_KEYS)[0]!r} (no Principal here)")
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise ValueError(f"{where}: Effect must be Allow or Deny")
+        for one, other in (("Action", "NotAction"), ("Resource", "NotResource")):
+            if (one in statement) == (other in statement):
+                raise ValueError(f"{where}: exactly one of {one} and {other}")
+            if not _strings(statement.get(one, statement.get(other))):
+                raise ValueError(f"{where}: {one if one in statement else other} must be a string or a list of them")
+        if "Sid" in statement and not (isinstance(statement["Sid"], str) and statement["Sid"].isascii()
+                                       and statement["Sid"].isalnum()):  # fmt: skip
+            raise ValueError(f"{where}: Sid must be letters and digits")
+        condition = statement.get("Condition", {})
+        if not isinstance(condition, dict) or not all(isinstance(v, dict) for v in condition.values()):
+            raise ValueError(f"{where}: Condition must map operators to maps of keys and values")
+    return value
+
+
+PolicyDocument = Annotated[dict[str, Any], AfterValidator(_policy_document)]
 GrantAccounts = Annotated[list[str] | Literal["*"], PlainValidator(_grant_accounts)]
 
 
@@ -174,7 +223,7 @@ class RoleKindSpec(StrictModel):
     managed_policies: list[PolicyRef] = []
     inline_policies: dict[
         Annotated[str, _matches(r"[A-Za-z0-9+=,.@_-]{1,128}", "policy name ([A-Za-z0-9+=,.@_-], 1-128)")],
-        dict[str, Any],
+        PolicyDocument,
     ] = {}
     permissions_boundary: PolicyRef | None = None
     max_session_duration: SessionSeconds | None = None
@@ -187,8 +236,8 @@ class RoleKindSpec(StrictModel):
     tags: dict[TagKey, TagValue] = {}
     # cdk-nag findings this role kind accepts on purpose: finding id -> reason (both reviewed here)
     nag_acknowledgments: dict[
-        Annotated[str, _matches(r"AwsSolutions-[A-Za-z]+[0-9]+(\[.+\])?", "cdk-nag finding id")],
-        Annotated[str, Field(min_length=10)],
+        Annotated[str, Field(max_length=300), _matches(r"AwsSolutions-[A-Za-z]+[0-9]+(\[.+\])?", "cdk-nag finding id")],
+        Annotated[Description, Field(min_length=10)],
     ] = {}
 
 

@@ -24,11 +24,14 @@ from botocore.config import Config
 
 from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import display_name
+from switchrole.redact import redact
 from switchrole.sessions import CredentialCache, SessionFailed
 from switchrole.sessions import mfa_session as open_mfa_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+# Standard retries (throttling included), and a bounded wait: an endpoint that never answers is reported within
+# about a minute (4 attempts of at most 5 s to connect and 10 s to read, plus backoff).
+RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::([0-9]{12}):role(/(?:[\x21-\x7e]*/)?)([A-Za-z0-9_+=,.@-]+)")
 TokenProvider = Callable[[], str]
 
@@ -218,7 +221,7 @@ def classify(
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
         return SmokeFailed("unreachable", f"cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', exc)})")
     if not isinstance(exc, botocore.exceptions.ClientError):
-        raise exc
+        return _transport_failure(exc, step)
     code, message = _code(exc), _message(exc)
     if code in ("ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"):
         return SmokeFailed("expired-credentials", f"{step}: the source credentials have expired; refresh them")
@@ -242,7 +245,30 @@ def classify(
             return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}", aws_message=message)
     if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
         return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
-    return SmokeFailed("error", f"{step}: {code}: {message}")
+    return SmokeFailed("error", f"{step}: {code}: {redact(message)[:200]}")
+
+
+def _transport_failure(exc: Exception, step: str) -> SmokeFailed:
+    """Everything but an AWS error answer, as one line that quotes nothing of the answer: botocore's messages
+    for a malformed reply contain its body, and a body may hold credentials."""
+    from botocore.parsers import ResponseParserError
+
+    errors = botocore.exceptions
+    if isinstance(exc, errors.ReadTimeoutError | errors.ConnectionClosedError | errors.HTTPClientError):
+        return SmokeFailed(
+            "unreachable", f"{step}: the AWS endpoint did not answer (timed out or closed the connection)"
+        )
+    if isinstance(exc, ResponseParserError):
+        return SmokeFailed("bad-answer", f"{step}: the endpoint's answer is not a valid AWS response (not shown)")
+    if isinstance(exc, errors.CredentialRetrievalError | errors.RefreshWithMFAUnsupportedError):
+        return SmokeFailed("no-credentials", f"{step}: the profile's credentials could not be obtained", EXIT_USAGE)
+    if isinstance(exc, errors.ParamValidationError):
+        return SmokeFailed("usage", f"{step}: a parameter AWS would refuse ({type(exc).__name__})", EXIT_USAGE)
+    if isinstance(exc, errors.BotoCoreError):
+        return SmokeFailed("error", f"{step}: {type(exc).__name__}")
+    if isinstance(exc, KeyError | TypeError | ValueError):  # an answer without the fields it must have
+        return SmokeFailed("bad-answer", f"{step}: the endpoint's answer lacks what AWS returns (not shown)")
+    raise exc
 
 
 # --------------------------------------------------------------------------- the check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -75,17 +76,32 @@ def run(options: Options) -> int:
         parse_role_arn(options.role_arn)
     except SmokeFailed as exc:
         return usage(exc.message)
+    problem = argument_problem(options.duration, options.token_code)
+    if problem:
+        return usage(problem)
     request = _single_request(options)
     token: Callable[[], str] | None = None
     if request.mfa_required or request.mfa_serial:
         serial = request.mfa_serial or _default_serial(session, options.org)
         if serial is None:
-            return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
+            if options.org is None:
+                return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
+            return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config names: "
+                         "pass --mfa-serial")  # fmt: skip
         request = replace(request, mfa_serial=serial)
         token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
     report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
+
+
+def argument_problem(duration: int | None, token_code: str | None) -> str | None:
+    """What AWS would refuse about these arguments, checked before any call (botocore's message is not one line)."""
+    if duration is not None and not 900 <= duration <= 43200:
+        return f"--duration: {duration} is not between 900 and 43,200 seconds"
+    if token_code is not None and not re.fullmatch(r"[0-9]{6}", token_code):
+        return "--token-code: an MFA code is 6 digits"
+    return None
 
 
 def _single_request(options: Options) -> SmokeRequest:

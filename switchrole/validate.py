@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
-from switchrole.config import Organisation, load, locate_line
+from switchrole.config import Organisation, loads, locate_line, parse_yaml, read_text
 from switchrole.errors import ConfigError, Problem, sorted_problems
 from switchrole.policies import policy_problems
 
@@ -22,10 +20,11 @@ def check(org: Organisation) -> list[Problem]:
 
 def load_checked(path: str | Path) -> Organisation:
     """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems."""
-    org = load(path)
+    text = read_text(path)
+    org = loads(text, str(path))
     problems = check(org)
     if problems:
-        root = YAML(typ="rt").load(Path(path).read_text(encoding="utf-8"))
+        root = parse_yaml(text, str(path))
         located = [Problem(p.path, p.message, locate_line(root, p.path)) for p in problems]
         raise ConfigError(sorted_problems(located), str(path))
     return org

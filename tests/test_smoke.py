@@ -239,7 +239,7 @@ def test_throttling_is_retried_with_standard_retries_then_reported(monkeypatch: 
     finally:
         server.shutdown()
     assert report.failure_kind == "throttled"
-    assert ThrottlingSts.requests == 6  # standard mode, retries={"max_attempts": 5}: 1 call + 5 retries
+    assert ThrottlingSts.requests == 4  # standard mode, retries={"max_attempts": 3}: 1 call + 3 retries
 
 
 def test_missing_credentials_are_a_usage_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:

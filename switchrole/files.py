@@ -1,0 +1,82 @@
+"""Writing the files people keep (their AWS config, the accounts file) without ever losing a byte of them.
+
+Edits are read-modify-replace: under an exclusive lock (a second `profiles --merge` waits instead of
+overwriting the first one's block), through symlinks (the link stays, its target changes), never splitting
+hard links (refused), keeping the mode, the owner and the line endings, and replacing the file in one
+rename, so a crash leaves the old file or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class FileWriteError(Exception):
+    """The file cannot be written safely; the message is one line for the user."""
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock for editing ``path``. It is taken on the folder that holds the file: the file itself
+    is replaced by each edit (so it cannot carry the lock), and a lock file beside it would stay behind."""
+    folder = Path(os.path.realpath(path)).parent
+    if not folder.is_dir():
+        raise FileWriteError(f"{path}: the folder {folder} does not exist")
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise FileWriteError(f"{path}: cannot lock it for editing: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def line_ending(text: str) -> str:
+    return "\r\n" if "\r\n" in text and text.count("\r\n") == text.count("\n") else "\n"
+
+
+def with_line_ending(text: str, ending: str) -> str:
+    """``text`` with every line ending made ``ending``."""
+    unified = text.replace("\r\n", "\n")
+    return unified.replace("\n", ending) if ending != "\n" else unified
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Replace ``path`` (its symlink target) with ``text`` in one step, keeping mode and owner."""
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target) if target.exists() else None
+    except OSError as exc:
+        raise FileWriteError(f"{path}: {exc.strerror or exc}") from None
+    if info is not None and info.st_nlink > 1:
+        raise FileWriteError(
+            f"{path} has {info.st_nlink} hard links; replacing it would split them (edit it by hand, or remove "
+            "the other links)"
+        )
+    if not target.parent.is_dir():
+        raise FileWriteError(f"{path}: the folder {target.parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise FileWriteError(f"{path}: cannot write in {target.parent}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.chmod(tmp, (info.st_mode & 0o7777) if info else 0o600)
+        if info is not None and (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()):
+            with contextlib.suppress(PermissionError):  # root keeps the owner; others cannot change it anyway
+                os.chown(tmp, info.st_uid, info.st_gid)
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FileWriteError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

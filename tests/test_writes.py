@@ -1,0 +1,136 @@
+"""Writing people's files: concurrent merges lose nothing, a replace keeps what it replaces, failures are one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from factories import EXAMPLE
+from typer.testing import CliRunner
+
+from switchrole.cli import app
+
+runner = CliRunner()
+EXE = [sys.executable, "-m", "switchrole.cli"]
+
+
+def merge(config: Path, user: str, target: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EXE, "profiles", "--user", user, "--config", str(config), "--merge", str(target), "--command", "switchrole"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_concurrent_merges_for_different_users_keep_both_blocks(tmp_path: Path) -> None:
+    """Two users' merges into one file at the same time (bob and dave share no profile name): both blocks
+    survive every round (without the lock, one read-modify-replace overwrote the other now and then)."""
+    for round_ in range(6):
+        target = tmp_path / f"config-{round_}"
+        target.write_text("[default]\nregion = eu-west-1\n")
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda user, t=target: merge(EXAMPLE, user, t), ["bob", "dave"]))
+        assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+        text = target.read_text()
+        assert ">>> switchrole profiles for bob" in text and ">>> switchrole profiles for dave" in text, text
+
+
+def test_a_replace_keeps_symlinks_mode_owner_and_line_endings(tmp_path: Path) -> None:
+    real = tmp_path / "real-config"
+    real.write_bytes(b"[default]\r\nregion = eu-west-1\r\n")
+    real.chmod(0o640)
+    if os.getuid() == 0:
+        os.chown(real, 1234, 1234)
+    link = tmp_path / "config"
+    link.symlink_to(real)
+    result = merge(EXAMPLE, "bob", link)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link stays, its target changed
+    data = real.read_bytes()
+    assert b"switchrole profiles for bob" in data and data.count(b"\n") == data.count(b"\r\n")  # CRLF kept
+    assert real.stat().st_mode & 0o777 == 0o640
+    if os.getuid() == 0:
+        assert (real.stat().st_uid, real.stat().st_gid) == (1234, 1234)
+
+
+def test_hard_links_are_not_split(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\n")
+    os.link(config, tmp_path / "other-name")
+    result = merge(EXAMPLE, "bob", config)
+    assert result.returncode == 2 and "2 hard links" in result.stderr
+    assert config.read_text() == "[default]\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("This is my notebook, not an INI file.\n", "not an AWS config file"),
+        ('{"profiles": []}\n', "not an AWS config file"),
+        ("[default]\nregion = x\x00\n", "NUL"),
+    ],
+)
+def test_merging_into_something_the_aws_cli_could_not_read_is_refused(tmp_path: Path, content: str, words: str) -> None:
+    config = tmp_path / "config"
+    config.write_text(content)
+    result = merge(EXAMPLE, "bob", config)
+    assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr
+    assert config.read_text() == content
+
+
+def test_failed_writes_are_one_line(tmp_path: Path) -> None:
+    missing = merge(EXAMPLE, "bob", tmp_path / "no-such-folder" / "config")
+    assert missing.returncode == 2 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    utf16 = tmp_path / "utf16"
+    utf16.write_text("[default]\n", encoding="utf-16")
+    result = merge(EXAMPLE, "bob", utf16)
+    assert result.returncode == 2 and "not UTF-8" in result.stderr
+    out_file = tmp_path / "cdk.out"
+    out_file.write_text("not a folder")
+    synth = runner.invoke(app, ["synth", "--config", str(EXAMPLE), "--out", str(out_file)])
+    assert synth.exit_code == 2 and "is a file, not a folder" in synth.stderr
+    assert out_file.read_text() == "not a folder"
+
+
+def test_onboard_keeps_crlf_line_endings(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_bytes(EXAMPLE.read_text().replace("\n", "\r\n").encode())
+    args = [
+        "onboard",
+        "--name",
+        "shop-stg",
+        "--account-id",
+        "444444444444",
+        "--roles",
+        "ReadOnly",
+        "--config",
+        str(config),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = config.read_bytes()
+    assert b"shop-stg" in data and data.count(b"\n") == data.count(b"\r\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--role-arn", "garbage", "--session-name", "alice"], "is not an IAM role ARN"),
+        (
+            ["--role-arn", "arn:aws:iam::222222222222:role/x", "--session-name", "alice", "--duration", "100"],
+            "--duration",
+        ),
+        (
+            ["--role-arn", "arn:aws:iam::222222222222:role/x", "--session-name", "alice", "--token-code", "1"],
+            "6 digits",
+        ),
+        (["--role-arn", "arn:aws:iam::222222222222:role/x", "--session-name", "a"], "--session-name"),
+    ],
+)
+def test_assume_checks_its_arguments_before_calling_aws(args: list[str], words: str) -> None:
+    result = runner.invoke(app, ["assume", *args])
+    assert result.exit_code == 2 and words in result.stderr
+    assert isinstance(result.exception, SystemExit)
