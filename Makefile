@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint bench clean
+.PHONY: setup test demo synth validate lint bench fuzz clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -46,6 +46,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python bench/scale.py
+
+fuzz: setup
+	$(BIN)/python bench/fuzz.py --inputs 5000
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 import tempfile
@@ -14,24 +13,17 @@ import aws_cdk as cdk
 from switchrole import nag
 from switchrole.config import HUB_STACK_NAME, Organisation
 from switchrole.errors import ConfigError
+from switchrole.nag import SynthFailed, unacknowledged
+from switchrole.policies import PolicyError
 from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
 from switchrole.stacks.stacksets_stack import STACKSETS_STACK_NAME
 from switchrole.validate import load_checked
 
 DEFAULT_CONFIG = "accounts.yaml"
-REPORT = "validation-report.json"
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
 # which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource.
 APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True}
-
-
-class SynthFailed(Exception):
-    """cdk-nag found something nobody acknowledged; ``lines`` has one line per finding."""
-
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
@@ -68,13 +60,15 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
     try:
         app = cdk.App(outdir=str(staging), post_cli_context=APP_CONTEXT)
-        add_stacks(app, org, checks=checks)
         try:
+            add_stacks(app, org, checks=checks)
             assembly = app.synth()
         except RuntimeError as exc:  # jsii raises plugin failures as RuntimeError("ValidationFailed: ...")
             if "ValidationFailed" in str(exc):
-                raise SynthFailed(_unacknowledged(staging / REPORT)) from None
+                raise SynthFailed(unacknowledged(staging / nag.REPORT)) from None
             raise
+        except PolicyError as exc:  # a StackSet template over CloudFormation's size limit
+            raise SynthFailed([str(exc)]) from None
         stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
         if outdir.exists():
             shutil.rmtree(outdir)
@@ -82,19 +76,6 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [StackTemplate(name, outdir / template) for name, template in stacks]
-
-
-def _unacknowledged(report_path: Path) -> list[str]:
-    report = json.loads(report_path.read_text())
-    lines = []
-    for plugin in report["pluginReports"]:
-        for violation in plugin["violations"]:
-            for construct in violation["violatingConstructs"]:
-                lines.append(
-                    f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
-                    "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
-                )
-    return lines or ["cdk-nag validation failed (see validation-report.json)"]
 
 
 def main() -> None:
@@ -107,9 +88,15 @@ def main() -> None:
         print("\n".join(exc.lines), file=sys.stderr)
         print(f"switchrole: {len(exc.lines)} problem(s) in {path}; nothing synthesized", file=sys.stderr)
         raise SystemExit(2) from None
-    add_stacks(app, org)
     try:
+        add_stacks(app, org)
         app.synth()
+    except SynthFailed as exc:
+        print("\n".join(exc.lines), file=sys.stderr)
+        raise SystemExit(2) from None
+    except PolicyError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
     except RuntimeError as exc:
         if "ValidationFailed" not in str(exc):
             raise

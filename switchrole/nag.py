@@ -6,11 +6,40 @@ each accepted exception in the code next to the resource that causes it.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
 PACK = "AwsSolutions"
+REPORT = "validation-report.json"
+
+
+class SynthFailed(Exception):
+    """cdk-nag found something nobody acknowledged (or a template cannot be built); one line per finding."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__("\n".join(lines))
+
+
+def unacknowledged(report_path: Path) -> list[str]:
+    """The findings of a failed validation, one line each, from the report CDK writes next to the assembly."""
+    try:
+        report = json.loads(report_path.read_text())
+    except (OSError, ValueError):
+        return ["cdk-nag validation failed (no readable validation report)"]
+    lines = []
+    for plugin in report.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                lines.append(
+                    f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
+                    "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
+                )
+    return lines or ["cdk-nag validation failed (see validation-report.json)"]
 
 
 def add_checks(app: cdk.App) -> None:

@@ -20,10 +20,17 @@ _PATTERNS = (
 REDACTED = "[redacted]"
 
 
+def _secret_like(match: re.Match[str]) -> str:
+    """A long run with digits, upper and lower case letters (a key or token), not a path like role/a/B."""
+    run = match.group(0)
+    mixed = any(c.isdigit() for c in run) and any(c.isupper() for c in run) and any(c.islower() for c in run)
+    return REDACTED if mixed else run
+
+
 def redact(text: str) -> str:
     text = _PATTERNS[0].sub(REDACTED, text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _PATTERNS[2].sub(REDACTED, text)
+    return _PATTERNS[2].sub(_secret_like, text)
 
 
 def short(value: object, limit: int = MAX_ECHO) -> str:

@@ -11,6 +11,7 @@ session goes to the 0600 cache unless the caller passes none.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -266,6 +267,8 @@ def _transport_failure(exc: Exception, step: str) -> SmokeFailed:
         return SmokeFailed("usage", f"{step}: a parameter AWS would refuse ({type(exc).__name__})", EXIT_USAGE)
     if isinstance(exc, errors.BotoCoreError):
         return SmokeFailed("error", f"{step}: {type(exc).__name__}")
+    if isinstance(exc, json.JSONDecodeError):  # only a credential_process answers JSON here (STS and S3 are XML)
+        return SmokeFailed("no-credentials", f"{step}: the profile's credentials could not be obtained", EXIT_USAGE)
     if isinstance(exc, KeyError | TypeError | ValueError):  # an answer without the fields it must have
         return SmokeFailed("bad-answer", f"{step}: the endpoint's answer lacks what AWS returns (not shown)")
     raise exc

@@ -16,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from switchrole.config import Organisation
+from switchrole.redact import redact
 from switchrole.sessions import CredentialCache
 from switchrole.smoke import (
     EXIT_USAGE,
@@ -175,7 +176,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
             err.print(failure.message, markup=False)
             return failure.exit_code
     if options.as_json:
-        out.print_json(json.dumps([r.to_dict() for r in reports]))
+        out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
     else:
         out.print(summary_table(reports, title=f"switchrole smoke: {user}"))
     return worst(reports)
@@ -199,13 +200,16 @@ def summary_table(reports: list[SmokeReport], title: str) -> Table:
 
 def _print_single(report: SmokeReport, as_json: bool) -> None:
     if as_json:
-        out.print_json(json.dumps(report.to_dict()))
+        out.print_json(redact(json.dumps(report.to_dict())))
         return
     for step in report.steps:
-        mark = "[green]✓[/green]" if step.ok else "[red]✗[/red]"
-        out.print(f"{mark} {step.name}: ", end="")
-        out.print(step.detail, markup=False)
+        if step.ok:
+            out.print("[green]✓[/green] ", end="")
+            out.print(f"{step.name}: {redact(step.detail)}", markup=False)
+        else:  # the cause is the FAILED line on stderr, once
+            out.print("[red]✗[/red] ", end="")
+            out.print(f"{step.name}", markup=False)
     if report.ok:
         out.print(f"[green]OK[/green]: switched into {report.request.role_arn} and back")
     else:
-        err.print(f"FAILED: {report.failure}", markup=False)
+        err.print(f"FAILED: {redact(report.failure or '')}", markup=False)

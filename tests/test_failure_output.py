@@ -50,13 +50,16 @@ def reply(action: str, mode: str) -> tuple[int, str]:
     raise AssertionError(mode)
 
 
-@pytest.fixture(params=["truncated", "not-xml", "error-with-body"])
+@pytest.fixture(params=["truncated", "not-xml", "error-with-body", "closed"])
 def fake_sts(request: pytest.FixtureRequest) -> Iterator[str]:
     mode = request.param
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+            if mode == "closed" and form.get("Action", [""])[0] != "GetCallerIdentity":
+                self.close_connection = True  # no answer at all: the connection just closes
+                return
             status, body = reply(form.get("Action", [""])[0], mode)
             data = body.encode()
             self.send_response(status)
@@ -128,6 +131,21 @@ def test_redaction_is_the_last_resort_on_every_line() -> None:
     line = f'AccessKeyId={KEY} "SecretAccessKey": "{SECRET}" <SessionToken>{TOKEN}</SessionToken>'
     cleaned = redact(line)
     assert KEY not in cleaned and SECRET not in cleaned and TOKEN[:40] not in cleaned
-    assert redact("arn:aws:iam::222222222222:role/switchrole/ReadOnly is fine") == (
-        "arn:aws:iam::222222222222:role/switchrole/ReadOnly is fine"
-    )
+    long_role = "arn:aws:sts::222222222222:assumed-role/SomeVeryLongRoleNameForTheSwitchRoleTests/alice"
+    for harmless in ("arn:aws:iam::222222222222:role/switchrole/ReadOnly is fine", long_role):
+        assert redact(harmless) == harmless
+
+
+def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "aws-config"
+    config.write_text("[profile broken]\ncredential_process = /bin/echo not-json\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+    env |= {"AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "HOME": str(tmp_path)}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", "smoke", "--role-arn", ROLE, "--profile", "broken", "--no-cache"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "could not be obtained" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -43,7 +43,8 @@ def test_cdk_nag_passes_with_every_finding_acknowledged_for_a_reason(example_ass
 
 def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
     """Proves the pack is really active: a wildcard inline policy is not silently accepted."""
-    from switchrole.assembly import SynthFailed, synth
+    from switchrole.assembly import synth
+    from switchrole.nag import SynthFailed
 
     def change(data: Any) -> None:
         data["roles"]["ReadOnly"]["inline_policies"] = {

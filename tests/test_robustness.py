@@ -108,3 +108,24 @@ def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
         )  # fmt: skip
         assert result.returncode == 2, (args, result.stderr)
         assert "not a regular file" in result.stderr and "Traceback" not in result.stderr
+
+
+WILDCARD = "Version: '2012-10-17'\nStatement: [{Effect: Allow, Action: 'iam:*', Resource: '*'}]"
+
+
+@pytest.mark.parametrize("mode", ["stacks", "stacksets"])
+def test_validate_gives_synths_answer_for_cdk_nag_findings(tmp_path: Path, mode: str) -> None:
+    """An inline policy cdk-nag flags: validate said OK, then synth failed (in StackSets mode with a traceback)."""
+    base = TEXT if mode == "stacks" else (EXAMPLE.parent / "examples" / "stacksets.yaml").read_text()
+    body = "".join(f"        {line}\n" for line in WILDCARD.splitlines())
+    config = tmp_path / "accounts.yaml"
+    config.write_text(base.replace(INLINE, f"{INLINE}    inline_policies:\n      Wide:\n{body}", 1))
+    quick = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert quick.exit_code == 0 and "--quick: synthesis not checked" in quick.stdout
+    result = runner.invoke(app, ["validate", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "cdk-nag finding AwsSolutions-IAM5[" in result.stderr and "is not acknowledged" in result.stderr
+    synth = runner.invoke(app, ["synth", "--config", str(config), "--out", str(tmp_path / "cdk.out")])
+    assert synth.exit_code == 2 and isinstance(synth.exception, SystemExit)
+    assert not (tmp_path / "cdk.out").exists()

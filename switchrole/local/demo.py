@@ -18,8 +18,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -109,6 +111,7 @@ class Demo:
         self.assembly = workdir / "cdk.out"
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
+        self.children: list[subprocess.Popen[str]] = []  # CDK CLI runs, each in its own process group
 
     # --- plumbing
     @contextmanager
@@ -157,14 +160,32 @@ class Demo:
         return env
 
     def cdk(self, session: boto3.Session, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [str(cdk_binary()), *args, "--app", str(self.assembly), "--no-notices"],
             cwd=PROJECT,
             env=self.cli_env(session),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its node processes are ended with it, by stop(), whatever interrupts us
         )
+        self.children.append(process)
+        return process
+
+    def stop(self) -> None:
+        """End every CDK CLI run (their whole process groups) and the local AWS."""
+        for process in self.children:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        for process in self.children:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.aws.stop()
 
     def bootstrap_args(self, account_id: str) -> list[str]:
         """As docs/onboarding.md says: target accounts trust the hub, whose administrator deploys into them."""
@@ -493,6 +514,11 @@ def run_demo(
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
     rounds: list[tuple[str, list[Check]]] = []
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, terminated)
     try:
         rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
         console.print(table(rounds[-1][1], rounds[-1][0]))
@@ -505,12 +531,19 @@ def run_demo(
     except DemoFailed as exc:
         console.print(f"[red]demo failed:[/red] {exc}", markup=True)
         console.print(f"[dim]logs kept in {workdir}[/dim]")
-        demo.aws.stop()
+        demo.stop()
         return 1
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, SIGTERM, or jsii's node interrupted under us
+        demo.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
+        return 130
     except BaseException:
-        demo.aws.stop()
+        demo.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     everything = [c for _, checks in rounds for c in checks]
     console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
     if keep:
@@ -520,7 +553,7 @@ def run_demo(
         )
         console.print(f"  source {env_file}   # endpoint and region; then see `switchrole local credentials --help`")
     else:
-        demo.aws.stop()
+        demo.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(c.passed for c in everything) else 1
 
