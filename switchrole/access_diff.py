@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchrole.config import Organisation, RoleKind, TargetAccount, loads
+from switchrole.config import MAX_FILE_BYTES, Organisation, RoleKind, TargetAccount, loads
 from switchrole.errors import ConfigError
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
@@ -560,10 +560,14 @@ def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:
     )
     if verify.returncode != 0:
         raise ConfigError.single((), f"--base {base!r} is neither a file nor a git revision")
-    shown = subprocess.run(
-        ["git", "-C", str(directory), "show", f"{base}:./{config.name}"], capture_output=True, text=True
-    )
+    shown = subprocess.run(["git", "-C", str(directory), "show", f"{base}:./{config.name}"], capture_output=True)
     label = f"{base}:{config.name}"
     if shown.returncode != 0:
         return None, f"{label} (absent)"
-    return loads(shown.stdout, label), label
+    if len(shown.stdout) > MAX_FILE_BYTES:
+        raise ConfigError.single((), f"is over {MAX_FILE_BYTES:,} bytes", label)
+    try:
+        text = shown.stdout.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError.single((), f"not UTF-8: byte 0x{shown.stdout[exc.start]:02x}", label) from None
+    return loads(text, label), label

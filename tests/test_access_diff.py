@@ -291,3 +291,18 @@ def test_role_tags_are_reviewed_as_a_possible_widening(tmp_path: Path) -> None:
     assert [c["change"] for c in report["weaker"]] == [
         "role tags changed (principal tags of every session: may widen access through ABAC)"
     ]
+
+
+def test_a_base_revision_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    config = tmp_path / "accounts.yaml"
+    config.write_bytes(EXAMPLE.read_text().replace("Break-glass", "Br\xe9ak-glass").encode("latin-1"))
+    git("add", "accounts.yaml")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
+    config.write_text(EXAMPLE.read_text())
+    result = runner.invoke(app, ["diff", "--base", "main", "--config", str(config)])
+    assert result.exit_code == 2 and "not UTF-8: byte 0xe9" in result.stderr
+    assert isinstance(result.exception, SystemExit)
