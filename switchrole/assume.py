@@ -55,8 +55,12 @@ def assume_role(
     cache: CredentialCache,
     endpoint_url: str | None = None,
 ) -> TemporaryCredentials:
-    """The role's credentials: cached ones while they last, else AssumeRole from the MFA session
-    (raises :class:`SmokeFailed` with one line)."""
+    """The role's credentials: cached ones while they last, else AssumeRole from the MFA session (or the
+    source, without MFA); raises :class:`SmokeFailed` with one line, diagnosed for the step that failed. A cached
+    session that AWS no longer accepts (revoked, or from an emulator since restarted) is dropped and opened
+    again once."""
+    import botocore.exceptions
+
     params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": request.session_name}
     if request.duration:
         params["DurationSeconds"] = request.duration
@@ -72,48 +76,35 @@ def assume_role(
         if request.source_identity:
             caller = _sts(source, endpoint_url).get_caller_identity()["Arn"]
             params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
-        step = "GetSessionToken" if request.mfa_serial else "AssumeRole"
-        credentials = _assume_from_session(source, request, params, token=token, cache=cache, endpoint_url=endpoint_url)
+        for refresh in (False, True):
+            assumer, opened = source, None
+            if request.mfa_serial:
+                step = "GetSessionToken"
+                opened = mfa_session(
+                    source,
+                    serial=request.mfa_serial,
+                    token=token,
+                    cache=cache,
+                    max_age=request.mfa_max_age,
+                    endpoint_url=endpoint_url,
+                    client_config=RETRIES,
+                    refresh=refresh,
+                )
+                assumer = opened.session
+            step = "AssumeRole"
+            try:
+                answer = _sts(assumer, endpoint_url).assume_role(**params)
+            except botocore.exceptions.ClientError as exc:
+                stale = exc.response.get("Error", {}).get("Code") in STALE_CREDENTIALS
+                if opened is not None and opened.cached and not refresh and stale:
+                    continue
+                raise
+            credentials = TemporaryCredentials.from_sts(answer["Credentials"])
+            break
     except Exception as exc:
         raise classify(exc, step, smoke_request, caller, None, bool(request.mfa_serial)) from None
     cache.put("role", key, credentials)
     return credentials
-
-
-def _assume_from_session(
-    source: boto3.Session,
-    request: AssumeRequest,
-    params: dict[str, Any],
-    *,
-    token: TokenProvider,
-    cache: CredentialCache,
-    endpoint_url: str | None,
-) -> TemporaryCredentials:
-    """AssumeRole from the MFA session (or the source, without MFA). A cached session that AWS no longer
-    accepts (revoked, or from an emulator since restarted) is dropped and opened again once."""
-    import botocore.exceptions
-
-    if not request.mfa_serial:
-        return TemporaryCredentials.from_sts(_sts(source, endpoint_url).assume_role(**params)["Credentials"])
-    for refresh in (False, True):
-        opened = mfa_session(
-            source,
-            serial=request.mfa_serial,
-            token=token,
-            cache=cache,
-            max_age=request.mfa_max_age,
-            endpoint_url=endpoint_url,
-            client_config=RETRIES,
-            refresh=refresh,
-        )
-        try:
-            answer = _sts(opened.session, endpoint_url).assume_role(**params)
-        except botocore.exceptions.ClientError as exc:
-            if opened.cached and not refresh and exc.response.get("Error", {}).get("Code") in STALE_CREDENTIALS:
-                continue
-            raise
-        return TemporaryCredentials.from_sts(answer["Credentials"])
-    raise AssertionError("unreachable")
 
 
 def session_credentials(

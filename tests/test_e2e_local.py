@@ -271,6 +271,27 @@ def test_aws_vault_style_session_in_the_environment(
     assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
 
 
+def test_assume_diagnoses_a_refused_switch_as_the_switch(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    """`switchrole assume` with an MFA session: the session opens, the switch itself is refused, and the line
+    says so (AssumeRole's diagnosis, not the MFA session's step)."""
+    running, _, _ = demo
+    ned = running.identities["ned"]
+    env = _aws_env(running, tmp_path, "", keys=False)
+    keys = ned.session.get_credentials().get_frozen_credentials()
+    env |= {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key,
+            "SWITCHROLE_CACHE_DIR": str(tmp_path / "cache")}  # fmt: skip
+    result = subprocess.run(
+        [*EXE, "assume", "--role-arn", "arn:aws:iam::222222222222:role/switchrole/ReadOnly", "--session-name",
+         "ned", "--mfa-serial", "arn:aws:iam::111111111111:mfa/ned", "--token-code", ned.token()],
+        env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert "AssumeRole refused" in result.stderr and "GetSessionToken" not in result.stderr, result.stderr
+
+
 def test_smoke_cli_against_the_local_aws_with_standard_settings(
     demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
 ) -> None:
