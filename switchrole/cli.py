@@ -314,12 +314,11 @@ def assume(
 
     MFA session first (cached, mode 0600), then AssumeRole from it; role credentials are cached too.
     """
-    import re
 
     from switchrole.assume import AssumeRequest, SmokeFailed, assume_role
     from switchrole.assume import token_code as read_token_code
     from switchrole.sessions import CredentialCache
-    from switchrole.smoke import parse_role_arn
+    from switchrole.smoke import SESSION_NAME_RE, parse_role_arn
     from switchrole.smoke_cli import argument_problem
 
     try:
@@ -327,9 +326,7 @@ def assume(
     except SmokeFailed as exc:
         raise fail(exc.message) from None
     problem = argument_problem(duration, token_code) or (
-        "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -"
-        if not re.fullmatch(r"[A-Za-z0-9_+=,.@-]{2,64}", session_name)
-        else None
+        "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
     )
     if problem:
         raise fail(problem)

@@ -19,8 +19,9 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from switchrole.config import loads, parse_yaml, to_plain
 from switchrole.errors import ConfigError, Problem
+from switchrole.schema import USER_NAME_CHARS
 
-GRANT_SPEC = re.compile(r"(?P<group>[A-Za-z0-9+=.@_-]+):(?P<role>[A-Za-z][A-Za-z0-9]*)")
+GRANT_SPEC = re.compile(rf"(?P<group>{USER_NAME_CHARS}+):(?P<role>[A-Za-z][A-Za-z0-9]*)")  # group names
 
 
 @dataclass(frozen=True)

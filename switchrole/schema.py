@@ -21,15 +21,17 @@ MAX_SESSION_SECONDS = 43200
 MAX_MFA_AGE_SECONDS = 129600  # longest session token (GetSessionToken: 36 h)
 
 # Character sets, all ASCII (Python's \w and \d also match other scripts' letters and digits, which IAM rejects).
-# IAM allows [A-Za-z0-9+=,.@_-] in user, group and role names. switchrole leaves out the comma everywhere: a
+# IAM allows [A-Za-z0-9+=,.@_-] in user, group, role, policy and session names (IAM_NAME_CHARSET, the inside
+# of a [...] class, so that [^...] can use it too). switchrole leaves out the comma in its own names: a
 # CloudFormation CommaDelimitedList parameter (StackSets' strict-trust grantees) splits on it, so "mallory,x"
 # would become a second principal. Role names and paths also leave out "=", which the AWS Extend Switch Roles
 # extension's INI reads as a second separator; and paths allow no wildcard ("*", "?"), which would widen the
 # hub grants' arn:aws:iam::*:role/<path><name> pattern.
+IAM_NAME_CHARSET = r"A-Za-z0-9+=,.@_-"
 USER_NAME_CHARS = r"[A-Za-z0-9+=.@_-]"
 ROLE_NAME_CHARS = r"[A-Za-z0-9+.@_-]"
 ACCOUNT_ID_RE = re.compile(r"[0-9]{12}")
-POLICY_SEGMENT = r"(?!\.+(?:/|$))[A-Za-z0-9+=,.@_-]+"  # IAM's policy name characters; no "." or ".." segment
+POLICY_SEGMENT = rf"(?!\.+(?:/|$))[{IAM_NAME_CHARSET}]+"  # IAM's policy name characters; no "." or ".." segment
 POLICY_ARN_RE = re.compile(rf"arn:aws:iam::(?:aws|[0-9]{{12}}):policy(?:/{POLICY_SEGMENT})+")
 POLICY_NAME_RE = re.compile(rf"{POLICY_SEGMENT}(?:/{POLICY_SEGMENT})*")
 # IAM's description characters (role and policy descriptions): printable ASCII, tab, newlines, Latin-1 letters.
@@ -222,7 +224,7 @@ class RoleKindSpec(StrictModel):
     description: Description | None = None
     managed_policies: list[PolicyRef] = []
     inline_policies: dict[
-        Annotated[str, _matches(r"[A-Za-z0-9+=,.@_-]{1,128}", "policy name ([A-Za-z0-9+=,.@_-], 1-128)")],
+        Annotated[str, _matches(rf"[{IAM_NAME_CHARSET}]{{1,128}}", f"policy name ([{IAM_NAME_CHARSET}], 1-128)")],
         PolicyDocument,
     ] = {}
     permissions_boundary: PolicyRef | None = None

@@ -26,6 +26,7 @@ from botocore.config import Config
 from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import display_name
 from switchrole.redact import redact
+from switchrole.schema import IAM_NAME_CHARSET
 from switchrole.sessions import CredentialCache, SessionFailed
 from switchrole.sessions import mfa_session as open_mfa_session
 
@@ -33,7 +34,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Standard retries (throttling included), and a bounded wait: an endpoint that never answers is reported within
 # about a minute (4 attempts of at most 5 s to connect and 10 s to read, plus backoff).
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::([0-9]{12}):role(/(?:[\x21-\x7e]*/)?)([A-Za-z0-9_+=,.@-]+)")
+ROLE_ARN = re.compile(rf"arn:aws[a-z-]*:iam::([0-9]{{12}}):role(/(?:[\x21-\x7e]*/)?)([{IAM_NAME_CHARSET}]+)")
+SESSION_NAME_RE = re.compile(rf"[{IAM_NAME_CHARSET}]{{2,64}}")  # AssumeRole's RoleSessionName
 TokenProvider = Callable[[], str]
 
 
@@ -390,7 +392,7 @@ def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
 
 
 def _session_name(caller_arn: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_+=,.@-]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
+    name = re.sub(rf"[^{IAM_NAME_CHARSET}]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
     return name if len(name) >= 2 else "switchrole-smoke"
 
 
