@@ -79,29 +79,22 @@ class TemporaryCredentials:
             region_name=region,
         )
 
+    def _fields(self) -> dict[str, str]:
+        """The credentials in STS's field names, shared by the credential_process answer and the cache file."""
+        return {
+            "AccessKeyId": self.access_key_id,
+            "SecretAccessKey": self.secret_access_key,
+            "SessionToken": self.session_token,
+            "Expiration": self.expiration.isoformat(),
+        }
+
     def credential_process(self) -> str:
         """The JSON an AWS CLI/SDK ``credential_process`` must print on stdout."""
-        return json.dumps(
-            {
-                "Version": 1,
-                "AccessKeyId": self.access_key_id,
-                "SecretAccessKey": self.secret_access_key,
-                "SessionToken": self.session_token,
-                "Expiration": self.expiration.isoformat(),
-            }
-        )
+        return json.dumps({"Version": 1, **self._fields()})
 
     def to_json(self) -> str:
         at = self.mfa_authenticated_at
-        return json.dumps(
-            {
-                "AccessKeyId": self.access_key_id,
-                "SecretAccessKey": self.secret_access_key,
-                "SessionToken": self.session_token,
-                "Expiration": self.expiration.isoformat(),
-                "MfaAuthenticatedAt": at.isoformat() if at else None,
-            }
-        )
+        return json.dumps({**self._fields(), "MfaAuthenticatedAt": at.isoformat() if at else None})
 
     @classmethod
     def from_json(cls, text: str) -> TemporaryCredentials:
