@@ -185,16 +185,12 @@ def _added_removed(old: tuple[str, ...], new: tuple[str, ...]) -> tuple[list[str
 
 def permission_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
     """Managed policies, inline statements, boundary and session tags: what the role's sessions may do."""
-    for arn in new.managed_policies:
-        if arn not in old.managed_policies:
-            yield Change(f"+ {_policy_name(arn)}", WEAKER, 0)
-    for arn in old.managed_policies:
-        if arn not in new.managed_policies:
-            yield Change(f"- {_policy_name(arn)}", NARROWER)
+    added, removed = _added_removed(old.managed_policies, new.managed_policies)
+    yield from (Change(f"+ {_policy_name(arn)}", WEAKER, 0) for arn in added)
+    yield from (Change(f"- {_policy_name(arn)}", NARROWER) for arn in removed)
     before, after = dict(old.inline_policies), dict(new.inline_policies)
     for name in after.keys() | before.keys():
-        added = [s for s in after.get(name, ()) if s not in before.get(name, ())]
-        removed = [s for s in before.get(name, ()) if s not in after.get(name, ())]
+        added, removed = _added_removed(before.get(name, ()), after.get(name, ()))
         where = f"inline policy {name}" + (
             " (new)" if name not in before else " (removed)" if name not in after else ""
         )
