@@ -271,6 +271,31 @@ def test_aws_vault_style_session_in_the_environment(
     assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
 
 
+def test_verify_sees_what_an_update_left_behind(demo: tuple[Demo, list[Check], list[Check]]) -> None:
+    """The demo's read-back fails on state the templates do not have: a membership the file removed, a
+    switchrole role the template dropped. (Put back afterwards: the module's emulator is shared.)"""
+    from switchrole.config import MANAGED_BY_TAG
+    from switchrole.local.verify import differences
+
+    running, _, _ = demo
+    with running.aws.authorization_off():
+        hub = running.setup_session("111111111111").client("iam", endpoint_url=running.aws.endpoint)
+        prod = running.setup_session("222222222222").client("iam", endpoint_url=running.aws.endpoint)
+        group = next(g["GroupName"] for g in hub.list_groups()["Groups"] if "devs" in g["GroupName"])
+        hub.add_user_to_group(GroupName=group, UserName="cy")
+        prod.create_role(RoleName="Leftover", AssumeRolePolicyDocument="{}",
+                         Tags=[{"Key": MANAGED_BY_TAG[0], "Value": MANAGED_BY_TAG[1]}])  # fmt: skip
+        try:
+            problems = differences(running.assembly, running.setup_session, running.aws.endpoint)
+        finally:
+            hub.remove_user_from_group(GroupName=group, UserName="cy")
+            prod.delete_role(RoleName="Leftover")
+        assert differences(running.assembly, running.setup_session, running.aws.endpoint) == []
+    assert any(f"group {group} has members" in p and "cy" in p for p in problems), problems
+    assert any("user cy is in groups" in p for p in problems), problems
+    assert any("role Leftover is still there" in p for p in problems), problems
+
+
 def test_assume_diagnoses_a_refused_switch_as_the_switch(
     demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
 ) -> None:

@@ -40,8 +40,9 @@ def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {lid: r.get("Properties", {}) for lid, r in template.get("Resources", {}).items() if r["Type"] == kind}
 
 
-def _names(refs: list[Any], groups: dict[str, dict[str, Any]]) -> set[str]:
-    return {groups[r["Ref"]]["GroupName"] if isinstance(r, dict) else r for r in refs}
+def _names(refs: list[Any], resources: dict[str, dict[str, Any]], field: str) -> set[str]:
+    """IAM names of ``refs``: a ``Ref`` to one of ``resources`` (its ``field``), or a name written out."""
+    return {resources[r["Ref"]][field] if isinstance(r, dict) else str(r) for r in refs}
 
 
 def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> list[str]:
@@ -74,18 +75,14 @@ def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> l
 
 def _members(template: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
     """Group name -> user names, from ``UserToGroupAddition`` resources (and ``User.Groups``, if any)."""
-    users = {lid: props["UserName"] for lid, props in _of_type(template, "AWS::IAM::User").items()}
+    users = _of_type(template, "AWS::IAM::User")
     result: dict[str, set[str]] = {props["GroupName"]: set() for props in groups.values()}
-
-    def name(ref: Any, names: dict[str, str]) -> str:
-        return names[ref["Ref"]] if isinstance(ref, dict) else str(ref)
-
-    group_names = {lid: props["GroupName"] for lid, props in groups.items()}
     for props in _of_type(template, "AWS::IAM::UserToGroupAddition").values():
-        result.setdefault(name(props["GroupName"], group_names), set()).update(name(u, users) for u in props["Users"])
-    for lid, props in _of_type(template, "AWS::IAM::User").items():
-        for group in props.get("Groups", []):
-            result.setdefault(name(group, group_names), set()).add(users[lid])
+        for group in _names([props["GroupName"]], groups, "GroupName"):
+            result.setdefault(group, set()).update(_names(props["Users"], users, "UserName"))
+    for props in users.values():
+        for group in _names(props.get("Groups", []), groups, "GroupName"):
+            result.setdefault(group, set()).add(props["UserName"])
     return result
 
 
@@ -171,7 +168,7 @@ def _check_policies(
         version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
         if version["Document"] != props["PolicyDocument"]:
             problems.append(f"{where}: managed policy {props['ManagedPolicyName']} has a different document")
-        for group in _names(props.get("Groups", []), groups):
+        for group in _names(props.get("Groups", []), groups, "GroupName"):
             attached = {p["PolicyArn"] for p in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]}
             if arn not in attached:
                 problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to group {group}")
