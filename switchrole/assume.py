@@ -27,7 +27,7 @@ from switchrole.sessions import (
     mfa_session,
     role_cache_key,
 )
-from switchrole.smoke import RETRIES, SmokeFailed, SmokeRequest, classify
+from switchrole.smoke import RETRIES, SmokeFailed, SmokeRequest, assume_role_params, classify
 
 
 @dataclass(frozen=True)
@@ -61,11 +61,7 @@ def assume_role(
     again once."""
     import botocore.exceptions
 
-    params: dict[str, Any] = {"RoleArn": request.role_arn, "RoleSessionName": request.session_name}
-    if request.duration:
-        params["DurationSeconds"] = request.duration
-    if request.external_id:
-        params["ExternalId"] = request.external_id
+    params = assume_role_params(request.role_arn, request.session_name, request.duration, request.external_id)
     step, caller = "GetCallerIdentity", ""
     smoke_request = SmokeRequest(role_arn=request.role_arn, mfa_required=bool(request.mfa_serial))
     try:

@@ -329,14 +329,9 @@ def run_smoke(
             )
 
         step = "AssumeRole"
-        params: dict[str, Any] = {
-            "RoleArn": request.role_arn,
-            "RoleSessionName": request.session_name or _session_name(caller),
-        }
-        if request.duration:
-            params["DurationSeconds"] = request.duration
-        if request.external_id:
-            params["ExternalId"] = request.external_id
+        params = assume_role_params(
+            request.role_arn, request.session_name or _session_name(caller), request.duration, request.external_id
+        )
         if request.source_identity:
             params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
         if mfa and not session_first:
@@ -389,6 +384,18 @@ def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
     report.steps.append(Step(step, False, failure.message))
     report.failure, report.failure_kind, report.exit_code = failure.message, failure.kind, failure.exit_code
     report.aws_message = failure.aws_message
+
+
+def assume_role_params(
+    role_arn: str, session_name: str, duration: int | None, external_id: str | None
+) -> dict[str, Any]:
+    """AssumeRole's parameters; the optional ones only when set (AWS's defaults otherwise)."""
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if duration:
+        params["DurationSeconds"] = duration
+    if external_id:
+        params["ExternalId"] = external_id
+    return params
 
 
 def _session_name(caller_arn: str) -> str:
