@@ -539,10 +539,11 @@ def local_demo(
     ] = "strict",
 ) -> None:
     """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
+    from switchrole.local.authz import MFA_READINGS
     from switchrole.local.demo import run_demo
 
-    if mfa_reading not in ("strict", "lenient"):
-        raise fail(f"--mfa-reading: expected strict or lenient, got {mfa_reading!r}")
+    if mfa_reading not in MFA_READINGS:
+        raise fail(f"--mfa-reading: expected {' or '.join(MFA_READINGS)}, got {mfa_reading!r}")
     org = load(config)
     changed = load(then) if then is not None else None  # both files are valid before anything starts
     code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading)

@@ -377,6 +377,8 @@ def test_demo_cli_options(tmp_path: Path) -> None:
     bad.write_text("hub: {}\n")
     refused = subprocess.run([*EXE, "local", "demo", "--then", str(bad)], capture_output=True, text=True)
     assert refused.returncode == 2 and "bad.yaml" in refused.stderr and "Traceback" not in refused.stderr
+    reading = subprocess.run([*EXE, "local", "demo", "--mfa-reading", "loose"], capture_output=True, text=True)
+    assert reading.returncode == 2 and "--mfa-reading: expected strict or lenient" in reading.stderr
 
 
 def test_demo_cli_then_on_the_example_under_the_lenient_reading(tmp_path: Path) -> None:

@@ -146,9 +146,11 @@ def admin_get(endpoint: str, what: str, account_id: str, user: str) -> dict[str,
 
 
 def serve(argv: list[str] | None = None) -> None:
+    from switchrole.local.authz import MFA_READINGS, STRICT
+
     parser = argparse.ArgumentParser(description="moto server with switchrole's CloudFormation and IAM models")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mfa-reading", choices=("strict", "lenient"), default="strict")
+    parser.add_argument("--mfa-reading", choices=MFA_READINGS, default=STRICT)
     args = parser.parse_args(argv)
     from switchrole.local import admin_api, authz, cfn_api, cfn_models, cfn_update
 
