@@ -546,7 +546,7 @@ def local_demo(
         raise fail(f"--mfa-reading: expected {' or '.join(MFA_READINGS)}, got {mfa_reading!r}")
     org = load(config)
     changed = load(then) if then is not None else None  # both files are valid before anything starts
-    code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading)
+    code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading, config_path=config, then_path=then)
     if code == 130:  # interrupted: everything is stopped; skip jsii's exit hooks, whose node is gone too
         import os
 
@@ -558,16 +558,51 @@ def local_demo(
 
 EndpointOption = Annotated[
     str | None,
-    typer.Option("--endpoint", envvar="AWS_ENDPOINT_URL", help="The local AWS (default: $AWS_ENDPOINT_URL)."),
+    typer.Option(
+        "--endpoint",
+        envvar="AWS_ENDPOINT_URL",
+        help="The local AWS (default: $AWS_ENDPOINT_URL, else the kept local AWS's).",
+    ),
+]
+LocalConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="SWITCHROLE_LOCAL_CONFIG",
+        help="The accounts file (default: the one the kept local AWS was deployed from, else accounts.yaml).",
+    ),
+]
+LocalDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        envvar="SWITCHROLE_LOCAL_DIR",
+        help="The kept local AWS's folder (default: $SWITCHROLE_LOCAL_DIR, else the only one running).",
+    ),
 ]
 
 
-def _local_admin(endpoint: str | None, config: Path, user: str | None, what: str) -> dict[str, str]:
+def _kept_defaults(endpoint: str | None, config: Path | None) -> tuple[str | None, Path]:
+    """Endpoint and accounts file not given: take those of the kept local AWS, if there is exactly one."""
+    if endpoint and config:
+        return endpoint, config
+    from switchrole.local.kept import NotKept, find
+
+    try:
+        kept = find()
+    except NotKept:
+        return endpoint, config or DEFAULT_CONFIG
+    return endpoint or kept.endpoint, config or (Path(kept.config) if kept.config else DEFAULT_CONFIG)
+
+
+def _local_admin(endpoint: str | None, config: Path | None, user: str | None, what: str) -> dict[str, str]:
     """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file
     (``user`` None: the demo's hub administrator, who deploys)."""
     from switchrole.local.demo import HUB_ADMIN
     from switchrole.local.server import admin_get
 
+    endpoint, config = _kept_defaults(endpoint, config)
     if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
         raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
     org = load(config)
@@ -588,11 +623,12 @@ def local_credentials(
         bool, typer.Option("--deployer", help="The hub administrator instead, for `npx cdk deploy` / `cdk diff`.")
     ] = False,
     endpoint: EndpointOption = None,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: LocalConfigOption = None,
 ) -> None:
     """Print `export` lines with a new emulator access key for a hub user (eval them; nothing goes to disk).
 
-    eval "$(switchrole local credentials --user alice)"; for the local AWS only.
+    eval "$(switchrole local credentials --user alice)"; for the local AWS only. At IAM's limit of two keys,
+    the oldest key switchrole created for that user is deleted first.
     """
     if (user is None) == (not deployer):
         raise fail("give either --user NAME or --deployer")
@@ -609,9 +645,24 @@ def local_credentials(
 
 
 @local_app.command("mfa-code")
-def local_mfa_code(user: UserOption, endpoint: EndpointOption = None, config: ConfigOption = DEFAULT_CONFIG) -> None:
+def local_mfa_code(user: UserOption, endpoint: EndpointOption = None, config: LocalConfigOption = None) -> None:
     """Print the current code of the user's virtual MFA device on the local AWS (an authenticator app)."""
     typer.echo(_local_admin(endpoint, config, user, "mfa-code")["Code"])
+
+
+@local_app.command("stop")
+def local_stop(folder: LocalDirOption = None) -> None:
+    """Stop a kept local AWS (`switchrole local demo --keep`) and remove its folder."""
+    from switchrole.local.kept import NotKept, find
+
+    try:
+        kept = find(folder)
+    except NotKept as exc:
+        raise fail(str(exc)) from None
+    if kept.stop():
+        typer.echo(f"stopped the local AWS at {kept.endpoint} (pid {kept.pid}); removed {kept.folder}")
+    else:
+        typer.echo(f"the local AWS at {kept.endpoint} had already stopped; removed {kept.folder}")
 
 
 def run(argv: list[str] | None = None) -> Any:

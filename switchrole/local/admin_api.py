@@ -1,7 +1,8 @@
 """Two emulator-only endpoints that make a kept-running local AWS usable from a shell.
 
 ``GET /moto-api/switchrole/access-key?account=ID&user=NAME`` creates an access
-key for a hub user (what an administrator would hand out), and
+key for a hub user (what an administrator would hand out; at IAM's limit of
+two, it rotates: the oldest key it created is deleted first), and
 ``GET /moto-api/switchrole/mfa-code?account=ID&user=NAME`` shows the current
 code of the user's virtual MFA device, as an authenticator app would; the
 device's seed never leaves the server. ``/moto-api/switchrole/mfa-reading``
@@ -41,12 +42,30 @@ def _error(exc: Exception) -> Response:
     return 404, {}, json.dumps({"Error": str(exc).strip("'\"")})
 
 
+# Access keys this endpoint created: the only ones it may delete to make room (IAM allows two per user).
+CREATED_KEYS: set[str] = set()
+KEYS_PER_USER = 2
+
+
 def access_key(request: Any, full_url: str, headers: Any) -> Response:
+    """A new key for the user; at IAM's two-key limit, the oldest key switchrole created is deleted first
+    (a key the user made themselves is never touched: then the answer says so)."""
     try:
         backend, user = _user(full_url)
+        keys = sorted(user.access_keys, key=lambda k: k.create_date)
+        if len(keys) >= KEYS_PER_USER:
+            ours = [k for k in keys if k.access_key_id in CREATED_KEYS]
+            if not ours:
+                raise LookupError(
+                    f"user {user.name!r} has {len(keys)} access keys that switchrole did not create; delete one "
+                    f"(aws iam delete-access-key --user-name {user.name} --access-key-id ...)"
+                )
+            backend.delete_access_key(ours[0].access_key_id, user.name)
+            CREATED_KEYS.discard(ours[0].access_key_id)
         key = backend.create_access_key(user.name)
-    except Exception as exc:  # e.g. the two-keys-per-user limit
+    except Exception as exc:
         return _error(exc)
+    CREATED_KEYS.add(key.access_key_id)
     return 200, {}, json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
 
 

@@ -39,12 +39,12 @@ from switchrole.access_diff import effective_access
 from switchrole.assembly import synth
 from switchrole.config import Organisation, TargetAccount
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
-from switchrole.local.server import LocalAws
+from switchrole.local.kept import DIR_PREFIX, Kept
+from switchrole.local.server import LocalAws, admin_get
 from switchrole.local.verify import differences
 from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
 
 PROJECT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
 HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
 NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
 SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
@@ -127,7 +127,7 @@ class Demo:
         sts = boto3.client(
             "sts",
             endpoint_url=self.aws.endpoint,
-            region_name=REGION,
+            region_name=self.org.hub.region,
             aws_access_key_id=SETUP_KEY,
             aws_secret_access_key="setup",
         )
@@ -135,7 +135,13 @@ class Demo:
             RoleArn=f"arn:aws:iam::{account_id}:role/switchrole-demo-setup", RoleSessionName="setup"
         )
         c = creds["Credentials"]
-        return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=REGION)
+        return boto3.Session(
+            c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=self.region_of(account_id)
+        )
+
+    def region_of(self, account_id: str) -> str:
+        """Where an account's stack lives: its own region when the file gives one (else the hub's)."""
+        return next((a.region for a in self.org.accounts if a.account_id == account_id), self.org.hub.region)
 
     def cli_env(self, session: boto3.Session) -> dict[str, str]:
         """An isolated environment for the CDK CLI: nothing read from or written to the user's AWS config."""
@@ -150,8 +156,8 @@ class Demo:
             CDK_DISABLE_CLI_TELEMETRY="true",
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
-            AWS_REGION=REGION,
-            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=self.org.hub.region,
+            AWS_DEFAULT_REGION=self.org.hub.region,
             AWS_ENDPOINT_URL=self.aws.endpoint,
             AWS_ACCESS_KEY_ID=creds.access_key,
             AWS_SECRET_ACCESS_KEY=creds.secret_key,
@@ -189,7 +195,7 @@ class Demo:
 
     def bootstrap_args(self, account_id: str) -> list[str]:
         """As docs/onboarding.md says: target accounts trust the hub, whose administrator deploys into them."""
-        args = [f"aws://{account_id}/{REGION}"]
+        args = [f"aws://{account_id}/{self.region_of(account_id)}"]
         if account_id != self.org.hub.account_id:
             args += ["--trust", self.org.hub.account_id, "--cloudformation-execution-policies", EXECUTION_POLICY]
         return args
@@ -243,7 +249,7 @@ class Demo:
     def apply(self, new: Organisation) -> list[Check]:
         """Deploy ``new`` onto the running emulator as a CloudFormation update, as the hub administrator with
         authorization on (the kept emulator's documented path), then check it, removed access included."""
-        old = self.org
+        old, self.org = self.org, new  # regions and identities of the new file from here on
         with self.phase("synthesized the changed file"):
             synth(new, self.assembly)
         with self.phase("deployed the change with `cdk deploy --all` as the hub administrator (an update)"):
@@ -254,7 +260,6 @@ class Demo:
             self.wait([("cdk deploy --all (update)", deploy)])
         with self.phase("emulator state matches the new templates (nothing removed is left behind)"):
             self.verify()
-        self.org = new
         joined = [u for u in new.users if u not in self.identities]
         if joined:
             with self.aws.authorization_off():
@@ -272,7 +277,7 @@ class Demo:
                 iam.create_user(UserName=user)
             if user == HUB_ADMIN:
                 iam.attach_user_policy(UserName=HUB_ADMIN, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-            key = iam.create_access_key(UserName=user)["AccessKey"]
+            key = admin_get(self.aws.endpoint, "access-key", self.org.hub.account_id, user)  # rotatable later
             device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
             seed = (
                 device["Base32StringSeed"].decode()
@@ -286,15 +291,17 @@ class Demo:
                 AuthenticationCode1=totp(seed, now - 30),
                 AuthenticationCode2=totp(seed, now),
             )
-            session = boto3.Session(key["AccessKeyId"], key["SecretAccessKey"], region_name=REGION)
+            session = boto3.Session(key["AccessKeyId"], key["SecretAccessKey"], region_name=self.org.hub.region)
             identities[user] = Identity(user, session, seed)
         return identities
 
     def create_buckets(self) -> None:
         for account in self.org.accounts:
             s3 = self.setup_session(account.account_id).client("s3", endpoint_url=self.aws.endpoint)
+            where = {} if account.region == "us-east-1" else {"LocationConstraint": account.region}
             for suffix in ("app-data", "logs"):
-                s3.create_bucket(Bucket=f"{account.name}-{account.account_id}-{suffix}")
+                bucket = f"{account.name}-{account.account_id}-{suffix}"
+                s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
 
     def checks(self, org: Organisation) -> list[Check]:
         checks: list[Check] = []
@@ -452,7 +459,9 @@ class Demo:
                 assert check.token is not None and request.mfa_serial is not None
                 c = sts.get_session_token(SerialNumber=request.mfa_serial, TokenCode=check.token())["Credentials"]
                 self.aws.age_mfa_sessions(org.hub.account_id, check.who, check.aged_by)
-                source = boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=REGION)
+                source = boto3.Session(
+                    c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=self.org.hub.region
+                )
                 request = replace(request, mfa_serial=None)
             check.report = run_smoke(
                 source,
@@ -507,10 +516,12 @@ def run_demo(
     keep: bool = False,
     mfa_reading: str = STRICT,
     console: Console | None = None,
+    config_path: Path | None = None,
+    then_path: Path | None = None,
 ) -> int:
     """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected."""
     console = console or Console(width=None if Console().is_terminal else 160)
-    workdir = Path(tempfile.mkdtemp(prefix="switchrole-demo-"))
+    workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
     rounds: list[tuple[str, list[Check]]] = []
@@ -530,7 +541,8 @@ def run_demo(
             console.print(summary(checks))
     except DemoFailed as exc:
         console.print(f"[red]demo failed:[/red] {exc}", markup=True)
-        console.print(f"[dim]logs kept in {workdir}[/dim]")
+        console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
+        console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
         demo.stop()
         return 1
     except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, SIGTERM, or jsii's node interrupted under us
@@ -547,23 +559,37 @@ def run_demo(
     everything = [c for _, checks in rounds for c in checks]
     console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
     if keep:
-        env_file = write_env_file(demo)
-        console.print(
-            f"local AWS kept running at {demo.aws.endpoint} (pid {demo.aws.process.pid if demo.aws.process else '?'})"
-        )
-        console.print(f"  source {env_file}   # endpoint and region; then see `switchrole local credentials --help`")
+        kept = keep_running(demo, config=then_path or config_path)
+        for line in kept_instructions(kept, demo.org):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
     else:
         demo.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return 0 if all(c.passed for c in everything) else 1
 
 
-def write_env_file(demo: Demo) -> Path:
-    """Endpoint and region only: credentials never go to disk (mint them with `switchrole local credentials`)."""
-    path = demo.workdir / "local-aws.env"
-    path.write_text(
-        f"export AWS_ENDPOINT_URL={demo.aws.endpoint}\n"
-        f"export AWS_REGION={REGION}\nexport AWS_DEFAULT_REGION={REGION}\n"
-        f"export SWITCHROLE_LOCAL_PID={demo.aws.process.pid if demo.aws.process else ''}\n"
+def keep_running(demo: Demo, *, config: Path | None) -> Kept:
+    """Record the running emulator in its work folder (see switchrole.local.kept)."""
+    assert demo.aws.process is not None
+    kept = Kept(
+        folder=str(demo.workdir),
+        endpoint=demo.aws.endpoint,
+        pid=demo.aws.process.pid,
+        config=str(config.resolve()) if config is not None else "",
+        region=demo.org.hub.region,
     )
-    return path
+    kept.write()
+    return kept
+
+
+def kept_instructions(kept: Kept, org: Organisation) -> list[str]:
+    """The exact lines the README promises, with this run's real paths and a real user of the file."""
+    user = next(iter(org.users), "USER")
+    return [
+        f"local AWS kept running at {kept.endpoint} (pid {kept.pid}), files in {kept.folder}",
+        f"  source {kept.env_file}",
+        f'  eval "$(switchrole local credentials --user {user})"   # a key for {user}, in this shell only',
+        f"  switchrole local mfa-code --user {user}                # {user}'s current MFA code",
+        '  eval "$(switchrole local credentials --deployer)"      # the hub administrator, for `npx cdk deploy`',
+        "  switchrole local stop                                # stop it and remove its files",
+    ]

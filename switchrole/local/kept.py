@@ -1,0 +1,116 @@
+"""A kept-running local AWS (``switchrole local demo --keep``): what it records, how it is found and stopped.
+
+The demo's work folder holds ``local-aws.env`` (sourced by a shell: endpoint,
+region, the folder and the accounts file the emulator was deployed from) and
+``local-aws.json`` (the same for switchrole itself, with the server's pid).
+Credentials never go there: `switchrole local credentials` mints them into one
+shell. ``local stop`` ends the server's process group and removes the folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import shutil
+import signal
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ENV_FILE, STATE_FILE = "local-aws.env", "local-aws.json"
+DIR_PREFIX = "switchrole-demo-"
+DIR_VAR, CONFIG_VAR = "SWITCHROLE_LOCAL_DIR", "SWITCHROLE_LOCAL_CONFIG"
+SERVER_MODULE = "switchrole.local.server"
+
+
+class NotKept(LookupError):
+    """No kept local AWS could be found (or several, and none was named)."""
+
+
+@dataclass(frozen=True)
+class Kept:
+    folder: str
+    endpoint: str
+    pid: int
+    config: str  # the accounts file the emulator's stacks were deployed from (absolute)
+    region: str
+
+    @property
+    def env_file(self) -> Path:
+        return Path(self.folder) / ENV_FILE
+
+    def write(self) -> Path:
+        """Write both files; returns the env file to source."""
+        exports = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            DIR_VAR: self.folder,
+            CONFIG_VAR: self.config,
+            "SWITCHROLE_LOCAL_PID": str(self.pid),
+        }
+        lines = ["# switchrole's kept local AWS: `source` this file (no credentials here)"]
+        lines += [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
+        self.env_file.write_text("\n".join(lines) + "\n")
+        (Path(self.folder) / STATE_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return self.env_file
+
+    @classmethod
+    def read(cls, folder: Path) -> Kept:
+        try:
+            data = json.loads((folder / STATE_FILE).read_text())
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise NotKept(f"{folder}: not a kept local AWS ({type(exc).__name__})") from None
+
+    def running(self) -> bool:
+        """Is our server still that pid? (A pid can be reused once the server is gone.)"""
+        try:
+            command = Path(f"/proc/{self.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # no /proc (macOS): trust the pid if it exists
+            try:
+                os.kill(self.pid, 0)
+            except OSError:
+                return False
+            return True
+        return SERVER_MODULE in command
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the server's process group and remove the folder; False if the server was already gone."""
+        was_running = self.running()
+        if was_running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.running() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.running():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.pid, signal.SIGKILL)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return was_running
+
+
+def candidates() -> list[Path]:
+    """Kept local AWS folders in the temporary directory, newest first."""
+    found = [p.parent for p in Path(tempfile.gettempdir()).glob(f"{DIR_PREFIX}*/{STATE_FILE}")]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def find(folder: Path | None = None) -> Kept:
+    """The kept local AWS: ``folder``, else ``$SWITCHROLE_LOCAL_DIR`` (set by sourcing its env file), else the
+    only one in the temporary directory."""
+    if folder is None and os.environ.get(DIR_VAR):
+        folder = Path(os.environ[DIR_VAR])
+    if folder is not None:
+        return Kept.read(folder)
+    found = candidates()
+    if not found:
+        raise NotKept("no kept local AWS found (start one with `switchrole local demo --keep`)")
+    if len(found) > 1:
+        listed = ", ".join(str(p) for p in found)
+        raise NotKept(f"{len(found)} kept local AWS found ({listed}): name one with --dir")
+    return Kept.read(found[0])

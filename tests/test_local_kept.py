@@ -1,0 +1,101 @@
+"""A kept local AWS: how it is recorded, found and stopped (the full `--keep` run is in test_e2e_local.py)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from switchrole.config import loads
+from switchrole.local import demo as demo_module
+from switchrole.local.kept import Kept, NotKept, find
+from switchrole.local.server import LocalAws
+
+EXE = [sys.executable, "-m", "switchrole.cli"]
+ORG = """\
+hub: {account_id: "111111111111", name: identity, region: eu-west-1}
+roles: {ReadOnly: {managed_policies: [ReadOnlyAccess]}}
+accounts: [{name: app, account_id: "222222222222", roles: [ReadOnly]}]
+groups: {readers: {grants: [{role: ReadOnly, accounts: "*"}]}}
+users: {ana: {groups: [readers]}}
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("SWITCHROLE_")}, **extra}
+
+
+def test_local_stop_ends_the_server_and_removes_its_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "switchrole-demo-x"
+    folder.mkdir()
+    aws = LocalAws().start()
+    try:
+        assert aws.process is not None
+        kept = Kept(str(folder), aws.endpoint, aws.process.pid, str(tmp_path / "a.yaml"), "eu-west-1")
+        env_file = kept.write().read_text()
+        assert f"export AWS_ENDPOINT_URL={aws.endpoint}" in env_file
+        assert "export AWS_REGION=eu-west-1" in env_file and "SECRET" not in env_file
+        assert find(folder) == kept
+        stop = subprocess.run([*EXE, "local", "stop"], env=_env(SWITCHROLE_LOCAL_DIR=str(folder)), text=True,
+                              capture_output=True, timeout=60)  # fmt: skip
+        assert stop.returncode == 0, stop.stderr
+        assert f"stopped the local AWS at {aws.endpoint} (pid {aws.process.pid}); removed {folder}" in stop.stdout
+        assert aws.process.wait(timeout=10) is not None
+        assert not folder.exists()
+    finally:
+        aws.stop()
+    again = subprocess.run([*EXE, "local", "stop", "--dir", str(folder)], capture_output=True, text=True, env=_env())
+    assert again.returncode == 2 and "not a kept local AWS" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_stopping_a_server_that_is_gone_still_removes_the_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "kept"
+    folder.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    kept = Kept(str(folder), "http://127.0.0.1:9", gone.pid, "", "us-east-1")
+    kept.write()
+    assert kept.running() is False
+    assert kept.stop() is False and not folder.exists()
+
+
+def test_find_names_what_it_cannot_choose(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SWITCHROLE_LOCAL_DIR", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    with pytest.raises(NotKept, match="no kept local AWS found"):
+        find()
+    for name in ("switchrole-demo-a", "switchrole-demo-b"):
+        (tmp_path / name).mkdir()
+        Kept(str(tmp_path / name), "http://127.0.0.1:9", 1, "", "us-east-1").write()
+    with pytest.raises(NotKept, match=r"2 kept local AWS found .*: name one with --dir"):
+        find()
+
+
+def test_a_failed_demo_says_where_its_files_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure after the emulator started keeps the log and CDK output for the user, and says where."""
+
+    def fails(self: demo_module.Demo) -> list[demo_module.Check]:
+        raise demo_module.DemoFailed("cdk deploy --all failed (exit 1)")
+
+    monkeypatch.setattr(demo_module.Demo, "run", fails)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    out = tmp_path / "out.txt"
+    with out.open("w") as stream:
+        code = demo_module.run_demo(loads(ORG), keep=True, console=Console(file=stream, width=300))
+    printed = out.read_text()
+    (folder,) = tmp_path.glob("switchrole-demo-*")
+    assert code == 1
+    assert f"its log and the CDK output are kept in {folder}" in printed and f"rm -rf {folder}" in printed
+
+
+def test_the_closing_lines_are_the_readme_s(tmp_path: Path) -> None:
+    """The README's "Living in a kept emulator" shows the lines the demo prints (paths and user aside)."""
+    kept = Kept(str(tmp_path), "http://127.0.0.1:5000", 42, "/x/accounts.yaml", "eu-west-1")
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for line in demo_module.kept_instructions(kept, loads(ORG))[1:]:
+        command = line.split("#")[0].strip().replace(str(tmp_path), "/tmp/switchrole-demo-XXXX").replace("ana", "alice")
+        assert command in readme, command
