@@ -11,21 +11,23 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
-from switchrole import __version__
+from switchrole import __version__, help_style
 from switchrole.config import Organisation
 from switchrole.errors import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
+help_style.install()
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(
     name="switchrole",
     help="One reviewed accounts file -> cross-account switch-role IAM in every AWS account.",
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=HELP_OPTIONS,
     pretty_exceptions_enable=False,
 )
 
@@ -120,20 +122,32 @@ def synth(
 @app.command()
 def matrix(
     config: ConfigOption = DEFAULT_CONFIG,
-    format: Annotated[str, typer.Option("--format", "-f", help="json or md.")] = "md",
+    format: Annotated[
+        Literal["table", "md", "json"] | None,
+        typer.Option("--format", "-f", help="table (the default on a terminal), md (the default otherwise) or json."),
+    ] = None,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
 ) -> None:
     """Who may switch into what: one row per user, group, account and role."""
-    from switchrole.matrix import nobody_note, records, to_markdown
+    from switchrole.matrix import nobody_note, records, to_markdown, to_table
 
-    if format not in ("json", "md"):
-        raise fail(f"--format: expected json or md, got {format!r}")
     org = load(config)
-    if user is not None and user not in org.users:
-        raise fail(f"--user: no user {user!r} in {config} (users: {', '.join(org.users) or 'none'})")
+    if user is not None:
+        _known_user(org, user, config)
     rows = records(org, user)
+    if user is not None and not rows and format != "json":
+        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
+        return
     if format == "json":
         typer.echo(json.dumps(rows, indent=2))
+    elif format == "table" or (format is None and sys.stdout.isatty()):
+        from rich.console import Console
+
+        console = Console()
+        console.print(to_table(org, rows))
+        note = "" if user else nobody_note(org).strip()
+        if note:
+            console.print(note, markup=False, highlight=False)
     else:
         typer.echo(to_markdown(rows) + ("" if user else nobody_note(org)), nl=False)
 
@@ -224,7 +238,7 @@ def profiles(
 
     Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
     """
-    from switchrole.clients import MergeConflict, merge_profiles, profiles_block, read_aws_config
+    from switchrole.clients import MergeConflict, merge_profiles, merge_summary, profiles_block, read_aws_config
     from switchrole.files import FileWriteError, line_ending, locked, replace_text, with_line_ending
 
     org = load(config)
@@ -241,8 +255,9 @@ def profiles(
                 replace_text(merge, updated)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
-    count = len(org.user_roles(user))
-    typer.echo(f"{merge}: {count} switchrole profile(s) for {user} {'updated' if existing else 'written'}", err=True)
+    changes = merge_summary(existing, block, user)
+    verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
+    typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
 
 
 @app.command()
@@ -250,7 +265,8 @@ def links(
     user: UserOption,
     config: ConfigOption = DEFAULT_CONFIG,
     format: Annotated[
-        str, typer.Option("--format", "-f", help="text, md, html or extend-switch-roles (the AESR extension's INI).")
+        Literal["text", "md", "html", "extend-switch-roles"],
+        typer.Option("--format", "-f", help="text, md, html, or extend-switch-roles (the AESR extension's INI)."),
     ] = "text",
 ) -> None:
     """Console Switch Role links for every role the user may switch into."""
@@ -259,14 +275,20 @@ def links(
     org = load(config)
     _known_user(org, user, config)
     items = clients.links(org, user)
+    if not items:
+        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
+        return
+    if format == "extend-switch-roles" and not any(link.console for link in items):
+        raise fail(
+            f"{user} has no role the console can switch into (each needs an external id or a source identity): "
+            "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"
+        )
     renderers = {
         "text": lambda: clients.links_text(items),
         "md": lambda: clients.links_markdown(items),
         "html": lambda: clients.links_html(items, title=f"Switch roles for {user}"),
         "extend-switch-roles": lambda: clients.extend_switch_roles(org, user),
     }
-    if format not in renderers:
-        raise fail(f"--format: expected one of {', '.join(renderers)}, got {format!r}")
     typer.echo(renderers[format](), nl=False)
 
 
@@ -300,11 +322,16 @@ def assume(
     session_name: Annotated[str, typer.Option("--session-name", help="Role session name.")],
     hub_profile: HubProfileOption = None,
     duration: Annotated[int | None, typer.Option("--duration", help="Session seconds (at most 3600 from MFA).")] = None,
-    external_id: Annotated[str | None, typer.Option("--external-id")] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="The external id the role's trust requires, if any.")
+    ] = None,
     source_identity: Annotated[
         bool, typer.Option("--source-identity", help="Set SourceIdentity to your user name.")
     ] = False,
-    mfa_serial: Annotated[str | None, typer.Option("--mfa-serial", help="Switch from an MFA session.")] = None,
+    mfa_serial: Annotated[
+        str | None,
+        typer.Option("--mfa-serial", help="Your MFA device's ARN: switch from an MFA session made with its code."),
+    ] = None,
     mfa_max_age: Annotated[
         int | None, typer.Option("--mfa-max-age", help="The role's maximum MFA age: an older session asks anew.")
     ] = None,
@@ -383,7 +410,7 @@ EXIT_ACCESS_CHANGED = 3
 def diff(
     base: Annotated[str, typer.Option("--base", help="Git revision (e.g. origin/main) or file to compare with.")],
     config: ConfigOption = DEFAULT_CONFIG,
-    format: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    format: Annotated[Literal["md", "json"], typer.Option("--format", "-f", help="md or json.")] = "md",
 ) -> None:
     """Who gains, loses or changes access between --base and the accounts file (for pull-request review).
 
@@ -392,8 +419,6 @@ def diff(
     from switchrole.access_diff import diff as access_diff
     from switchrole.access_diff import load_base
 
-    if format not in ("md", "json"):
-        raise fail(f"--format: expected md or json, got {format!r}")
     head = load(config)
     base_org, base_label = guarded(lambda: load_base(base, config))
     result = access_diff(base_org, head, base_label=base_label, head_label=str(config))
@@ -422,12 +447,17 @@ def _read_config(config: Path) -> str:
 def _checked_edit(config: Path, edited: str) -> Organisation:
     """The edited file's organisation, with every check: nothing is written when anything fails."""
     from switchrole.config import loads
+    from switchrole.errors import ConfigError, Problem
+    from switchrole.onboard import edited_label
     from switchrole.validate import check
 
-    org = guarded(lambda: loads(edited, str(config)))
+    try:
+        org = loads(edited, str(config))
+    except ConfigError as exc:  # lines of a text never written would point nowhere
+        raise fail(exc.unlocated(edited_label(str(config))).lines) from None
     problems = check(org)
     if problems:
-        raise fail([p.render(str(config)) for p in problems])
+        raise fail([Problem(p.path, p.message).render(edited_label(str(config))) for p in problems])
     return org
 
 
@@ -451,13 +481,22 @@ def _write_or_show(config: Path, text: str, edited: str, *, dry_run: bool, what:
     return True
 
 
+def _comma_list(values: list[str]) -> list[str]:
+    """A repeatable option whose values may also be comma lists: ``--roles a --roles b`` = ``--roles a,b``."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
 @app.command()
 def onboard(
     name: Annotated[str, typer.Option("--name", help="Account name, e.g. shop-stg.")],
     account_id: Annotated[str, typer.Option("--account-id", help="The 12-digit account id.")],
-    roles: Annotated[str, typer.Option("--roles", help="Role kinds to create there, comma-separated.")],
+    roles: Annotated[
+        list[str],
+        typer.Option("--roles", "--role", metavar="KIND", help="Role kinds to create there (repeatable, or a,b)."),
+    ],
     grant: Annotated[
-        list[str] | None, typer.Option("--grant", help="GROUP:ROLE to grant in the new account (repeatable).")
+        list[str] | None,
+        typer.Option("--grant", metavar="GROUP:ROLE", help="A grant in the new account (repeatable, or a:b,c:d)."),
     ] = None,
     region: Annotated[
         str | None, typer.Option("--region", help="Region of the account's stack (default hub's).")
@@ -469,8 +508,8 @@ def onboard(
     from switchrole.onboard import NewAccount, next_steps, parse_grant
     from switchrole.onboard import onboard as edit
 
-    grants = guarded(lambda: tuple(parse_grant(g) for g in grant or []))
-    new = NewAccount(name, account_id, tuple(r.strip() for r in roles.split(",") if r.strip()), grants, region)
+    grants = guarded(lambda: tuple(parse_grant(g) for g in _comma_list(grant or [])))
+    new = NewAccount(name, account_id, tuple(_comma_list(roles)), grants, region)
     with _editing(config):
         text = _read_config(config)
         edited, notes = guarded(lambda: edit(text, new, str(config)))
@@ -518,7 +557,11 @@ def offboard(
             typer.echo(line)
 
 
-local_app = typer.Typer(help="The embedded local AWS (a moto server): run the whole product without an AWS account.")
+local_app = typer.Typer(
+    help="The embedded local AWS (a moto server): run the whole product without an AWS account.",
+    context_settings=HELP_OPTIONS,
+    no_args_is_help=True,
+)
 app.add_typer(local_app, name="local")
 
 
@@ -531,7 +574,7 @@ def local_demo(
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS running afterwards.")] = False,
     mfa_reading: Annotated[
-        str,
+        Literal["strict", "lenient"],
         typer.Option(
             "--mfa-reading",
             help="strict: an AssumeRole's MFA code counts for the trust policy only; lenient: for the caller too.",
@@ -539,11 +582,8 @@ def local_demo(
     ] = "strict",
 ) -> None:
     """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
-    from switchrole.local.authz import MFA_READINGS
     from switchrole.local.demo import run_demo
 
-    if mfa_reading not in MFA_READINGS:
-        raise fail(f"--mfa-reading: expected {' or '.join(MFA_READINGS)}, got {mfa_reading!r}")
     org = load(config)
     changed = load(then) if then is not None else None  # both files are valid before anything starts
     code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading, config_path=config, then_path=then)

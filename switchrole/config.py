@@ -50,6 +50,7 @@ class Hub:
     name: str
     region: str
     organization_id: str | None
+    alias: str | None = None
 
     def user_arn(self, user: str) -> str:
         return f"arn:{PARTITION}:iam::{self.account_id}:user/{user}"
@@ -703,7 +704,7 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
         for name, g in spec.groups.items()
     }
     return Organisation(
-        hub=Hub(spec.hub.account_id, spec.hub.name, spec.hub.region, spec.hub.organization_id),
+        hub=Hub(spec.hub.account_id, spec.hub.name, spec.hub.region, spec.hub.organization_id, spec.hub.alias),
         quotas=Quotas(spec.quotas.trust_policy_chars, spec.quotas.role_managed_policies),
         role_kinds=kinds,
         accounts=accounts,

@@ -64,6 +64,11 @@ class ConfigError(Exception):
     def single(cls, path: Path, message: str, source: str | None = None, line: int | None = None) -> ConfigError:
         return cls([Problem(path, message, line)], source)
 
+    def unlocated(self, source: str) -> ConfigError:
+        """The same problems without line numbers, under another label: for a text that was never written
+        (an edit refused), whose lines the user cannot open."""
+        return ConfigError([Problem(p.path, p.message) for p in self.problems], source)
+
     def with_lines(self, locate: Callable[[Path], int | None]) -> ConfigError:
         """Fill in file lines for problems that do not know theirs yet."""
         located = [p if p.line else Problem(p.path, p.message, locate(p.path)) for p in self.problems]

@@ -1,9 +1,14 @@
-"""The access matrix: who may switch into what, as reviewers read it (JSON rows or a Markdown table)."""
+"""The access matrix: who may switch into what, as reviewers read it (JSON rows, a Markdown table, or a
+terminal table grouped by user and coloured by environment like the console links)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
+from rich.text import Text
+
+from switchrole.clients import colour
 from switchrole.config import Access, Organisation
 
 COLUMNS = (
@@ -56,28 +61,55 @@ def nobody_note(org: Organisation) -> str:
     return f"\nAdmits nobody (trust: strict, no user granted): {where}\n"
 
 
+def _conditions(r: dict[str, Any]) -> str:
+    named = (
+        ("external id", r["external_id_required"]),
+        ("source identity", r["source_identity_required"]),
+        ("strict trust", r["strict_trust"]),
+    )
+    return ", ".join(name for name, on in named if on) or "-"
+
+
+def _session(r: dict[str, Any]) -> str:
+    return f"{r['max_session_duration'] / 3600:g} h"
+
+
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     header = ("user", "group", "account", "role", "MFA", "session", "conditions")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
-        conditions = ", ".join(
-            name
-            for name, on in (
-                ("external id", r["external_id_required"]),
-                ("source identity", r["source_identity_required"]),
-                ("strict trust", r["strict_trust"]),
-            )
-            if on
-        )
-        cells = (
-            r["user"],
-            r["group"],
-            f"{r['account_name']} ({r['account_id']})",
-            r["role"],
-            mfa,
-            f"{r['max_session_duration'] / 3600:g} h",
-            conditions or "-",
-        )
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+        cells = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"], mfa, _session(r))
+        lines.append("| " + " | ".join(str(c) for c in (*cells, _conditions(r))) + " |")
     return "\n".join(lines) + "\n"
+
+
+def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
+    """The terminal form: one section per user (named once), accounts coloured by environment (prod red,
+    staging orange, dev green), an MFA opt-out in bold red; account and role names are never cut."""
+    colours = {a.name: colour(a) for a in org.accounts}
+    table = Table(title=f"Who may switch into what ({org.source})", title_justify="left")
+    table.add_column("user", style="bold", no_wrap=True)
+    table.add_column("account", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("via group", overflow="fold")
+    table.add_column("MFA", overflow="fold")
+    table.add_column("session", no_wrap=True)
+    table.add_column("conditions", overflow="fold")
+    previous = None
+    for r in rows:
+        if previous is not None and r["user"] != previous:
+            table.add_section()
+        mfa = Text(f"<= {r['mfa_max_age_seconds']} s") if r["mfa_required"] else Text("not required", "bold red")
+        table.add_row(
+            r["user"] if r["user"] != previous else "",
+            Text(r["account_name"], style=f"#{colours.get(r['account_name'], '3b82f6')}"),
+            r["role"],
+            r["group"],
+            mfa,
+            _session(r),
+            _conditions(r),
+        )
+        previous = r["user"]
+    table.caption = f"{len(rows)} switch(es) for {len({r['user'] for r in rows})} user(s)"
+    return table

@@ -17,7 +17,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from switchrole.config import loads, parse_yaml, to_plain
+from switchrole.config import Organisation, loads, parse_yaml, to_plain
 from switchrole.errors import ConfigError, Problem
 from switchrole.schema import USER_NAME_CHARS
 
@@ -82,10 +82,33 @@ def onboard(text: str, new: NewAccount, source: str) -> tuple[str, list[str]]:
             expected["groups"][group]["grants"].append({"role": role, "accounts": [new.name]})
 
     edited = _apply(lines, edits)
-    if to_plain(parse_yaml(edited, source)) != expected:  # the splice must mean exactly what was intended
-        raise ConfigError.single((), "internal error: the edit would not round-trip; the file was not changed", source)
-    loads(edited, source)  # schema and references; quotas are checked by the caller with the full pipeline
+    unwritten = edited_label(source)
+    try:
+        if to_plain(parse_yaml(edited, source)) != expected:  # the splice must mean exactly what was intended
+            raise ConfigError.single((), "internal error: the edit would not round-trip; the file was not changed")
+        org = loads(edited, source)  # schema and references; quotas are checked by the caller (full pipeline)
+    except ConfigError as exc:
+        raise exc.unlocated(unwritten) from None
+    notes += _star_reach(org, new)
     return edited, notes
+
+
+def edited_label(source: str) -> str:
+    """How problems in an edit that was refused name their file: its lines exist nowhere the user can open."""
+    return f"{source} (as edited; nothing was written)"
+
+
+def _star_reach(org: Organisation, new: NewAccount) -> list[str]:
+    """The groups whose ``accounts: "*"`` grants reach the new account without any edit."""
+    reach = [
+        f"{group.name} ({grant.role})"
+        for group in org.groups.values()
+        for grant in group.grants
+        if grant.all_accounts and grant.role in new.roles
+    ]
+    if not reach:
+        return []
+    return [f'{", ".join(reach)} reach {new.name} too, through accounts: "*" (no edit needed; the review shows it)']
 
 
 def _apply(lines: list[str], edits: list[tuple[int, int, str]]) -> str:
@@ -128,6 +151,19 @@ def _flow(value: Any) -> str:
     return str(value)
 
 
+def _aligned(prefix: str, item: dict[str, Any], neighbour: str) -> str:
+    """``prefix`` + the flow mapping of ``item``, each key starting in the column where the neighbour line
+    has it (when it fits), so padded columns stay aligned."""
+    text = prefix + "{"
+    for index, (key, value) in enumerate(item.items()):
+        if index:
+            text += ","
+            column = neighbour.find(f" {key}: ")
+            text += " " * max(1, column + 1 - len(text)) if column >= 0 else " "
+        text += f"{key}: {_flow(value)}"
+    return text + "}\n"
+
+
 def _account_edit(accounts: CommentedSeq, lines: list[str], new: NewAccount) -> tuple[int, int, str]:
     fields = {"name": new.name, "account_id": f'"{new.account_id}"', "roles": list(new.roles)}
     if new.region:
@@ -153,7 +189,8 @@ def _append_item(seq: CommentedSeq, lines: list[str], item: dict[str, Any]) -> t
     """A new last item of ``seq``, flow or block style like the current last one."""
     _, dash, column = _dash(seq, lines)
     if isinstance(seq[-1], CommentedMap) and seq[-1].fa.flow_style():
-        return _item_end(seq, lines), -1, f"{' ' * dash}- {_flow(item)}\n"
+        line, _, _ = _dash(seq, lines)
+        return _item_end(seq, lines), -1, _aligned(f"{' ' * dash}- ", item, lines[line])
     (first, value), *rest = item.items()
     text = f"{' ' * dash}- {first}: {_flow(value)}\n" + "".join(f"{' ' * column}{k}: {_flow(v)}\n" for k, v in rest)
     return _item_end(seq, lines), -1, text

@@ -206,11 +206,18 @@ class MfaSpec(StrictModel):
     max_age_seconds: MfaAgeSeconds | None = None
 
 
+# IAM's account alias: 3-63 of a-z 0-9 and single hyphens, starting and ending with a letter or digit.
+AccountAlias = Annotated[
+    str, _matches(r"(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]", "IAM account alias (a-z 0-9 -, 3-63)")
+]
+
+
 class HubSpec(StrictModel):
     account_id: AccountId
     name: AccountName
     region: Region = "us-east-1"
     organization_id: OrganizationId | None = None
+    alias: AccountAlias | None = None  # what the console shows for the hub (AWS Extend Switch Roles matches it)
 
 
 class DefaultsSpec(StrictModel):

@@ -43,7 +43,7 @@ def test_adds_only_lines_and_keeps_every_other_byte(config: Path) -> None:
     assert code == 0, err
     removed, added = changed_lines(before, config.read_text())
     assert removed == []
-    assert added == ['  - {name: shop-stg, account_id: "444444444444", roles: [ReadOnly, Admin]}\n']
+    assert added == ['  - {name: shop-stg,  account_id: "444444444444", roles: [ReadOnly, Admin]}\n']  # aligned
     org = load(config)
     assert org.account("shop-stg").role_keys == ("ReadOnly", "Admin")
     assert "npx cdk bootstrap aws://444444444444/us-east-1 --trust 111111111111" in out
@@ -62,7 +62,7 @@ def test_grants_extend_lists_in_place_or_add_a_grant(config: Path) -> None:
     removed, added = changed_lines(before, config.read_text())
     assert removed == ["      - {role: ReadOnly, accounts: [shop-prod, shop-dev]}\n"]
     assert added == [
-        '  - {name: shop-stg, account_id: "444444444444", roles: [ReadOnly, Developer, Admin]}\n',
+        '  - {name: shop-stg,  account_id: "444444444444", roles: [ReadOnly, Developer, Admin]}\n',
         "      - {role: ReadOnly, accounts: [shop-prod, shop-dev, shop-stg]}\n",
         "      - {role: ReadOnly, accounts: [shop-stg]}\n",  # auditors had no ReadOnly grant: a new one
     ]
@@ -143,5 +143,5 @@ def test_dry_run_writes_nothing(config: Path) -> None:
         config, "--name", "shop-stg", "--account-id", "444444444444", "--roles", "ReadOnly", "--dry-run"
     )
     assert code == 0
-    assert '+  - {name: shop-stg, account_id: "444444444444", roles: [ReadOnly]}' in out
+    assert '+  - {name: shop-stg,  account_id: "444444444444", roles: [ReadOnly]}' in out
     assert config.read_bytes() == before

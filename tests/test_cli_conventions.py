@@ -1,0 +1,197 @@
+"""The CLI follows the conventions of a Typer/Rich tool: help, -h, completion, choices, empty results, outputs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any, get_args, get_type_hints
+
+import pytest
+import typer.core
+from factories import EXAMPLE
+from rich.console import Console
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from switchrole import cli
+from switchrole.cli import app
+from switchrole.config import load
+from switchrole.local.authz import MFA_READINGS
+from switchrole.matrix import records, to_table
+
+runner = CliRunner()
+
+
+def commands(group: Any = None, prefix: str = "") -> list[tuple[str, Any]]:
+    """Every command of the CLI, with its full name ("local demo")."""
+    found = []
+    for name, command in getattr(group or get_command(app), "commands", {}).items():
+        full = f"{prefix} {name}".strip()
+        found += commands(command, full) if hasattr(command, "commands") else [(full, command)]
+    return found
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    missing = [
+        f"{name} {param.opts[0]}"
+        for name, command in commands()
+        for param in command.params
+        if param.param_type_name == "option" and not (param.help or "").strip()
+    ]
+    assert len(commands()) >= 16
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", ["", "assume", "matrix", "local demo", "onboard"])
+def test_help_reads_like_a_conventional_cli(name: str) -> None:
+    """Flags show no value; values show TEXT/INTEGER/PATH, their choices or their metavar; -h works everywhere."""
+    result = runner.invoke(app, [*name.split(), "-h"], terminal_width=160)
+    assert result.exit_code == 0, result.output
+    assert "Usage: switchrole" in result.output
+    assert not re.search(r"<(bool|str|int|path|list\[str\])>", result.output), result.output
+    if name == "assume":
+        assert re.search(r"--source-identity\s+Set SourceIdentity", result.output)
+        assert re.search(r"--role-arn\s+TEXT", result.output)
+        assert re.search(r"--duration\s+INTEGER", result.output)
+    if name == "matrix":
+        assert re.search(r"--format\s+-f\s+\[table\|md\|json\]", result.output)
+    if name == "onboard":
+        assert re.search(r"--grant\s+GROUP:ROLE", result.output)
+    if name == "":
+        assert "--install-completion" in result.output and "-h" in result.output
+
+
+def test_the_help_renderer_is_where_typer_has_it() -> None:
+    """help_style replaces one method of Typer's: fail loudly when an upgrade moves it."""
+    assert typer.core.TyperOption.display_type_rich.__module__ == "switchrole.help_style"
+
+
+def test_mfa_readings_are_the_emulator_s() -> None:
+    annotation = get_args(get_type_hints(cli.local_demo, include_extras=True)["mfa_reading"])[0]
+    assert get_args(annotation) == MFA_READINGS
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["matrix", "--format", "xml"], ["links", "--user", "bob", "--format", "pdf"], ["diff", "--base", "x", "-f", "x"]],
+)
+def test_enumerated_options_are_checked_by_the_parser(args: list[str]) -> None:
+    result = runner.invoke(app, [*args, "--config", str(EXAMPLE)])
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.output
+
+
+def test_empty_results_say_so() -> None:
+    for command in ("links", "matrix"):
+        result = runner.invoke(app, [command, "--user", "erin", "--config", str(EXAMPLE)])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == "erin has no roles (no group of theirs grants a switch)\n"
+
+
+def test_matrix_json_of_a_user_without_roles_is_an_empty_list() -> None:
+    result = runner.invoke(app, ["matrix", "--user", "erin", "--format", "json", "--config", str(EXAMPLE)])
+    assert result.exit_code == 0 and result.stdout.strip() == "[]"
+
+
+def test_matrix_terminal_table_groups_by_user_and_never_cuts_names() -> None:
+    org = load(EXAMPLE)
+    console = Console(width=80, record=True, color_system="truecolor")
+    console.print(to_table(org, records(org)))
+    text = console.export_text(clear=False)
+    for account in ("shop-prod", "shop-dev", "data-prod", "data-dev"):
+        assert account in text
+    assert text.count("alice") == 1  # named once, its rows grouped under it
+    assert "switch(es) for" in text
+    html = console.export_html(inline_styles=True)
+    assert "#d13212" in html and "#2ea043" in html  # prod red, dev green, like the console links
+
+
+def test_matrix_defaults_to_markdown_when_not_a_terminal() -> None:
+    result = runner.invoke(app, ["matrix", "--config", str(EXAMPLE)])
+    assert result.exit_code == 0 and result.stdout.startswith("| user | group |")
+
+
+def test_extend_switch_roles_refuses_a_user_with_no_console_role() -> None:
+    """dave's only role needs an external id: the extension would refuse `[identity]` alone ("role_name is
+    required"), so nothing is printed and the reason is given."""
+    result = runner.invoke(app, ["links", "--user", "dave", "-f", "extend-switch-roles", "--config", str(EXAMPLE)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "no role the console can switch into" in result.stderr
+
+
+def test_extend_switch_roles_names_the_hub_alias() -> None:
+    result = runner.invoke(app, ["links", "--user", "alice", "-f", "extend-switch-roles", "--config", str(EXAMPLE)])
+    assert "[identity]\naws_account_id = 111111111111\naws_account_alias = acme-identity\n" in result.stdout
+
+
+@pytest.mark.parametrize("alias", ["ab", "Acme", "acme--id", "-acme", "acme-", "a" * 64])
+def test_hub_alias_must_be_an_iam_account_alias(tmp_path: Path, alias: str) -> None:
+    config = tmp_path / "a.yaml"
+    config.write_text(EXAMPLE.read_text().replace("alias: acme-identity", f'alias: "{alias}"'))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2 and "hub.alias" in result.stderr and "IAM account alias" in result.stderr
+
+
+def test_profiles_merge_reports_added_removed_and_unchanged(tmp_path: Path) -> None:
+    aws_config = tmp_path / "config"
+    merge = ["profiles", "--user", "carol", "--merge", str(aws_config), "--command", "switchrole"]
+    first = runner.invoke(app, [*merge, "--config", str(EXAMPLE)])
+    assert first.exit_code == 0, first.output
+    assert re.search(r"switchrole profiles for carol: (\d+) added \(written\)", first.stderr)
+    again = runner.invoke(app, [*merge, "--config", str(EXAMPLE)])
+    assert re.search(r"carol: \d+ unchanged \(unchanged, nothing written\)", again.stderr), again.stderr
+    smaller = tmp_path / "smaller.yaml"
+    smaller.write_text(
+        EXAMPLE.read_text().replace("carol: {groups: [data-developers, readers]}", "carol: {groups: [readers]}")
+    )
+    shrunk = runner.invoke(app, [*merge, "--config", str(smaller)])
+    assert re.search(r"carol: 1 removed, \d+ unchanged \(updated\)", shrunk.stderr), shrunk.stderr
+
+
+def test_a_second_user_on_the_same_aws_config_gets_the_real_reason(tmp_path: Path) -> None:
+    aws_config = tmp_path / "config"
+    for user, code in (("alice", 0), ("carol", 2)):
+        result = runner.invoke(app, ["profiles", "--user", user, "--merge", str(aws_config), "--config", str(EXAMPLE)])
+        assert result.exit_code == code, result.output
+    assert "is in switchrole's block for alice" in result.stderr
+    assert "AWS_CONFIG_FILE" in result.stderr  # the way out
+    assert "outside switchrole's block" not in result.stderr
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "accounts.yaml"
+    shutil.copy(EXAMPLE, path)
+    return path
+
+
+def test_onboard_roles_and_grant_are_both_repeatable_or_comma_lists(config: Path) -> None:
+    args = ["onboard", "--name", "shop-stg", "--account-id", "444444444444", "--config", str(config), "--dry-run"]
+    grants = ["shop-developers:ReadOnly", "shop-developers:Developer"]
+    repeated = runner.invoke(
+        app, [*args, "--roles", "ReadOnly", "--roles", "Developer", "--grant", grants[0], "--grant", grants[1]]
+    )
+    commas = runner.invoke(app, [*args, "--roles", "ReadOnly,Developer", "--grant", ",".join(grants)])
+    assert repeated.exit_code == commas.exit_code == 0, repeated.output + commas.output
+    assert repeated.stdout == commas.stdout and "roles: [ReadOnly, Developer]" in commas.stdout
+
+
+def test_onboard_names_the_star_groups_that_reach_the_new_account(config: Path) -> None:
+    result = runner.invoke(
+        app, ["onboard", "--name", "shop-stg", "--account-id", "444444444444", "--roles", "ReadOnly,Admin",
+              "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert 'platform-admins (Admin), readers (ReadOnly) reach shop-stg too, through accounts: "*"' in result.stderr
+
+
+def test_onboard_never_cites_lines_of_a_file_it_did_not_write(config: Path) -> None:
+    result = runner.invoke(
+        app, ["onboard", "--name", "shop-stg", "--account-id", "444444444444", "--roles", "ReadOnly,Root",
+              "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "(as edited; nothing was written)" in result.stderr
+    assert not re.search(rf"{re.escape(str(config))}:\d+:", result.stderr), result.stderr
