@@ -4,12 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-# Keep jsii/CDK caches inside the project, the CLIs offline (no version check, no telemetry), and the Node 20 banner quiet.
+# Keep jsii/CDK caches inside the project, the CLIs offline (no version check, no telemetry), and the Node 20 banners quiet.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
 export CDK_HOME := $(CURDIR)/.cache/cdk
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
+# Under Node 20 the CDK CLI's AWS SDK warns on every call that its 2027 releases need Node 22 (see README).
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: setup test demo synth validate lint bench fuzz clean

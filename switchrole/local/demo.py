@@ -154,6 +154,7 @@ class Demo:
             CDK_HOME=str(home / ".cdk"),
             CDK_DISABLE_VERSION_CHECK="1",
             CDK_DISABLE_CLI_TELEMETRY="true",
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="true",  # the SDK's Node 20 notice, on every call
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
             AWS_REGION=self.org.hub.region,
