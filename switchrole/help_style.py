@@ -44,4 +44,4 @@ def metavar(option: Any, ctx: Any) -> str | None:
 
 
 def install() -> None:
-    typer.core.TyperOption.display_type_rich = metavar  # type: ignore[method-assign]
+    typer.core.TyperOption.display_type_rich = metavar  # type: ignore[method-assign,assignment]
