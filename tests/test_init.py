@@ -9,6 +9,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import site
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -104,7 +109,10 @@ def test_pins_agree_with_the_repository() -> None:
     assert scaffold == pins((ROOT / "requirements.txt").read_text())  # the versions switchrole is tested with
     ours, theirs = json.loads((ROOT / "package.json").read_text()), json.loads(template("package.json"))
     assert theirs["devDependencies"] == ours["devDependencies"] == {"aws-cdk": ours["devDependencies"]["aws-cdk"]}
-    ours_lock, theirs_lock = json.loads((ROOT / "package-lock.json").read_text()), json.loads(template("package-lock.json"))
+    ours_lock, theirs_lock = (
+        json.loads((ROOT / "package-lock.json").read_text()),
+        json.loads(template("package-lock.json")),
+    )
     assert theirs_lock["packages"]["node_modules/aws-cdk"] == ours_lock["packages"]["node_modules/aws-cdk"]
     assert theirs_lock["packages"][""]["devDependencies"] == ours["devDependencies"]
     assert theirs_lock["name"] == theirs_lock["packages"][""]["name"] == theirs["name"]
@@ -120,7 +128,10 @@ def test_workflows_install_switchrole_from_requirements_and_use_the_repositorys_
     ours = "".join((ROOT / ".github" / "workflows" / name).read_text() for name in WORKFLOWS)
     for name in WORKFLOWS:
         text = template(f"github/workflows/{name}")
-        assert "make " not in text and ".venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt" in text
+        assert (
+            "make " not in text
+            and ".venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt" in text
+        )
         for line in text.splitlines():
             if "uses:" in line:
                 assert line.strip() in ours, (name, line)
@@ -156,3 +167,113 @@ def test_the_demo_finds_the_cdk_cli_of_the_current_folder_first(
     with pytest.raises(demo.DemoFailed, match=r"run `npm ci` in the folder with package\.json"):
         demo.cdk_binary()
     assert os.getcwd() == str(tmp_path)
+
+
+# Run by the fresh virtual environment: where switchrole is imported from, and every requirement reachable from
+# its Requires-Dist (extras included) installed at an allowed version, as `pip check` would judge them.
+REQUIREMENTS_CHECK = """
+import sys
+from importlib.metadata import PackageNotFoundError, distribution, version
+from packaging.requirements import Requirement
+
+import switchrole
+
+print(switchrole.__file__)
+print(distribution("switchrole").locate_file("switchrole/__init__.py"))
+seen, problems = set(), []
+
+def check(text, extra):
+    req = Requirement(text)
+    if req.marker is not None and not req.marker.evaluate({"extra": extra}):
+        return
+    key = (req.name.lower(), tuple(sorted(req.extras)))
+    if key in seen:
+        return
+    seen.add(key)
+    try:
+        found = version(req.name)
+    except PackageNotFoundError:
+        problems.append(f"{req}: not installed")
+        return
+    if not req.specifier.contains(found, prereleases=True):
+        problems.append(f"{req}: {found} installed")
+    for wanted in ["", *req.extras]:
+        for sub in distribution(req.name).requires or []:
+            check(sub, wanted)
+
+for text in distribution("switchrole").requires or []:
+    check(text, "")
+print(len(seen), "requirements")
+if problems:
+    sys.exit("\\n".join(problems))
+"""
+
+
+@pytest.mark.e2e
+def test_an_installed_wheel_scaffolds_a_repository_that_cdk_synth_builds(tmp_path: Path) -> None:
+    """The wheel is all switchrole needs at run time: built from the package's own files, installed in a fresh
+    virtual environment, run outside this checkout, `switchrole init` then `npx cdk synth` work."""
+    assert not tmp_path.resolve().is_relative_to(ROOT)
+    source = tmp_path / "source"  # only what the wheel is built from: nothing else of the checkout can leak in
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "switchrole", source / "switchrole", ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "--no-index",
+         "--quiet", "-w", str(tmp_path / "dist")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    setuptools = version("setuptools")
+    assert built.returncode == 0, (
+        f"building the wheel with this venv's setuptools {setuptools} failed (it needs >= 70.1, whose bdist_wheel"
+        " is built in; `make setup` installs requirements-dev.txt's setuptools==80.9.0):\n"
+        + (built.stdout + built.stderr)[-1500:]
+    )
+    (wheel,) = (tmp_path / "dist").glob("switchrole-*.whl")
+
+    # A fresh venv with only the wheel installed; its dependencies are this venv's (a .pth file, so no index and
+    # no download is needed), appended after the fresh site-packages so the wheel's switchrole is the one imported.
+    fresh = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=120)
+    python = fresh / "bin" / "python"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "--quiet",
+         str(wheel)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    fresh_site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    )  # fmt: skip
+    (fresh_site / "dev-dependencies.pth").write_text("".join(f"{p}\n" for p in site.getsitepackages()))
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["PATH"] = f"{fresh / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    assert shutil.which("python3", path=env["PATH"]) == str(fresh / "bin" / "python3")  # what cdk.json's app runs
+    outside = tmp_path / "outside"
+    outside.mkdir()
+
+    def run(*args: str, cwd: Path = outside) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+    checked = run("python3", "-c", REQUIREMENTS_CHECK)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    module, metadata = (Path(line) for line in checked.stdout.splitlines()[:2])
+    assert module == metadata == fresh_site / "switchrole" / "__init__.py"
+
+    assert run("switchrole", "init", "access").returncode == 0
+    org = outside / "access"
+    # `npm ci` here would need the npm registry; the scaffold's package-lock.json pins the same CDK CLI as this
+    # checkout's (test_pins_agree_with_the_repository), so its node_modules is what `npm ci` would install.
+    (org / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
+    synth = run("npx", "--no-install", "cdk", "synth", "--no-notices", "-q", cwd=org)
+    assert synth.returncode == 0, synth.stderr[-2000:]
+    manifest = json.loads((org / "cdk.out" / "manifest.json").read_text())
+    stacks = sorted(k for k, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack")
+    assert stacks == ["SwitchRole-Hub", "SwitchRole-dev", "SwitchRole-prod"]
+    for stack in stacks:
+        assert json.loads((org / "cdk.out" / f"{stack}.template.json").read_text())["Resources"]
