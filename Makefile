@@ -44,7 +44,7 @@ lint: setup
 	$(BIN)/ruff check switchrole tests scripts bench app.py
 	$(BIN)/ruff format --check switchrole tests scripts bench app.py
 	$(BIN)/mypy switchrole app.py
-	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml switchrole/scaffold/files/github/workflows/*.yml
 
 bench: setup
 	$(BIN)/python bench/scale.py

@@ -557,6 +557,23 @@ def offboard(
             typer.echo(line)
 
 
+@app.command("init")
+def init_repository(
+    directory: Annotated[Path, typer.Argument(help="The new repository's folder (created if missing).")],
+) -> None:
+    """Scaffold your own access repository: accounts.yaml, cdk.json, pinned switchrole and CDK CLI, the
+    pull-request and deploy workflows, a README. Overwrites nothing: if any of its files exists, writes none."""
+    from switchrole.scaffold import ScaffoldError, scaffold
+
+    try:
+        written = scaffold(directory)
+    except ScaffoldError as exc:
+        raise fail(exc.lines) from None
+    for path in written:
+        typer.echo(f"wrote {path}")
+    typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, `switchrole local demo`)")
+
+
 local_app = typer.Typer(
     help="The embedded local AWS (a moto server): run the whole product without an AWS account.",
     context_settings=HELP_OPTIONS,

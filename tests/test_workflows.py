@@ -10,6 +10,8 @@ from pathlib import Path
 from factories import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+# the workflows `switchrole init` writes into an organisation's own repository (see test_init.py)
+SCAFFOLD_WORKFLOWS = sorted((ROOT / "switchrole" / "scaffold" / "files" / "github" / "workflows").glob("*.yml"))
 CHECK = str(Path(sys.executable).parent / "check-jsonschema")
 
 
@@ -25,6 +27,12 @@ def test_workflows_are_valid() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_scaffold_workflows_are_valid() -> None:
+    assert [p.name for p in SCAFFOLD_WORKFLOWS] == ["deploy.yml", "pull-request.yml"]
+    result = check(*SCAFFOLD_WORKFLOWS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_the_checker_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    steps:\n      - run: echo hi\n")  # no runs-on
@@ -33,7 +41,7 @@ def test_the_checker_catches_a_broken_workflow(tmp_path: Path) -> None:
 
 def test_no_expression_is_pasted_into_a_shell_script() -> None:
     """`${{ inputs.* }}` or PR data inside `run:` is a script injection; they go through `env:`."""
-    for workflow in WORKFLOWS:
+    for workflow in [*WORKFLOWS, *SCAFFOLD_WORKFLOWS]:
         in_run = False
         for line in workflow.read_text().splitlines():
             stripped = line.strip()
@@ -72,7 +80,7 @@ def test_deploy_runs_from_the_default_branch_only_and_the_token_stays_out_of_set
 
 
 def test_every_action_is_pinned_by_commit_with_its_version() -> None:
-    for workflow in WORKFLOWS:
+    for workflow in [*WORKFLOWS, *SCAFFOLD_WORKFLOWS]:
         for line in workflow.read_text().splitlines():
             if "uses:" in line:
                 assert re.search(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), (workflow.name, line)

@@ -98,10 +98,15 @@ class DemoFailed(Exception):
 
 
 def cdk_binary() -> Path:
-    binary = PROJECT / "node_modules" / ".bin" / "cdk"
-    if not binary.exists():
-        raise DemoFailed(f"the CDK CLI is not installed in {PROJECT}: run `make setup` (npm ci) first")
-    return binary
+    """The pinned CDK CLI: the current folder's (an organisation's own repository, set up with `npm ci`), else
+    this checkout's (PROJECT; from an installed wheel that is site-packages, which has none)."""
+    places = list(dict.fromkeys([Path.cwd(), PROJECT]))
+    for place in places:
+        binary = place / "node_modules" / ".bin" / "cdk"
+        if binary.exists():
+            return binary
+    looked = " or ".join(str(p / "node_modules" / ".bin" / "cdk") for p in places)
+    raise DemoFailed(f"the CDK CLI is not installed (no {looked}): run `npm ci` in the folder with package.json")
 
 
 class Demo:
@@ -169,7 +174,7 @@ class Demo:
     def cdk(self, session: boto3.Session, *args: str) -> subprocess.Popen[str]:
         process = subprocess.Popen(
             [str(cdk_binary()), *args, "--app", str(self.assembly), "--no-notices"],
-            cwd=PROJECT,
+            cwd=self.workdir,  # not the checkout: from an installed wheel there is none
             env=self.cli_env(session),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
