@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -27,7 +27,7 @@ from switchrole.config import Organisation, RoleKind, TargetAccount
 from switchrole.console import display_name
 from switchrole.redact import redact
 from switchrole.schema import IAM_NAME_CHARSET
-from switchrole.sessions import CredentialCache, SessionFailed
+from switchrole.sessions import CredentialCache, MfaSession, SessionFailed
 from switchrole.sessions import mfa_session as open_mfa_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -52,6 +52,9 @@ class SmokeRequest:
     mfa_serial: str | None = None
     mfa_required: bool | None = None  # None: unknown (no accounts file)
     mfa_max_age: int | None = None  # the role's mfa.max_age_seconds: an older MFA session needs a new code
+    source_has_mfa: bool = False  # the source is already an MFA session (check_user's, shared by its switches)
+    account_name: str = ""  # from the accounts file; "" when the role is not in it
+    role_key: str = ""
 
     @property
     def account_id(self) -> str:
@@ -91,7 +94,7 @@ class SmokeReport:
             "failure": self.failure,
             "failure_kind": self.failure_kind,
             "assumed_arn": self.assumed_arn,
-            "expiration": self.expiration.isoformat() if self.expiration else None,
+            "expiration": utc_iso(self.expiration) if self.expiration else None,
             "bucket_count": len(self.buckets) if self.ok else None,
             "buckets": self.buckets,
             "steps": [{"name": s.name, "ok": s.ok, "detail": s.detail} for s in self.steps],
@@ -105,6 +108,12 @@ class SmokeFailed(Exception):
     def __init__(self, kind: str, message: str, exit_code: int = EXIT_FAILED, aws_message: str = "") -> None:
         super().__init__(message)
         self.kind, self.message, self.exit_code, self.aws_message = kind, message, exit_code, aws_message
+
+
+def utc_iso(moment: datetime) -> str:
+    """``2026-11-29T15:04:05Z``: to the second, in UTC (a naive time is taken as UTC, as botocore's are)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_role_arn(arn: str) -> tuple[str, str, str]:
@@ -131,6 +140,8 @@ def request_for(org: Organisation, account: TargetAccount, kind: RoleKind, user:
         mfa_serial=org.hub.mfa_serial(user) if user and mfa else None,
         mfa_required=mfa,
         mfa_max_age=kind.mfa_max_age_seconds if kind.mfa_required else None,
+        account_name=account.name,
+        role_key=kind.key,
     )
 
 
@@ -156,41 +167,50 @@ def _message(exc: botocore.exceptions.ClientError) -> str:
 def explain_denied(
     request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool, direct_mfa: bool = False
 ) -> str:
-    """Which side most likely refused an AssumeRole: the hub grant, the trust policy, or MFA."""
+    """Which side most likely refused an AssumeRole: the hub grant, MFA, or the trust policy.
+
+    A switch into another account needs an Allow from both the caller's own (hub) policies and the role's
+    trust policy. A missing hub grant is named first: it is what to fix (granting the role also adds the user
+    to a ``trust: strict`` list), and it is the side AWS's own message names ("no identity-based policy
+    allows"). A strict trust's list of users is the cause only for a caller the file does not know (a hub
+    administrator with ``sts:AssumeRole`` on ``*`` from elsewhere).
+    """
     user = caller_arn.rsplit("/", 1)[-1] if ":user/" in caller_arn else None
     direct = (
         "MFA: an MFA code on AssumeRole with long-term keys may not count for your own hub policies; "
         "switch from an MFA session instead (switchrole profiles, switchrole smoke)"
     )
-    if request.mfa_required and not used_mfa:
-        return "MFA: the role requires MFA and none was given (--mfa-serial and --token-code)"
+    no_mfa = "MFA: the role requires MFA and none was given (--mfa-serial and --token-code)"
     if org is None:
+        if request.mfa_required and not used_mfa:
+            return no_mfa
+        if direct_mfa:
+            return direct
         return (
-            direct
-            if direct_mfa
-            else (
-                "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
-                "(MFA, external id, source identity); pass --config accounts.yaml for a precise diagnosis"
-            )
+            "refused by the hub (no sts:AssumeRole grant for you) or by the role's trust policy "
+            "(MFA, external id, source identity); pass --config accounts.yaml for a precise diagnosis"
         )
     found = find_role(org, request.role_arn)
     if found is None:
-        return "trust: this role is not in the accounts file; the hub grants nothing for it"
+        return f"hub grant: this role is not in {org.source}, so the hub grants it to nobody (or it does not exist)"
     account, kind = found
+    admitted = org.users_granted(kind.key, account.name)
     known = user is not None and user in org.users
-    granted = known and (account.name, kind.key) in {(a.name, k.key) for a, k in org.user_roles(str(user))}
-    if kind.strict_trust and user not in org.users_granted(kind.key, account.name):
-        admitted = ", ".join(org.users_granted(kind.key, account.name))
-        if not admitted:
-            return f"trust: {kind.key} in {account.name} has trust: strict and admits nobody (no user is granted it)"
-        return f"trust: {kind.key} in {account.name} has trust: strict and admits only {admitted}"
-    if not known:
-        return f"hub grant: {caller_arn} is not a hub user in {org.source}"
-    if not granted:
+    if known and (account.name, kind.key) not in {(a.name, k.key) for a, k in org.user_roles(str(user))}:
         return (
             f"hub grant: {user} is not granted {kind.key} in {account.name} by {org.source} "
             f"(switchrole matrix --user {user})"
         )
+    if not known:
+        if kind.strict_trust:
+            only = f"admits only {', '.join(admitted)}" if admitted else "admits nobody (no user is granted it)"
+            return (
+                f"trust: {kind.key} in {account.name} has trust: strict and {only}; "
+                f"{caller_arn or 'the caller'} is not a hub user in {org.source}"
+            )
+        return f"hub grant: {caller_arn or 'the caller'} is not a hub user in {org.source}"
+    if request.mfa_required and not used_mfa:
+        return no_mfa
     if kind.external_id is not None and request.external_id != kind.external_id:
         return "trust: the role requires its external id (--external-id)"
     if kind.source_identity and not request.source_identity:
@@ -297,7 +317,8 @@ def run_smoke(
     """
     report = SmokeReport(request)
     region = session.region_name or "us-east-1"
-    step, caller, used_mfa, mfa = "GetCallerIdentity", "", False, False
+    # ``step`` is the AWS call under way (for classify), ``stage`` the reported step it belongs to
+    step, stage, caller, used_mfa, mfa = "GetCallerIdentity", "source identity", "", request.source_has_mfa, False
 
     def client(service: str, source: boto3.Session = session, **credentials: str) -> Any:
         return source.client(service, region_name=region, endpoint_url=endpoint_url, config=RETRIES, **credentials)
@@ -306,12 +327,12 @@ def run_smoke(
         parse_role_arn(request.role_arn)
         source_sts = client("sts")
         caller = source_sts.get_caller_identity()["Arn"]
-        report.steps.append(Step("source identity", True, caller))
+        report.steps.append(Step(stage, True, caller))
 
         switch_from = session
         mfa = bool(request.mfa_serial) and token is not None and request.mfa_required is not False
         if mfa and session_first:
-            step, used_mfa = "GetSessionToken", True
+            step, stage, used_mfa = "GetSessionToken", "MFA session", True
             assert request.mfa_serial is not None and token is not None
             opened = open_mfa_session(
                 session,
@@ -322,13 +343,10 @@ def run_smoke(
                 endpoint_url=endpoint_url,
                 client_config=RETRIES,
             )
-            switch_from, fresh = opened.session, opened.credentials
-            age = fresh.mfa_age() if fresh else None
-            report.steps.append(
-                Step("MFA session", True, "GetSessionToken" + (f", MFA {age:.0f} s ago" if age else " (given)"))
-            )
+            switch_from = opened.session
+            report.steps.append(Step(stage, True, _session_detail(opened)))
 
-        step = "AssumeRole"
+        step, stage = "AssumeRole", "assume role"
         params = assume_role_params(
             request.role_arn, request.session_name or _session_name(caller), request.duration, request.external_id
         )
@@ -342,7 +360,7 @@ def run_smoke(
         credentials = assumed["Credentials"]
         report.expiration = credentials["Expiration"]
         report.steps.append(
-            Step("assume role", True, f"session {params['RoleSessionName']}, expires {report.expiration}")
+            Step(stage, True, f"session {params['RoleSessionName']}, expires {utc_iso(credentials['Expiration'])}")
         )
         role_credentials = {
             "aws_access_key_id": credentials["AccessKeyId"],
@@ -351,37 +369,49 @@ def run_smoke(
         }
         del credentials, assumed
 
-        step = "GetCallerIdentity"
+        step, stage = "GetCallerIdentity", "identity after switch"
         now = client("sts", **role_credentials).get_caller_identity()
         account, _, name = parse_role_arn(request.role_arn)
         expected = f":sts::{account}:assumed-role/{name}/{params['RoleSessionName']}"
         report.assumed_arn = now["Arn"]
         if now["Account"] != account or not now["Arn"].endswith(expected):
             raise SmokeFailed("wrong-identity", f"after the switch the caller is {now['Arn']}, not *{expected}")
-        report.steps.append(Step("identity after switch", True, now["Arn"]))
+        report.steps.append(Step(stage, True, now["Arn"]))
 
-        step = "ListBuckets"
+        step, stage = "ListBuckets", "list buckets"
         buckets = [b["Name"] for b in client("s3", **role_credentials).list_buckets().get("Buckets", [])]
         report.buckets = buckets
         report.steps.append(
-            Step("list buckets", True, f"{len(buckets)} bucket(s)" + (f": {', '.join(buckets)}" if buckets else ""))
+            Step(stage, True, f"{len(buckets)} bucket(s)" + (f": {', '.join(buckets)}" if buckets else ""))
         )
         del role_credentials
 
-        step = "GetCallerIdentity"
+        step, stage = "GetCallerIdentity", "switched back"
         back = source_sts.get_caller_identity()["Arn"]
-        report.steps.append(Step("switched back", back == caller, back))
         if back != caller:
             raise SmokeFailed("wrong-identity", f"switching back gave {back}, not {caller}")
+        report.steps.append(Step(stage, True, back))
     except SmokeFailed as failure:
-        _fail(report, step, failure)
+        _fail(report, stage, failure)
     except Exception as exc:
-        _fail(report, step, classify(exc, step, request, caller, org, used_mfa, bool(mfa) and not session_first))
+        _fail(report, stage, classify(exc, step, request, caller, org, used_mfa, bool(mfa) and not session_first))
     return report
 
 
-def _fail(report: SmokeReport, step: str, failure: SmokeFailed) -> None:
-    report.steps.append(Step(step, False, failure.message))
+def _session_detail(opened: MfaSession) -> str:
+    """How the MFA session came about (worded so that no "token" is followed by a word redaction would hide)."""
+    fresh = opened.credentials
+    if fresh is None:
+        return "the source credentials are an MFA session already"
+    age = fresh.mfa_age()
+    if opened.cached:
+        return f"cached, MFA {age:.0f} s ago" if age is not None else "cached"
+    return "new, with the MFA code (GetSessionToken)"
+
+
+def _fail(report: SmokeReport, stage: str, failure: SmokeFailed) -> None:
+    """The failed step under its reported name; its detail is the one-line cause (which names the AWS call)."""
+    report.steps.append(Step(stage, False, failure.message))
     report.failure, report.failure_kind, report.exit_code = failure.message, failure.kind, failure.exit_code
     report.aws_message = failure.aws_message
 
@@ -443,10 +473,13 @@ def check_user(
     on_done: Callable[[SmokeReport], None] | None = None,
     cache: CredentialCache | None = None,
 ) -> list[SmokeReport]:
-    """Every switch ``user`` is granted. With MFA, one MFA session (one code, or ``cache``'s session while it
-    is younger than every role's maximum MFA age) serves all of them (raises :class:`SmokeFailed` when that
-    fails, or when MFA is needed and ``token`` is None)."""
+    """Every switch ``user`` is granted, made with ``session``, which must be ``user``'s own (checked first:
+    another person's credentials would spend their code on ``user``'s MFA device, or switch as themselves).
+    With MFA, one MFA session (one code, or ``cache``'s session while it is younger than every role's maximum
+    MFA age) serves all of them. Raises :class:`SmokeFailed` when the credentials are not ``user``'s (a usage
+    error, exit 2: nothing was checked), when that session fails, or when MFA is needed and ``token`` is None."""
     requests = user_requests(org, user, duration=duration)
+    caller = _check_caller(session, org, user, endpoint_url)
     if any(r.mfa_required for r in requests):
         if token is None:
             raise SmokeFailed(
@@ -465,9 +498,31 @@ def check_user(
                 client_config=RETRIES,
             ).session
         except Exception as exc:
-            raise classify(exc, "GetSessionToken", requests[0], org.hub.user_arn(user), org, True) from None
-        requests = [replace(r, mfa_serial=None) for r in requests]  # the session carries MFA
+            raise classify(exc, "GetSessionToken", requests[0], caller, org, True) from None
+        requests = [replace(r, mfa_serial=None, source_has_mfa=True) for r in requests]  # the session carries MFA
     return run_many(session, requests, org=org, endpoint_url=endpoint_url, workers=workers, on_done=on_done)
+
+
+def _check_caller(session: boto3.Session, org: Organisation, user: str, endpoint_url: str | None) -> str:
+    """The source's ARN, when it is hub user ``user`` (any IAM path); otherwise :class:`SmokeFailed`, exit 2."""
+    sts = session.client(
+        "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
+    )
+    try:
+        caller = str(sts.get_caller_identity()["Arn"])
+    except Exception as exc:
+        raise classify(exc, "GetCallerIdentity", SmokeRequest(role_arn=""), "", org, False) from None
+    parts = caller.split(":")
+    resource = parts[5] if len(parts) == 6 else ""
+    if parts[4:5] == [org.hub.account_id] and resource.startswith("user/") and resource.rsplit("/", 1)[-1] == user:
+        return caller
+    hub_user = resource.startswith("user/") and parts[4:5] == [org.hub.account_id]
+    whose = f"{resource.rsplit('/', 1)[-1]}'s" if hub_user else "not a hub user's"
+    raise SmokeFailed(
+        "wrong-user",
+        f"--user {user}, but the credentials are {whose} ({caller}): use {user}'s profile (--profile) or keys",
+        EXIT_USAGE,
+    )
 
 
 def worst(reports: Iterable[SmokeReport]) -> int:

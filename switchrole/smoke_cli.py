@@ -14,6 +14,7 @@ import botocore.exceptions
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
 from switchrole.config import Organisation
 from switchrole.redact import redact
@@ -29,6 +30,7 @@ from switchrole.smoke import (
     parse_role_arn,
     request_for,
     run_smoke,
+    utc_iso,
     worst,
 )
 
@@ -158,7 +160,8 @@ def _run_all(session: boto3.Session, options: Options) -> int:
     if not total:
         err.print(f"{user} is granted no role in {org.source}; nothing to check", markup=False)
         return 0
-    with Progress(console=err, transient=True, disable=options.as_json) as progress:
+    # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
+    with Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress:
         task = progress.add_task(f"switching as {user}", total=total)
         try:
             reports = check_user(
@@ -178,27 +181,87 @@ def _run_all(session: boto3.Session, options: Options) -> int:
     if options.as_json:
         out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
     else:
-        out.print(summary_table(reports, title=f"switchrole smoke: {user}"))
+        print_summary(reports, title=f"switchrole smoke: {user}")
     return worst(reports)
 
 
-def summary_table(reports: list[SmokeReport], title: str) -> Table:
+# The summary's columns: (header, always shown). Optional ones are dropped, last first, when the table would
+# not fit the terminal; the account and the role are never cut (they fold onto a second line instead).
+COLUMNS = (("account", True), ("role", True), ("result", True), ("expires", True), ("buckets", False),
+           ("identity after switch", False))  # fmt: skip
+
+
+def _cells(report: SmokeReport) -> dict[str, str]:
+    account, _, role_name = parse_role_arn(report.request.role_arn)
+    return {
+        "account": report.request.account_name or account,
+        "role": report.request.role_key or role_name,
+        "result": "ok" if report.ok else "FAILED",
+        "expires": utc_iso(report.expiration) if report.expiration else "-",
+        "buckets": str(len(report.buckets)) if report.ok else "-",
+        "identity after switch": report.assumed_arn or "-",
+    }
+
+
+def summary_table(reports: list[SmokeReport], title: str, width: int | None = None) -> Table:
+    """One row per switch; ``width`` (the terminal's) drops optional columns that would not fit (None: all).
+    The result is ok or FAILED: each failure's cause is one line of :func:`failure_lines`."""
+    rows = [_cells(r) for r in reports]
+    natural = {h: max([len(h), *(len(row[h]) for row in rows)]) for h, _ in COLUMNS}
+    shown = [h for h, always in COLUMNS if always]
+    for header, always in COLUMNS:
+        if not always and width is not None and _table_width([*shown, header], natural) > width:
+            break
+        if not always:
+            shown.append(header)
     table = Table(title=title)
-    for column in ("role", "account", "result", "identity after switch", "buckets", "expires"):
-        table.add_column(column)
-    for r in reports:
-        table.add_row(
-            r.request.label,
-            r.request.account_id,
-            "[green]ok[/green]" if r.ok else f"[red]{r.failure}[/red]",
-            r.assumed_arn or "-",
-            str(len(r.buckets)) if r.ok else "-",
-            r.expiration.strftime("%H:%M:%S %Z") if r.expiration else "-",
-        )
+    for header in shown:
+        if header in ("account", "role"):  # the row's identity: wrapped within the cell if need be, never cut
+            table.add_column(header, overflow="fold", min_width=min(natural[header], 12))
+        elif header == "buckets":
+            table.add_column(header, justify="right", no_wrap=True)
+        elif header == "identity after switch":
+            table.add_column(header, overflow="fold")
+        else:
+            table.add_column(header, no_wrap=True, min_width=natural[header])
+    for report, row in zip(reports, rows, strict=True):
+        cells = [Text(row[h]) for h in shown]  # names and ARNs as they are, never read as markup
+        cells[shown.index("result")] = Text("ok", "green") if report.ok else Text("FAILED", "red")
+        table.add_row(*cells)
     return table
 
 
+def _table_width(headers: list[str], natural: dict[str, int]) -> int:
+    """Rich's default box: one rule per column and one more, one space of padding on each side of a cell."""
+    return sum(natural[h] + 3 for h in headers) + 1
+
+
+def failure_lines(reports: list[SmokeReport]) -> list[str]:
+    """One line per failed switch: which one, and its cause (the cause names the AWS call that failed)."""
+    lines = []
+    for report in reports:
+        if not report.ok:
+            cells = _cells(report)
+            lines.append(f"FAILED {cells['account']} {cells['role']}: {redact(report.failure or '')}")
+    return lines
+
+
+def count_line(reports: list[SmokeReport]) -> str:
+    passed = sum(r.ok for r in reports)
+    noun = "switch" if len(reports) == 1 else "switches"
+    return f"{len(reports)} {noun}: {passed} passed, {len(reports) - passed} failed"
+
+
+def print_summary(reports: list[SmokeReport], title: str) -> None:
+    """The table and the count on stdout; each failure's cause once, one line each, on stderr."""
+    out.print(summary_table(reports, title=title, width=out.width))
+    out.print(count_line(reports), markup=False)
+    for line in failure_lines(reports):
+        err.print(line, markup=False)
+
+
 def _print_single(report: SmokeReport, as_json: bool) -> None:
+    """The steps that passed on stdout, then OK there; or the failure's cause, once, as one line on stderr."""
     if as_json:
         out.print_json(redact(json.dumps(report.to_dict())))
         return
@@ -206,9 +269,6 @@ def _print_single(report: SmokeReport, as_json: bool) -> None:
         if step.ok:
             out.print("[green]✓[/green] ", end="")
             out.print(f"{step.name}: {redact(step.detail)}", markup=False)
-        else:  # the cause is the FAILED line on stderr, once
-            out.print("[red]✗[/red] ", end="")
-            out.print(f"{step.name}", markup=False)
     if report.ok:
         out.print(f"[green]OK[/green]: switched into {report.request.role_arn} and back")
     else:

@@ -6,7 +6,11 @@ import datetime as dt
 import http.server
 import io
 import json
+import re
 import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -14,9 +18,13 @@ import pytest
 from botocore.stub import Stubber
 from rich.console import Console
 
-from switchrole import smoke_cli
-from switchrole.config import Organisation
-from switchrole.smoke import SmokeRequest, request_for, run_smoke
+from switchrole import policies, smoke_cli
+from switchrole.assume import AssumeRequest, assume_role
+from switchrole.config import Organisation, loads
+from switchrole.local.authz import totp
+from switchrole.local.server import LocalAws
+from switchrole.sessions import CredentialCache
+from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke, utc_iso
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN" * 4
@@ -271,7 +279,14 @@ def test_diagnosis_names_the_side_that_refused(example_org: Organisation) -> Non
     plan = full_plan(assume=denied)
     plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/bob", "111111111111"))
     report = run_smoke(SequencedSession(plan), admin, org=example_org, token=lambda: "123456", session_first=False)  # type: ignore[arg-type]
-    assert "trust: Admin in shop-prod has trust: strict and admits only alice" in (report.failure or "")
+    assert "hub grant: bob is not granted Admin in shop-prod" in (report.failure or "")  # IAM checks it first
+
+    plan = full_plan(assume=denied)  # a hub administrator the file does not know: the strict trust refuses
+    plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/root-ops", "111111111111"))
+    report = run_smoke(SequencedSession(plan), admin, org=example_org, token=lambda: "123456", session_first=False)  # type: ignore[arg-type]
+    assert "trust: Admin in shop-prod has trust: strict and admits only alice; arn:aws:iam::111111111111:user/" in (
+        report.failure or ""
+    )
 
     readonly = request_for(example_org, example_org.account("data-prod"), example_org.role_kinds["ReadOnly"], "bob")
     plan = full_plan(assume=denied)
@@ -288,6 +303,21 @@ def test_diagnosis_names_the_side_that_refused(example_org: Organisation) -> Non
     plan = full_plan(assume=denied)
     report = run_smoke(SequencedSession(plan), readonly)  # type: ignore[arg-type]
     assert "MFA: the role requires MFA" in (report.failure or "")
+
+
+def test_all_checks_whose_credentials_they_are_first(example_org: Organisation) -> None:
+    """A role session is nobody's hub user; a user at an IAM path is still the user (then MFA is asked for)."""
+
+    def caller(arn: str) -> SequencedSession:
+        return SequencedSession([("sts", [ok("get_caller_identity", identity(arn, "111111111111"))])])
+
+    with pytest.raises(SmokeFailed) as refused:
+        check_user(caller("arn:aws:sts::111111111111:assumed-role/Ops/alice"), example_org, "alice", token=None)  # type: ignore[arg-type]
+    assert refused.value.exit_code == 2
+    assert refused.value.message.startswith("--user alice, but the credentials are not a hub user's (arn:aws:sts::")
+    with pytest.raises(SmokeFailed) as asked:
+        check_user(caller("arn:aws:iam::111111111111:user/people/alice"), example_org, "alice", token=None)  # type: ignore[arg-type]
+    assert "pass --token-code" in asked.value.message
 
 
 def test_no_secret_in_any_output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -312,3 +342,273 @@ def test_no_secret_in_any_output(capsys: pytest.CaptureFixture[str], monkeypatch
     assert SECRET not in rendered
     assert TOKEN[:20] not in rendered
     assert "ASIAROLEKEYROLEKEY00" not in rendered
+
+
+# --------------------------------------------------------------------------- on the local AWS: what a person sees
+
+PAYMENTS = """\
+hub: {account_id: "111111111111", name: identity}
+roles:
+  ReadOnly: {managed_policies: [ReadOnlyAccess]}
+  PlatformAdministrator: {managed_policies: [AdministratorAccess], trust: strict}
+accounts:
+  - {name: payments-prod-eu, account_id: "222222222222", roles: [ReadOnly, PlatformAdministrator]}
+  - {name: payments-prod-us, account_id: "333333333333", roles: [ReadOnly, PlatformAdministrator]}
+groups:
+  readers: {grants: [{role: ReadOnly, accounts: "*"}]}
+  admins: {grants: [{role: PlatformAdministrator, accounts: "*"}]}
+users:
+  ana: {groups: [readers, admins]}
+  hana: {groups: [readers]}
+"""
+NOT_DEPLOYED = ("payments-prod-us", "PlatformAdministrator")  # in the file, missing from the emulator
+ISO_SECOND = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+@dataclass
+class Payments:
+    aws: LocalAws
+    org: Organisation
+    keys: dict[str, tuple[str, str]]  # user -> (access key id, secret)
+    seeds: dict[str, str]
+
+    def session(self, user: str) -> boto3.Session:
+        return boto3.Session(*self.keys[user], region_name="us-east-1")
+
+    def code(self, user: str) -> str:
+        return totp(self.seeds[user])
+
+
+def _setup_session(aws: LocalAws, account: str) -> boto3.Session:
+    """Credentials in ``account`` while authorization is off (moto takes the account from the role ARN)."""
+    sts = boto3.client("sts", endpoint_url=aws.endpoint, region_name="us-east-1",
+                       aws_access_key_id="AKIASETUP", aws_secret_access_key="x")  # fmt: skip
+    c = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/setup", RoleSessionName="setup")["Credentials"]
+    return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name="us-east-1")
+
+
+@pytest.fixture(scope="module")
+def payments() -> Iterator[Payments]:
+    """PAYMENTS as the stacks would deploy it, built from the same policy builders (no CDK: ~1 s): target roles
+    with their trust policies and managed policies, hub groups with their grant policies, users with access
+    keys and virtual MFA devices; then authorization on (switchrole's model: trust, MFA, evaluation order)."""
+    org = loads(PAYMENTS, "payments.yaml")
+    with LocalAws() as aws:
+        for account in org.accounts:
+            setup = _setup_session(aws, account.account_id)
+            iam = setup.client("iam", endpoint_url=aws.endpoint)
+            for key in account.role_keys:
+                kind = org.role_kinds[key]
+                if (account.name, key) == NOT_DEPLOYED:
+                    continue
+                trust = json.dumps(policies.trust_policy(org, account, kind))
+                iam.create_role(RoleName=kind.name, Path=kind.path, AssumeRolePolicyDocument=trust)
+                for arn in kind.managed_policy_arns:
+                    iam.attach_role_policy(RoleName=kind.name, PolicyArn=arn)
+            setup.client("s3", endpoint_url=aws.endpoint).create_bucket(Bucket=f"{account.name}-data")
+        iam = _setup_session(aws, org.hub.account_id).client("iam", endpoint_url=aws.endpoint)
+        for group in org.groups:
+            iam.create_group(GroupName=group)
+            for n, grant in enumerate(policies.checked_grant_policies(org, group)):
+                iam.put_group_policy(GroupName=group, PolicyName=f"grant-{n}", PolicyDocument=json.dumps(grant))
+        keys, seeds = {}, {}
+        for user in org.users:
+            iam.create_user(UserName=user)
+            for group in org.users[user].groups:
+                iam.add_user_to_group(GroupName=group, UserName=user)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            keys[user] = (key["AccessKeyId"], key["SecretAccessKey"])
+            device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+            seed = device["Base32StringSeed"]
+            seeds[user] = seed.decode() if isinstance(seed, bytes) else seed
+            now = time.time()
+            iam.enable_mfa_device(UserName=user, SerialNumber=device["SerialNumber"],
+                                  AuthenticationCode1=totp(seeds[user], now - 30),
+                                  AuthenticationCode2=totp(seeds[user], now))  # fmt: skip
+        aws.enforce_authorization()
+        yield Payments(aws, org, keys, seeds)
+
+
+@dataclass
+class Streams:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def smoke_as(
+    payments: Payments,
+    who: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    *,
+    role_arn: str | None = None,
+    user: str | None = None,
+    as_json: bool = False,
+    width: int = 80,
+) -> Streams:
+    """`switchrole smoke` as the CLI runs it (standard AWS settings: endpoint and keys from the environment),
+    with ``who``'s keys and MFA code, on a terminal ``width`` columns wide; both streams captured."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", payments.aws.endpoint)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", payments.keys[who][0])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", payments.keys[who][1])
+    stdout, stderr = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(smoke_cli, "out", Console(file=stdout, width=width, highlight=False))
+    monkeypatch.setattr(smoke_cli, "err", Console(file=stderr, width=width, highlight=False, soft_wrap=True))
+    options = smoke_cli.Options(
+        role_arn=role_arn, all_roles=user is not None, user=user, org=payments.org, profile=None, mfa_serial=None,
+        token_code=payments.code(who), session_name=None, duration=None, external_id=None, source_identity=None,
+        as_json=as_json, workers=4, cache=False,
+    )  # fmt: skip
+    return Streams(smoke_cli.run(options), stdout.getvalue(), stderr.getvalue())
+
+
+def role(payments: Payments, account: str, key: str) -> str:
+    return payments.org.role_kinds[key].arn(payments.org.account(account).account_id)
+
+
+def test_no_hub_grant_for_a_strict_role_is_diagnosed_as_the_hub_grant(payments: Payments) -> None:
+    """IAM checks the caller's own policies before the trust: hana has no grant, so the grant is the cause (the
+    strict trust, which admits only ana, would refuse her too, but it is not what to fix)."""
+    org = payments.org
+    request = request_for(org, org.account("payments-prod-eu"), org.role_kinds["PlatformAdministrator"], "hana")
+    report = run_smoke(
+        payments.session("hana"),
+        request,
+        token=lambda: payments.code("hana"),
+        org=org,
+        endpoint_url=payments.aws.endpoint,
+    )
+    assert report.failure_kind == "access-denied"
+    assert "no identity-based policy allows" in report.aws_message  # AWS says so too: the hub side refused
+    assert report.failure == (
+        "AssumeRole refused; most likely hub grant: hana is not granted PlatformAdministrator in payments-prod-eu "
+        "by payments.yaml (switchrole matrix --user hana)"
+    )
+
+
+def test_all_with_another_users_credentials_says_so_before_spending_a_code(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """`--all --user ana` with hana's keys: a usage error (exit 2, nothing checked), not "MFA code is invalid"."""
+    result = smoke_as(payments, "hana", monkeypatch, tmp_path, user="ana")
+    assert result.code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "--user ana, but the credentials are hana's (arn:aws:iam::111111111111:user/hana): "
+        "use ana's profile (--profile) or keys\n"
+    )
+    mine = smoke_as(payments, "hana", monkeypatch, tmp_path, user="hana")  # her own: her switches run
+    assert mine.code == 0, mine.stderr
+    assert "2 switches: 2 passed, 0 failed" in mine.stdout
+
+
+def test_the_summary_fits_80_columns_without_cutting_account_or_role(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Rows tell apart at 80 columns; a count closes the table; each failure's cause is one line on stderr,
+    named by account and role, and diagnosed for a switch made from --all's shared MFA session."""
+    result = smoke_as(payments, "ana", monkeypatch, tmp_path, user="ana")
+    assert result.code == 1
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    rows = [line.split("│")[1:3] for line in lines if line.startswith("│")]
+    assert [(a.strip(), r.strip()) for a, r in rows] == [
+        ("payments-prod-eu", "ReadOnly"),
+        ("payments-prod-eu", "PlatformAdministrator"),
+        ("payments-prod-us", "ReadOnly"),
+        ("payments-prod-us", "PlatformAdministrator"),
+    ]
+    assert len(re.findall(ISO_SECOND, result.stdout)) == 3  # the expiry of each switch that passed
+    assert lines[-1] == "4 switches: 3 passed, 1 failed"
+    assert "refused" not in result.stdout
+    assert result.stderr.splitlines() == [
+        "FAILED payments-prod-us PlatformAdministrator: AssumeRole refused; most likely MFA age or deployment: "
+        "payments.yaml grants this, so the MFA session is older than the role's maximum MFA age, or "
+        "SwitchRole-Hub or SwitchRole-payments-prod-us is not deployed from this version of the file"
+    ]
+    wide = smoke_as(payments, "ana", monkeypatch, tmp_path, user="ana", width=160)
+    assert "identity after switch" in wide.stdout and "buckets" in wide.stdout  # dropped only when narrow
+    assert "arn:aws:sts::222222222222:assumed-role/PlatformAdministrator/ana" in wide.stdout
+
+
+def test_a_failed_single_check_prints_its_cause_once_on_stderr(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """The steps that passed on stdout; the cause once, one line, on stderr, with the AWS call named once."""
+    arn = role(payments, "payments-prod-eu", "PlatformAdministrator")
+    result = smoke_as(payments, "hana", monkeypatch, tmp_path, role_arn=arn)
+    assert result.code == 1
+    assert result.stdout.splitlines() == [
+        "✓ source identity: arn:aws:iam::111111111111:user/hana",
+        "✓ MFA session: new, with the MFA code (GetSessionToken)",
+    ]
+    assert result.stderr.splitlines() == [
+        "FAILED: AssumeRole refused; most likely hub grant: hana is not granted PlatformAdministrator in "
+        "payments-prod-eu by payments.yaml (switchrole matrix --user hana)"
+    ]
+    as_json = smoke_as(payments, "hana", monkeypatch, tmp_path, role_arn=arn, as_json=True)
+    report = json.loads(as_json.stdout)
+    assert as_json.stderr == ""
+    assert report["steps"][-1] == {"name": "assume role", "ok": False, "detail": report["failure"]}
+    assert sorted(report) == sorted(SmokeReport(SmokeRequest(arn)).to_dict())  # the shape --json always had
+
+
+def test_expiry_is_shown_to_the_second_in_utc(
+    payments: Payments, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    arn = role(payments, "payments-prod-eu", "ReadOnly")
+    report = json.loads(smoke_as(payments, "hana", monkeypatch, tmp_path, role_arn=arn, as_json=True).stdout)
+    assert re.fullmatch(ISO_SECOND, report["expiration"])
+    (assumed,) = [s for s in report["steps"] if s["name"] == "assume role"]
+    assert re.fullmatch(rf"session hana, expires {ISO_SECOND}", assumed["detail"])
+    assert "[redacted]" not in json.dumps(report)  # no step's own wording looks like a credential
+    text = smoke_as(payments, "hana", monkeypatch, tmp_path, role_arn=arn)
+    assert re.search(rf"^✓ assume role: session hana, expires {ISO_SECOND}$", text.stdout, re.MULTILINE)
+    assert utc_iso(dt.datetime(2026, 11, 29, 16, 4, 5, 987654, tzinfo=dt.timezone(dt.timedelta(hours=1)))) == (
+        "2026-11-29T15:04:05Z"
+    )
+
+
+def test_credential_process_expiration_stays_iso_8601(payments: Payments) -> None:
+    """`switchrole assume` prints the AWS CLI's format, untouched: an ISO 8601 time with its offset."""
+    request = AssumeRequest(
+        role(payments, "payments-prod-eu", "ReadOnly"), "ana", mfa_serial=payments.org.hub.mfa_serial("ana")
+    )
+    credentials = assume_role(
+        payments.session("ana"), request, token=lambda: payments.code("ana"), cache=CredentialCache(None),
+        endpoint_url=payments.aws.endpoint,
+    )  # fmt: skip
+    answer = json.loads(credentials.credential_process())
+    expiration = dt.datetime.fromisoformat(answer["Expiration"])
+    assert answer["Version"] == 1 and expiration.utcoffset() is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", answer["Expiration"])
+
+
+def test_the_table_folds_long_names_instead_of_cutting_them() -> None:
+    """Names longer than 80 columns allow still show in full (folded within their cells), never with "…"."""
+    accounts = ["payments-production-europe-west-1", "payments-production-europe-west-2"]
+    reports = [
+        SmokeReport(
+            SmokeRequest(
+                f"arn:aws:iam::{n}{n}:role/PlatformAdministratorBreakGlass",
+                account_name=a,
+                role_key="PlatformAdministratorBreakGlass",
+            ),
+            expiration=EXPIRY,
+        )
+        for n, a in zip(("222222", "333333"), accounts, strict=True)
+    ]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(smoke_cli.summary_table(reports, title="t", width=80))
+    text = buffer.getvalue()
+    assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
+    cells = [line.split("│")[1:3] for line in text.splitlines() if line.startswith("│")]
+    assert "".join(a.strip() for a, _ in cells) == "".join(accounts)
+    assert "".join(r.strip() for _, r in cells) == "PlatformAdministratorBreakGlass" * 2
