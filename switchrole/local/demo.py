@@ -468,7 +468,7 @@ class Demo:
                 source = boto3.Session(
                     c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=self.org.hub.region
                 )
-                request = replace(request, mfa_serial=None)
+                request = replace(request, mfa_serial=None, source_has_mfa=True)  # diagnosed as an aged session
             check.report = run_smoke(
                 source,
                 request,
