@@ -599,10 +599,14 @@ def local_demo(
     ] = "strict",
 ) -> None:
     """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
-    from switchrole.local.demo import run_demo
+    from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
 
     org = load(config)
     changed = load(then) if then is not None else None  # both files are valid before anything starts
+    try:
+        cdk_binary()  # before any work folder or server exists
+    except DemoFailed as exc:
+        raise fail(f"local demo: {exc}", EXIT_FAILED) from None
     code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading, config_path=config, then_path=then)
     if code == 130:  # interrupted: everything is stopped; skip jsii's exit hooks, whose node is gone too
         import os

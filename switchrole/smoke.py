@@ -201,20 +201,23 @@ def explain_denied(
             f"hub grant: {user} is not granted {kind.key} in {account.name} by {org.source} "
             f"(switchrole matrix --user {user})"
         )
-    if not known:
+    trust_gap = None
+    if kind.external_id is not None and request.external_id != kind.external_id:
+        trust_gap = "trust: the role requires its external id (--external-id)"
+    elif kind.source_identity and not request.source_identity:
+        trust_gap = "trust: the role requires SourceIdentity set to your user name (--source-identity)"
+    if not known:  # the file does not know this caller's hub permissions: name what it does know is missing
         if kind.strict_trust:
             only = f"admits only {', '.join(admitted)}" if admitted else "admits nobody (no user is granted it)"
             return (
                 f"trust: {kind.key} in {account.name} has trust: strict and {only}; "
                 f"{caller_arn or 'the caller'} is not a hub user in {org.source}"
             )
-        return f"hub grant: {caller_arn or 'the caller'} is not a hub user in {org.source}"
+        return trust_gap or f"hub grant: {caller_arn or 'the caller'} is not a hub user in {org.source}"
     if request.mfa_required and not used_mfa:
         return no_mfa
-    if kind.external_id is not None and request.external_id != kind.external_id:
-        return "trust: the role requires its external id (--external-id)"
-    if kind.source_identity and not request.source_identity:
-        return "trust: the role requires SourceIdentity set to your user name (--source-identity)"
+    if trust_gap:
+        return trust_gap
     if direct_mfa:
         return direct
     return (

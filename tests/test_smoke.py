@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -287,6 +287,13 @@ def test_diagnosis_names_the_side_that_refused(example_org: Organisation) -> Non
     assert "trust: Admin in shop-prod has trust: strict and admits only alice; arn:aws:iam::111111111111:user/" in (
         report.failure or ""
     )
+
+    developer = request_for(example_org, example_org.account("shop-dev"), example_org.role_kinds["Developer"], None)
+    plan = full_plan(assume=denied)  # the same administrator, without the SourceIdentity the trust requires
+    plan[0][1][0] = ok("get_caller_identity", identity("arn:aws:iam::111111111111:user/root-ops", "111111111111"))
+    no_identity = replace(developer, source_identity=False)
+    report = run_smoke(SequencedSession(plan), no_identity, org=example_org, token=lambda: "1", session_first=False)  # type: ignore[arg-type]
+    assert "trust: the role requires SourceIdentity" in (report.failure or "")  # known missing, not "not a hub user"
 
     readonly = request_for(example_org, example_org.account("data-prod"), example_org.role_kinds["ReadOnly"], "bob")
     plan = full_plan(assume=denied)
