@@ -241,7 +241,9 @@ def profiles(
                 replace_text(merge, updated)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
-    count = len(org.user_roles(user))
+    from switchrole.config import utc_now
+
+    count = len(org.user_roles(user, now=utc_now()))  # expired access gets no profile
     typer.echo(f"{merge}: {count} switchrole profile(s) for {user} {'updated' if existing else 'written'}", err=True)
 
 

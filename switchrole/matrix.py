@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
-from switchrole.config import Access, Organisation
+from switchrole.config import Access, Organisation, iso, utc_now
 
 COLUMNS = (
     "user",
@@ -20,10 +21,14 @@ COLUMNS = (
     "external_id_required",
     "source_identity_required",
     "strict_trust",
+    "until",
+    "expired",
 )
 
 
-def record(access: Access) -> dict[str, Any]:
+def record(access: Access, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """One row; ``until`` is when IAM ends this switch (the earlier of the grant's and the user's ``until:``,
+    null: it does not end), ``expired`` whether it has ended at ``now``."""
     role = access.role
     return {
         "user": access.user,
@@ -39,12 +44,15 @@ def record(access: Access) -> dict[str, Any]:
         "external_id_required": role.external_id is not None,
         "source_identity_required": role.source_identity,
         "strict_trust": role.strict_trust,
+        "until": None if access.until is None else iso(access.until),
+        "expired": access.expired(now or utc_now()),
     }
 
 
-def records(org: Organisation, user: str | None = None) -> list[dict[str, Any]]:
-    """One row per (user, group, account, role) the file grants, in file order."""
-    return [record(a) for a in org.access(user)]
+def records(org: Organisation, user: str | None = None, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """One row per (user, group, account, role) the file grants, in file order (expired ones too, marked)."""
+    now = now or utc_now()
+    return [record(a, now) for a in org.access(user)]
 
 
 def nobody_note(org: Organisation) -> str:
@@ -57,7 +65,7 @@ def nobody_note(org: Organisation) -> str:
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ("user", "group", "account", "role", "MFA", "session", "conditions")
+    header = ("user", "group", "account", "role", "MFA", "session", "conditions", "until")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
@@ -78,6 +86,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
             mfa,
             f"{r['max_session_duration'] / 3600:g} h",
             conditions or "-",
+            ("**expired** " if r["expired"] else "") + (r["until"] or "-"),
         )
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines) + "\n"

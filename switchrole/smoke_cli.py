@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from switchrole.config import Organisation
+from switchrole.config import Organisation, utc_now
 from switchrole.redact import redact
 from switchrole.sessions import CredentialCache
 from switchrole.smoke import (
@@ -154,9 +154,10 @@ def _run_all(session: boto3.Session, options: Options) -> int:
         return usage("--all needs --config accounts.yaml and --user NAME")
     if user not in org.users:
         return usage(f"--user: no user {user!r} in {org.source}")
-    total = len(org.user_roles(user))
+    now = utc_now()
+    total = len(org.user_roles(user, now=now))
     if not total:
-        err.print(f"{user} is granted no role in {org.source}; nothing to check", markup=False)
+        err.print(f"{user} may switch into no role in {org.source} (none granted, or expired)", markup=False)
         return 0
     with Progress(console=err, transient=True, disable=options.as_json) as progress:
         task = progress.add_task(f"switching as {user}", total=total)
@@ -171,6 +172,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
                 workers=options.workers,
                 on_done=lambda _: progress.advance(task),
                 cache=_cache(options),
+                now=now,
             )
         except SmokeFailed as failure:
             err.print(failure.message, markup=False)
