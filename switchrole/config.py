@@ -534,8 +534,11 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             if not math.isfinite(value):
                 raise fail(path, f"{value} is not a number JSON can carry")
             return float(value)
+        if isinstance(value, datetime.datetime) and _until_path(path):  # an unquoted YAML timestamp
+            # a plain datetime: ruamel's TimeStamp loses its zone when copied; the schema checks it is UTC
+            return datetime.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=value.tzinfo)
         if isinstance(value, datetime.date) and _until_path(path):
-            return value  # an unquoted YAML timestamp; the schema checks that it is UTC
+            return value  # a date without a time: the schema says what to write instead
         what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
 
