@@ -362,9 +362,7 @@ class Organisation:
         """When ``user``'s switch into ``role`` in ``account`` ends, through whichever group lasts longest."""
         return self._access_ends[(user, account, role)]
 
-    def user_roles(
-        self, user: str, *, now: datetime.datetime | None = None
-    ) -> list[tuple[TargetAccount, RoleKind]]:
+    def user_roles(self, user: str, *, now: datetime.datetime | None = None) -> list[tuple[TargetAccount, RoleKind]]:
         """Distinct (account, role) pairs ``user`` may switch into, in file order of accounts; with ``now``, only
         those IAM still allows then (expired grants, and everything of an expired user, left out)."""
         pairs = {
@@ -540,6 +538,8 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
         if isinstance(value, datetime.date) and _until_path(path):
             return value  # a date without a time: the schema says what to write instead
         what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
+        if isinstance(value, datetime.date):  # ruamel's TimeStamp, or a date
+            what = "a date (an unquoted timestamp)"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
 
     return plain(node, (), ())

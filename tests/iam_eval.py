@@ -80,9 +80,7 @@ def reachable(
         for key in org.role_kinds if every_kind else account.role_keys:
             arn = org.role_kinds[key].arn(account.account_id)
             if any(
-                statement_allows(
-                    s, arn, account.account_id, mfa_age=mfa_age, org_id=org.hub.organization_id, now=now
-                )
+                statement_allows(s, arn, account.account_id, mfa_age=mfa_age, org_id=org.hub.organization_id, now=now)
                 for d in documents
                 for s in d["Statement"]
             ):
