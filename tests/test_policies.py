@@ -290,8 +290,10 @@ class TestExpiringGrants:
                         {"role": "Admin", "accounts": ["acct-0003"], "until": self.Q2}]}  # fmt: skip
         org = load_data(generated(3, grants=grants))
         (doc,) = grant_policies(org, "g")
-        ends = [(s["Condition"]["DateLessThan"]["aws:CurrentTime"], s["Condition"]["StringEquals"]["aws:ResourceAccount"])
-                for s in doc["Statement"]]  # fmt: skip
+        ends = [
+            (s["Condition"]["DateLessThan"]["aws:CurrentTime"], s["Condition"]["StringEquals"]["aws:ResourceAccount"])
+            for s in doc["Statement"]
+        ]
         assert ends == [(self.Q1, ["200000000002"]), (self.Q2, ["200000000001", "200000000003"])]
         assert len({s["Sid"] for s in doc["Statement"]}) == 2
         assert reachable(org, [doc], now=self.BETWEEN) == {("acct-0001", "Admin"), ("acct-0003", "Admin")}
