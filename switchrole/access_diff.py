@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchrole.config import MAX_FILE_BYTES, Organisation, RoleKind, TargetAccount, loads
+from switchrole.config import MAX_FILE_BYTES, End, Organisation, RoleKind, TargetAccount, iso, loads
 from switchrole.errors import ConfigError
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
@@ -46,9 +46,10 @@ class Conditions:
     external_id_required: bool
     source_identity_required: bool
     strict_trust: bool
+    until: str | None  # when IAM ends this user's switch (grant and user until:); None: it does not end
 
     @classmethod
-    def of(cls, kind: RoleKind, account_id: str) -> Conditions:
+    def of(cls, kind: RoleKind, account_id: str, until: End = None) -> Conditions:
         return cls(
             account_id=account_id,
             role_arn=kind.arn(account_id),
@@ -58,6 +59,7 @@ class Conditions:
             external_id_required=kind.external_id is not None,
             source_identity_required=kind.source_identity,
             strict_trust=kind.strict_trust,
+            until=None if until is None else iso(until),
         )
 
 
@@ -117,7 +119,8 @@ def effective_access(org: Organisation | None) -> dict[AccessKey, tuple[Conditio
     for access in org.access():
         key = (access.user, access.account.name, access.role.key)
         groups = result[key][1] if key in result else ()
-        result[key] = (Conditions.of(access.role, access.account.account_id), (*groups, access.group))
+        until = org.access_end(*key)  # through whichever group lasts longest
+        result[key] = (Conditions.of(access.role, access.account.account_id, until), (*groups, access.group))
     return result
 
 
@@ -272,6 +275,7 @@ class AccessDiff:
     lost: list[dict[str, Any]] = field(default_factory=list)
     changed: list[dict[str, Any]] = field(default_factory=list)  # role changes that narrow, or neither
     structure: list[str] = field(default_factory=list)  # accounts, role kinds, groups, users added; renames
+    ranked: list[tuple[int, dict[str, Any]]] = field(default_factory=list, repr=False)  # weaker + changed, ranked
 
     @property
     def access_changed(self) -> bool:
@@ -308,12 +312,13 @@ class AccessDiff:
                 out += [
                     f"### {title} ({len(rows)})",
                     "",
-                    "| user | account | role | via | MFA | session |",
-                    "|---|---|---|---|---|---|",
+                    "| user | account | role | via | MFA | session | until |",
+                    "|---|---|---|---|---|---|---|",
                 ]
                 out += [
                     f"| {r['user']} | {r['account']} ({r['account_id']}) | {r['role']} | {', '.join(r['groups'])} | "
-                    f"{'yes' if r['mfa_required'] else '**no**'} | {_hours(r['max_session_duration'])} |"
+                    f"{'yes' if r['mfa_required'] else '**no**'} | {_hours(r['max_session_duration'])} | "
+                    f"{r['until'] or '-'} |"
                     for r in rows
                 ]
                 out.append("")
@@ -350,6 +355,7 @@ def diff(base: Organisation | None, head: Organisation, *, base_label: str, head
     for key in sorted(old.keys() - new.keys()):
         result.lost.append(_row(key, *old[key]))
     _role_changes(base, head, renames, moved, new, result)
+    _expiry_changes(old, new, result)
     _structure(base, head, renames, moved, result)
     _settings(base, head, result)
     return result
@@ -390,6 +396,39 @@ def _role_changes(
     _add_role_changes(result, rows)
 
 
+def expiry_change(user: str, old: str | None, new: str | None) -> Change | None:
+    """How the end of one user's switch moved. An end removed or moved later widens access (IAM would have
+    refused it from then on); one added or moved earlier narrows it. ISO times compare as times."""
+    if old == new:
+        return None
+    if new is None:
+        return Change(f"{user}'s access no longer ends (was until {old})", WEAKER, 2)
+    if old is None:
+        return Change(f"{user}'s access now ends at {new} (until:)", NARROWER)
+    if new > old:
+        return Change(f"{user}'s access extended: until {old} -> {new}", WEAKER, 5)
+    return Change(f"{user}'s access shortened: until {old} -> {new}", NARROWER)
+
+
+def _expiry_changes(
+    old: dict[AccessKey, tuple[Conditions, tuple[str, ...]]],
+    new: dict[AccessKey, tuple[Conditions, tuple[str, ...]]],
+    result: AccessDiff,
+) -> None:
+    """Access held before and after whose end (``until:`` of a grant or of the user) moved, added or went."""
+    grouped: dict[tuple[str, str, Change], list[str]] = defaultdict(list)
+    for key in sorted(old.keys() & new.keys()):
+        user, account, role = key
+        change = expiry_change(user, old[key][0].until, new[key][0].until)
+        if change is not None:
+            grouped[(role, user, change)].append(account)
+    rows = [
+        (change.rank, _role_change(role, accounts, change, [user]))
+        for (role, user, change), accounts in grouped.items()
+    ]
+    _add_role_changes(result, rows)
+
+
 def _role_change(role: str, where: list[str], change: Change, holders: list[str]) -> dict[str, Any]:
     return {
         "role": role,
@@ -401,9 +440,11 @@ def _role_change(role: str, where: list[str], change: Change, holders: list[str]
 
 
 def _add_role_changes(result: AccessDiff, rows: list[tuple[int, dict[str, Any]]]) -> None:
-    rows.sort(key=lambda r: (r[0], r[1]["role"], r[1]["change"]))
-    result.weaker += [row for _, row in rows if row["weaker"]]
-    result.changed += [row for _, row in rows if not row["weaker"]]
+    """Add ranked rows; the lists stay sorted across every call, most dangerous first."""
+    result.ranked += rows
+    ranked = sorted(result.ranked, key=lambda r: (r[0], r[1]["role"], r[1]["change"]))
+    result.weaker = [row for _, row in ranked if row["weaker"]]
+    result.changed = [row for _, row in ranked if not row["weaker"]]
 
 
 def _structure(

@@ -255,7 +255,7 @@ def profiles(
                 replace_text(merge, updated)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
-    changes = merge_summary(existing, block, user)
+    changes = merge_summary(existing, block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
 

@@ -8,6 +8,7 @@ gives up, so one run of ``switchrole validate`` shows the whole list.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import math
 import os
@@ -131,11 +132,42 @@ class TargetAccount:
         return f"{STACK_PREFIX}{self.name}"
 
 
+# --------------------------------------------------------------------------- expiry
+
+End = datetime.datetime | None  # when access ends (a UTC time); None: it does not
+EXPIRING_SOON = datetime.timedelta(days=14)  # validate warns about access ending within this
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def earlier(a: End, b: End) -> End:
+    """The end of access that needs both (a grant *and* the user's own end): the earlier one."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+def later(a: End, b: End) -> End:
+    """The end of access that either gives (two grants of the same role): the later one."""
+    return None if a is None or b is None else max(a, b)
+
+
+def ended(end: End, now: datetime.datetime) -> bool:
+    """IAM's grant holds while ``aws:CurrentTime < until`` (DateLessThan): at ``until`` it has ended."""
+    return end is not None and end <= now
+
+
+def iso(end: datetime.datetime) -> str:
+    """The form IAM's Date conditions and accounts.yaml both use: ``2027-03-31T00:00:00Z``."""
+    return end.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 @dataclass(frozen=True)
 class Grant:
     role: str
     account_names: tuple[str, ...]  # resolved: "*" is expanded
     all_accounts: bool  # written as accounts: "*"
+    until: End = None  # IAM ends the grant then (DateLessThan aws:CurrentTime)
 
 
 @dataclass(frozen=True)
@@ -149,6 +181,7 @@ class Group:
 class User:
     name: str
     groups: tuple[str, ...]
+    until: End = None  # every switch ends then (a Deny on the user, DateGreaterThanEquals aws:CurrentTime)
 
 
 @dataclass(frozen=True)
@@ -187,6 +220,10 @@ class Access:
     group: str
     account: TargetAccount
     role: RoleKind
+    until: End = None  # the earlier of the grant's end and the user's own end
+
+    def expired(self, now: datetime.datetime) -> bool:
+        return ended(self.until, now)
 
 
 @dataclass(frozen=True)
@@ -234,6 +271,26 @@ class Organisation:
                 role: tuple(a for a in self.accounts if a.name in names) for role, names in by_role.items()
             }
         return result
+
+    @cached_property
+    def _grant_ends(self) -> dict[tuple[str, str, str], End]:
+        ends: dict[tuple[str, str, str], End] = {}
+        for group in self.groups.values():
+            for grant in group.grants:
+                for name in grant.account_names:
+                    key = (group.name, grant.role, name)
+                    ends[key] = later(ends[key], grant.until) if key in ends else grant.until
+        return ends
+
+    def grant_end(self, group: str, role: str, account: str) -> End:
+        """When ``group``'s access to ``role`` in ``account`` ends: the latest of the grants naming it."""
+        return self._grant_ends[(group, role, account)]
+
+    def all_accounts_end(self, group: str, role: str) -> End:
+        """When ``group``'s ``accounts: "*"`` grants of ``role`` end (the latest of them)."""
+        ends = [g.until for g in self.groups[group].grants if g.role == role and g.all_accounts]
+        assert ends, (group, role)
+        return None if None in ends else max(e for e in ends if e is not None)
 
     def group_access(self, group: str) -> Mapping[str, tuple[TargetAccount, ...]]:
         """Role kind key -> the accounts (file order) where ``group`` may assume it."""
@@ -291,17 +348,60 @@ class Organisation:
             for group in u.groups:
                 for role, accounts in self.group_access(group).items():
                     for account in accounts:
-                        yield Access(u.name, group, account, self.role_kinds[role])
+                        until = earlier(self.grant_end(group, role, account.name), u.until)
+                        yield Access(u.name, group, account, self.role_kinds[role], until)
 
-    def user_roles(self, user: str) -> list[tuple[TargetAccount, RoleKind]]:
-        """Distinct (account, role) pairs ``user`` may switch into, in file order of accounts."""
-        pairs = {(a.account.name, a.role.key) for a in self.access(user)}
+    @cached_property
+    def _access_ends(self) -> dict[tuple[str, str, str], End]:
+        ends: dict[tuple[str, str, str], End] = {}
+        for a in self.access():
+            key = (a.user, a.account.name, a.role.key)
+            ends[key] = later(ends[key], a.until) if key in ends else a.until
+        return ends
+
+    def access_end(self, user: str, account: str, role: str) -> End:
+        """When ``user``'s switch into ``role`` in ``account`` ends, through whichever group lasts longest."""
+        return self._access_ends[(user, account, role)]
+
+    def user_roles(self, user: str, *, now: datetime.datetime | None = None) -> list[tuple[TargetAccount, RoleKind]]:
+        """Distinct (account, role) pairs ``user`` may switch into, in file order of accounts; with ``now``, only
+        those IAM still allows then (expired grants, and everything of an expired user, left out)."""
+        pairs = {
+            (a.account.name, a.role.key)
+            for a in self.access(user)
+            if now is None or not ended(self.access_end(user, a.account.name, a.role.key), now)
+        }
         return [
             (account, self.role_kinds[key])
             for account in self.accounts
             for key in account.role_keys
             if (account.name, key) in pairs
         ]
+
+
+def expiry_entries(org: Organisation) -> list[tuple[Path, datetime.datetime]]:
+    """Every ``until:`` in the file, as (field path, time): grants in file order, then users."""
+    entries: list[tuple[Path, datetime.datetime]] = [
+        (("groups", name, "grants", i, "until"), grant.until)
+        for name, group in org.groups.items()
+        for i, grant in enumerate(group.grants)
+        if grant.until is not None
+    ]
+    entries += [(("users", name, "until"), user.until) for name, user in org.users.items() if user.until is not None]
+    return entries
+
+
+def expired_entries(org: Organisation, now: datetime.datetime) -> list[tuple[Path, datetime.datetime]]:
+    """The ``until:`` entries IAM already enforces at ``now`` (field path, time): they grant nothing any more
+    and should leave the file. Pure, for ``validate`` and for audits."""
+    return [(path, until) for path, until in expiry_entries(org) if ended(until, now)]
+
+
+def expiring_entries(
+    org: Organisation, now: datetime.datetime, within: datetime.timedelta = EXPIRING_SOON
+) -> list[tuple[Path, datetime.datetime]]:
+    """The ``until:`` entries that end after ``now`` but within ``within`` (field path, time)."""
+    return [(path, until) for path, until in expiry_entries(org) if now < until <= now + within]
 
 
 # --------------------------------------------------------------------------- loading
@@ -433,10 +533,25 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             if not math.isfinite(value):
                 raise fail(path, f"{value} is not a number JSON can carry")
             return float(value)
+        if isinstance(value, datetime.datetime) and _until_path(path):  # an unquoted YAML timestamp
+            # a plain datetime: ruamel's TimeStamp loses its zone when copied; the schema checks it is UTC
+            return datetime.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=value.tzinfo)
+        if isinstance(value, datetime.date) and _until_path(path):
+            return value  # a date without a time: the schema says what to write instead
         what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
+        if isinstance(value, datetime.date):  # ruamel's TimeStamp, or a date
+            what = "a date (an unquoted timestamp)"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
 
     return plain(node, (), ())
+
+
+def _until_path(path: Path) -> bool:
+    """``groups.<g>.grants[i].until`` or ``users.<u>.until``: the only places a timestamp may be unquoted."""
+    shape = tuple(type(p) for p in path)
+    grant = shape == (str, str, str, int, str) and path[0] == "groups" and path[2] == "grants"
+    user = shape == (str, str, str) and path[0] == "users"
+    return (grant or user) and path[-1] == "until"
 
 
 def locate_line(root: Any, path: Path) -> int | None:
@@ -697,6 +812,7 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
                     if grant.accounts == "*"
                     else tuple(grant.accounts),
                     grant.accounts == "*",
+                    grant.until,
                 )
                 for grant in g.grants
             ),
@@ -709,7 +825,7 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
         role_kinds=kinds,
         accounts=accounts,
         groups=groups,
-        users={name: User(name, tuple(u.groups)) for name, u in spec.users.items()},
+        users={name: User(name, tuple(u.groups), u.until) for name, u in spec.users.items()},
         deployment=_resolve_deployment(spec),
         source=source,
     )

@@ -3,13 +3,14 @@ terminal table grouped by user and coloured by environment like the console link
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 
 from switchrole.clients import colour
-from switchrole.config import Access, Organisation
+from switchrole.config import Access, Organisation, iso, utc_now
 
 COLUMNS = (
     "user",
@@ -25,10 +26,14 @@ COLUMNS = (
     "external_id_required",
     "source_identity_required",
     "strict_trust",
+    "until",
+    "expired",
 )
 
 
-def record(access: Access) -> dict[str, Any]:
+def record(access: Access, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """One row; ``until`` is when IAM ends this switch (the earlier of the grant's and the user's ``until:``,
+    null: it does not end), ``expired`` whether it has ended at ``now``."""
     role = access.role
     return {
         "user": access.user,
@@ -44,12 +49,15 @@ def record(access: Access) -> dict[str, Any]:
         "external_id_required": role.external_id is not None,
         "source_identity_required": role.source_identity,
         "strict_trust": role.strict_trust,
+        "until": None if access.until is None else iso(access.until),
+        "expired": access.expired(now or utc_now()),
     }
 
 
-def records(org: Organisation, user: str | None = None) -> list[dict[str, Any]]:
-    """One row per (user, group, account, role) the file grants, in file order."""
-    return [record(a) for a in org.access(user)]
+def records(org: Organisation, user: str | None = None, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """One row per (user, group, account, role) the file grants, in file order (expired ones too, marked)."""
+    now = now or utc_now()
+    return [record(a, now) for a in org.access(user)]
 
 
 def nobody_note(org: Organisation) -> str:
@@ -74,13 +82,17 @@ def _session(r: dict[str, Any]) -> str:
     return f"{r['max_session_duration'] / 3600:g} h"
 
 
+def _until(r: dict[str, Any], expired: str = "**expired** ") -> str:
+    return (expired if r["expired"] else "") + (r["until"] or "-")
+
+
 def to_markdown(rows: list[dict[str, Any]]) -> str:
-    header = ("user", "group", "account", "role", "MFA", "session", "conditions")
+    header = ("user", "group", "account", "role", "MFA", "session", "conditions", "until")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
         cells = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"], mfa, _session(r))
-        lines.append("| " + " | ".join(str(c) for c in (*cells, _conditions(r))) + " |")
+        lines.append("| " + " | ".join(str(c) for c in (*cells, _conditions(r), _until(r))) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -96,6 +108,7 @@ def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
     table.add_column("MFA", overflow="fold")
     table.add_column("session", no_wrap=True)
     table.add_column("conditions", overflow="fold")
+    table.add_column("until", overflow="fold")
     previous = None
     for r in rows:
         if previous is not None and r["user"] != previous:
@@ -109,6 +122,7 @@ def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
             mfa,
             _session(r),
             _conditions(r),
+            Text(_until(r, expired="expired "), "bold red" if r["expired"] else ""),
         )
         previous = r["user"]
     table.caption = f"{len(rows)} switch(es) for {len({r['user'] for r in rows})} user(s)"

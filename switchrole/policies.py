@@ -14,13 +14,14 @@ managed policies.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from switchrole.config import MAX_GROUP_POLICIES, PARTITION, Organisation, RoleKind, TargetAccount
+from switchrole.config import MAX_GROUP_POLICIES, PARTITION, End, Organisation, RoleKind, TargetAccount, iso
 from switchrole.errors import Problem
 
 POLICY_VERSION = "2012-10-17"
@@ -177,26 +178,51 @@ def check_trust_size(org: Organisation, kind: RoleKind, doc: PolicyDocument, whe
 # --------------------------------------------------------------------------- hub side
 
 
+def expiry_condition(until: End) -> dict[str, dict[str, str]]:
+    """A grant that ends: IAM allows it only while ``aws:CurrentTime`` is before ``until``, so nothing has to
+    run at that moment to take the access away."""
+    return {} if until is None else {"DateLessThan": {"aws:CurrentTime": iso(until)}}
+
+
+def _until_sid(until: End) -> str:
+    return "" if until is None else "Until" + until.strftime("%Y%m%dT%H%M%SZ")
+
+
 @dataclass(frozen=True)
 class GrantChunk:
-    """Part of one role kind's grant: the accounts one statement lists."""
+    """Part of one role kind's grant: the accounts one statement lists, all ending at the same time."""
 
     kind: RoleKind
     account_ids: tuple[str, ...]
-    part: int  # 1-based; >1 only when one kind's accounts span several statements
+    part: int  # 1-based; >1 only when one kind's accounts (with one end) span several statements
+    until: End = None
 
     def statement(self) -> Statement:
         session = session_conditions(self.kind)
         equals = {"aws:ResourceAccount": list(self.account_ids), **session.pop("StringEquals", {})}
         conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
         conditions.update(mfa_conditions(self.kind))
+        conditions.update(expiry_condition(self.until))
         return {
-            "Sid": sid("Assume", self.kind.key, str(self.part) if self.part > 1 else ""),
+            "Sid": sid("Assume", self.kind.key, str(self.part) if self.part > 1 else "", _until_sid(self.until)),
             "Effect": "Allow",
             "Action": list(self.kind.assume_actions),
             "Resource": self.kind.any_account_arn,
             "Condition": conditions,
         }
+
+
+def _by_end(org: Organisation, group: str, role: str, accounts: Sequence[TargetAccount]) -> list[tuple[End, list[str]]]:
+    """``accounts``' ids grouped by when ``group``'s access to them ends: grants with different ends never share
+    a statement (each statement has one ``DateLessThan``). Unending first, then by end; file order within."""
+    buckets: dict[End, list[str]] = {}
+    for account in accounts:
+        buckets.setdefault(org.grant_end(group, role, account.name), []).append(account.account_id)
+    return sorted(buckets.items(), key=lambda item: float("-inf") if item[0] is None else item[0].timestamp())
+
+
+def _outlives(end: End, other: End) -> bool:
+    return other is not None and (end is None or end > other)
 
 
 def grant_policies(
@@ -206,14 +232,17 @@ def grant_policies(
 
     Statements follow role kinds in file order and accounts in file order, so
     adding an account at the end of the file appends to the last statement
-    instead of reshuffling every policy.
+    instead of reshuffling every policy. Grants that end (``until:``) get their own
+    statements, one per end time, sized with their ``DateLessThan`` condition.
     """
     policies: list[list[Statement]] = [[]]
     used = policy_chars(document([]))
     for role_key, accounts in org.group_access(group).items():
         kind = org.role_kinds[role_key]
+        remaining: Sequence[TargetAccount] = accounts
         if org.org_wide(group, role_key):
-            statement = organization_statement(org, kind)
+            star_end = org.all_accounts_end(group, role_key)
+            statement = organization_statement(org, kind, star_end)
             size = policy_chars(statement) + (1 if policies[-1] else 0)
             if used + size > max_chars and policies[-1]:
                 policies.append([])
@@ -224,35 +253,38 @@ def grant_policies(
                 )
             policies[-1].append(statement)
             used += size
-            continue
-        ids = [a.account_id for a in accounts]
-        part = 1
-        while ids:
-            empty = GrantChunk(kind, (), part).statement()
-            base = policy_chars(empty) + (1 if policies[-1] else 0)  # the comma between statements
-            per_id = len(json.dumps(ids[0])) + 1  # the id and its comma
-            room = (max_chars - used - base + 1) // per_id
-            if room < 1:
-                if not policies[-1]:
-                    raise PolicyError(f"a single grant statement for {role_key} does not fit {max_chars:,} characters")
-                policies.append([])
-                used = policy_chars(document([]))
-                continue
-            chunk, ids = ids[:room], ids[room:]
-            statement = GrantChunk(kind, tuple(chunk), part).statement()
-            policies[-1].append(statement)
-            used += policy_chars(statement) + (1 if len(policies[-1]) > 1 else 0)
-            part += 1
-            if ids:
-                policies.append([])
-                used = policy_chars(document([]))
+            # listed accounts whose grant outlives the "*" grant still need their own statements
+            remaining = [a for a in accounts if _outlives(org.grant_end(group, role_key, a.name), star_end)]
+        for until, ids in _by_end(org, group, role_key, remaining):
+            part = 1
+            while ids:
+                empty = GrantChunk(kind, (), part, until).statement()
+                base = policy_chars(empty) + (1 if policies[-1] else 0)  # the comma between statements
+                per_id = len(json.dumps(ids[0])) + 1  # the id and its comma
+                room = (max_chars - used - base + 1) // per_id
+                if room < 1:
+                    if not policies[-1]:
+                        raise PolicyError(
+                            f"a single grant statement for {role_key} does not fit {max_chars:,} characters"
+                        )
+                    policies.append([])
+                    used = policy_chars(document([]))
+                    continue
+                chunk, ids = ids[:room], ids[room:]
+                statement = GrantChunk(kind, tuple(chunk), part, until).statement()
+                policies[-1].append(statement)
+                used += policy_chars(statement) + (1 if len(policies[-1]) > 1 else 0)
+                part += 1
+                if ids:
+                    policies.append([])
+                    used = policy_chars(document([]))
     docs = [document(p) for p in policies if p]
     for doc in docs:  # the arithmetic above is an optimisation; this is the guarantee
         assert policy_chars(doc) <= max_chars, (group, policy_chars(doc))
     return docs
 
 
-def organization_statement(org: Organisation, kind: RoleKind) -> Statement:
+def organization_statement(org: Organisation, kind: RoleKind, until: End = None) -> Statement:
     """``accounts: "*"`` with ``hub.organization_id``: the role in every account of the organisation,
     minus the configured accounts that lack this role kind. Constant size however many accounts have it,
     and accounts that StackSets adds to an OU later are covered without a hub change."""
@@ -264,8 +296,9 @@ def organization_statement(org: Organisation, kind: RoleKind) -> Statement:
     if lacking:
         conditions["StringNotEquals"] = {"aws:ResourceAccount": lacking}
     conditions.update(mfa_conditions(kind))
+    conditions.update(expiry_condition(until))
     return {
-        "Sid": sid("Assume", kind.key, "InOrganization"),
+        "Sid": sid("Assume", kind.key, "InOrganization", _until_sid(until)),
         "Effect": "Allow",
         "Action": list(kind.assume_actions),
         "Resource": kind.any_account_arn,
@@ -287,6 +320,28 @@ def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument
             + '; split the group or grant with accounts: "*" and hub.organization_id'
         )
     return docs
+
+
+# Every action a switch may need (AssumeRole, and SetSourceIdentity/TagSession with it). Denying AssumeRole alone
+# would stop every switch; the other two are denied too so that no policy reader has to know that.
+SWITCH_ACTIONS = ("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")
+
+
+def user_expiry_policy(until: datetime.datetime) -> PolicyDocument:
+    """A user's ``until:``: a Deny of every switch from that moment, whatever any other policy allows (a hub
+    administrator's ``sts:AssumeRole`` on ``*`` included). ``DateGreaterThanEquals`` makes it the same instant
+    at which the grants' ``DateLessThan`` stops allowing. Sessions already open run until they expire."""
+    return document(
+        [
+            {
+                "Sid": "NoSwitchingFrom" + until.strftime("%Y%m%dT%H%M%SZ"),
+                "Effect": "Deny",
+                "Action": list(SWITCH_ACTIONS),
+                "Resource": "*",
+                "Condition": {"DateGreaterThanEquals": {"aws:CurrentTime": iso(until)}},
+            }
+        ]
+    )
 
 
 def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:

@@ -9,6 +9,7 @@ a typo must fail review, not silently drop a setting.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
@@ -79,6 +80,39 @@ def _grant_accounts(value: Any) -> list[str] | Literal["*"]:
     raise ValueError('must be a list of account names, or "*" for every target account that has the role')
 
 
+UNTIL_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:Z|\+00:00)")
+UNTIL_EXAMPLE = "2027-03-31T00:00:00Z"
+
+
+def _until(value: Any) -> dt.datetime:
+    """An explicit UTC time to the second: what IAM's ``aws:CurrentTime`` is compared with. Quoted, it is text;
+    unquoted, YAML reads it as a timestamp (a ``datetime``), so both are taken, and both must say UTC: a time
+    without a zone would mean different moments to different readers."""
+    if isinstance(value, dt.datetime):
+        offset = value.utcoffset()
+        if offset is None:
+            raise ValueError(f"has no time zone: write it in UTC with a Z, e.g. {UNTIL_EXAMPLE}")
+        if offset:
+            raise ValueError(f"must be in UTC (Z or +00:00), not {value.isoformat()}; e.g. {UNTIL_EXAMPLE}")
+        if value.microsecond:
+            raise ValueError(f"must be a whole second (no fraction), e.g. {UNTIL_EXAMPLE}")
+        return dt.datetime(*value.timetuple()[:6], tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        raise ValueError(f"is a date without a time: write the UTC moment, e.g. {value.isoformat()}T00:00:00Z")
+    if not isinstance(value, str):
+        raise ValueError(f"must be a UTC time like {UNTIL_EXAMPLE}, got {type(value).__name__} {short(value)}")
+    if not UNTIL_RE.fullmatch(value):
+        zone = re.search(r"[+-][0-9]{2}:?[0-9]{2}$", value)
+        if zone and zone.group() not in ("+00:00", "-00:00", "+0000", "-0000"):
+            raise ValueError(f"must be in UTC (Z or +00:00), not {short(value)}; e.g. {UNTIL_EXAMPLE}")
+        raise ValueError(f"must be a UTC time like {UNTIL_EXAMPLE} (with the Z), got {short(value)}")
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+    except ValueError:
+        raise ValueError(f"{short(value)} is not a valid date and time") from None
+
+
+Until = Annotated[dt.datetime, PlainValidator(_until)]
 AccountId = Annotated[str, BeforeValidator(_account_id)]
 AccountName = Annotated[
     str,
@@ -260,6 +294,7 @@ class AccountSpec(StrictModel):
 class GrantSpec(StrictModel):
     role: RoleKindKey
     accounts: GrantAccounts
+    until: Until | None = None  # IAM ends the grant at this UTC time (aws:CurrentTime)
 
 
 class GroupSpec(StrictModel):
@@ -269,6 +304,7 @@ class GroupSpec(StrictModel):
 
 class UserSpec(StrictModel):
     groups: list[GroupName] = []
+    until: Until | None = None  # every switch of this user ends at this UTC time (a Deny on the user)
 
 
 class QuotasSpec(StrictModel):

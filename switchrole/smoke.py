@@ -23,7 +23,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from switchrole.config import Organisation, RoleKind, TargetAccount
+from switchrole.config import Organisation, RoleKind, TargetAccount, ended, iso, utc_now
 from switchrole.console import display_name
 from switchrole.redact import redact
 from switchrole.schema import IAM_NAME_CHARSET
@@ -201,6 +201,10 @@ def explain_denied(
             f"hub grant: {user} is not granted {kind.key} in {account.name} by {org.source} "
             f"(switchrole matrix --user {user})"
         )
+    end = org.access_end(str(user), account.name, kind.key) if known else None
+    if end is not None and ended(end, utc_now()):
+        whose = "every switch of" if end == org.users[str(user)].until else "the grant of"
+        return f"expired: {org.source} ends {whose} {user} at {iso(end)} (until:), and IAM enforces it"
     trust_gap = None
     if kind.external_id is not None and request.external_id != kind.external_id:
         trust_gap = "trust: the role requires its external id (--external-id)"
@@ -458,9 +462,13 @@ def run_many(
         return list(pool.map(one, requests))
 
 
-def user_requests(org: Organisation, user: str, *, duration: int | None = None) -> list[SmokeRequest]:
-    """One request per (account, role) ``user`` is granted, in file order."""
-    return [replace(request_for(org, a, k, user), duration=duration) for a, k in org.user_roles(user)]
+def user_requests(
+    org: Organisation, user: str, *, duration: int | None = None, now: datetime | None = None
+) -> list[SmokeRequest]:
+    """One request per (account, role) ``user`` may still switch into at ``now``, in file order (expired
+    access is left out: IAM refuses it, as it should)."""
+    live = org.user_roles(user, now=now or utc_now())
+    return [replace(request_for(org, a, k, user), duration=duration) for a, k in live]
 
 
 def check_user(
@@ -475,13 +483,15 @@ def check_user(
     workers: int = 4,
     on_done: Callable[[SmokeReport], None] | None = None,
     cache: CredentialCache | None = None,
+    now: datetime | None = None,
 ) -> list[SmokeReport]:
-    """Every switch ``user`` is granted, made with ``session``, which must be ``user``'s own (checked first:
-    another person's credentials would spend their code on ``user``'s MFA device, or switch as themselves).
-    With MFA, one MFA session (one code, or ``cache``'s session while it is younger than every role's maximum
-    MFA age) serves all of them. Raises :class:`SmokeFailed` when the credentials are not ``user``'s (a usage
-    error, exit 2: nothing was checked), when that session fails, or when MFA is needed and ``token`` is None."""
-    requests = user_requests(org, user, duration=duration)
+    """Every switch ``user`` may still make at ``now`` (default: the current time), made with ``session``,
+    which must be ``user``'s own (checked first: another person's credentials would spend their code on
+    ``user``'s MFA device, or switch as themselves). With MFA, one MFA session (one code, or ``cache``'s session
+    while it is younger than every role's maximum MFA age) serves all of them. Raises :class:`SmokeFailed` when
+    the credentials are not ``user``'s (a usage error, exit 2: nothing was checked), when that session fails,
+    or when MFA is needed and ``token`` is None."""
+    requests = user_requests(org, user, duration=duration, now=now)
     caller = _check_caller(session, org, user, endpoint_url)
     if any(r.mfa_required for r in requests):
         if token is None:

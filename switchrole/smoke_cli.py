@@ -16,7 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
-from switchrole.config import Organisation
+from switchrole.config import Organisation, utc_now
 from switchrole.redact import redact
 from switchrole.sessions import CredentialCache
 from switchrole.smoke import (
@@ -156,9 +156,10 @@ def _run_all(session: boto3.Session, options: Options) -> int:
         return usage("--all needs --config accounts.yaml and --user NAME")
     if user not in org.users:
         return usage(f"--user: no user {user!r} in {org.source}")
-    total = len(org.user_roles(user))
+    now = utc_now()
+    total = len(org.user_roles(user, now=now))
     if not total:
-        err.print(f"{user} is granted no role in {org.source}; nothing to check", markup=False)
+        err.print(f"{user} may switch into no role in {org.source} (none granted, or expired)", markup=False)
         return 0
     # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
     with Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress:
@@ -174,6 +175,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
                 workers=options.workers,
                 on_done=lambda _: progress.advance(task),
                 cache=_cache(options),
+                now=now,
             )
         except SmokeFailed as failure:
             err.print(failure.message, markup=False)

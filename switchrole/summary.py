@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
-from switchrole.config import Organisation
+from switchrole.config import EXPIRING_SOON, Organisation, expired_entries, expiring_entries, iso, utc_now
+from switchrole.errors import format_path
 from switchrole.policies import GROUP_MANAGED_POLICIES, MANAGED_POLICY_CHARS, grant_policies, policy_chars
 
 
@@ -20,8 +22,21 @@ def summarize(org: Organisation) -> str:
     )
 
 
-def warnings(org: Organisation) -> Iterator[str]:
-    """Things that deploy fine but are probably not what the author meant."""
+def warnings(org: Organisation, now: datetime.datetime | None = None) -> Iterator[str]:
+    """Things that deploy fine but are probably not what the author meant (``now``: the time expiry is judged at)."""
+    now = now or utc_now()
+    for path, until in expired_entries(org, now):
+        if path[0] == "groups":
+            what, remedy = "this grant", "remove the grant"
+        else:
+            what, remedy = f"every switch of {path[1]}", f"remove the user (switchrole offboard --user {path[1]})"
+        yield f"{format_path(path)}: expired at {iso(until)}; IAM already refuses {what} (it still deploys): {remedy}"
+    for path, until in expiring_entries(org, now):
+        days = (until - now) / datetime.timedelta(days=1)
+        yield (
+            f"{format_path(path)}: expires at {iso(until)}, in {days:.1f} days "
+            f"(within {EXPIRING_SOON.days}); IAM ends it then"
+        )
     granted = {role for g in org.groups for role in org.group_access(g)}
     for key in org.role_kinds:
         if key not in granted:

@@ -7,6 +7,7 @@ the organisation creates, the way IAM would for an ``sts:AssumeRole`` request.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -18,10 +19,16 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def statement_allows(
-    statement: dict[str, Any], role_arn: str, account_id: str, *, mfa_age: int | None, org_id: str | None = None
+    statement: dict[str, Any],
+    role_arn: str,
+    account_id: str,
+    *,
+    mfa_age: int | None,
+    org_id: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Does this Allow statement permit sts:AssumeRole on ``role_arn`` (in organisation ``org_id``) for a caller
-    with that MFA age?"""
+    with that MFA age, at ``now`` (default: the current time)?"""
     if statement.get("Effect") != "Allow" or "sts:AssumeRole" not in _as_list(statement.get("Action", [])):
         return False
     if not any(fnmatchcase(role_arn, pattern) for pattern in _as_list(statement["Resource"])):
@@ -47,13 +54,21 @@ def statement_allows(
             elif operator == "NumericLessThan" and key == "aws:MultiFactorAuthAge":
                 if mfa_age is None or not mfa_age < int(values[0]):
                     return False
+            elif operator == "DateLessThan" and key == "aws:CurrentTime":
+                if not (now or datetime.now(UTC)) < datetime.strptime(values[0], "%Y-%m-%dT%H:%M:%S%z"):
+                    return False
             else:
                 raise AssertionError(f"unexpected condition {operator} {key} in a grant policy")
     return True
 
 
 def reachable(
-    org: Organisation, documents: list[dict[str, Any]], *, mfa_age: int | None = 0, every_kind: bool = False
+    org: Organisation,
+    documents: list[dict[str, Any]],
+    *,
+    mfa_age: int | None = 0,
+    every_kind: bool = False,
+    now: datetime | None = None,
 ) -> set[tuple[str, str]]:
     """(account name, role kind) pairs the documents allow, over every role the organisation creates.
 
@@ -65,7 +80,7 @@ def reachable(
         for key in org.role_kinds if every_kind else account.role_keys:
             arn = org.role_kinds[key].arn(account.account_id)
             if any(
-                statement_allows(s, arn, account.account_id, mfa_age=mfa_age, org_id=org.hub.organization_id)
+                statement_allows(s, arn, account.account_id, mfa_age=mfa_age, org_id=org.hub.organization_id, now=now)
                 for d in documents
                 for s in d["Statement"]
             ):
@@ -73,8 +88,15 @@ def reachable(
     return result
 
 
-def granted(org: Organisation, group: str) -> set[tuple[str, str]]:
-    return {(a.name, role) for role, accounts in org.group_access(group).items() for a in accounts}
+def granted(org: Organisation, group: str, now: datetime | None = None) -> set[tuple[str, str]]:
+    """What the file grants ``group`` that has not ended at ``now`` (default: the current time)."""
+    at = now or datetime.now(UTC)
+    return {
+        (a.name, role)
+        for role, accounts in org.group_access(group).items()
+        for a in accounts
+        if (end := org.grant_end(group, role, a.name)) is None or at < end
+    }
 
 
 def _principal_named(principal: Any, caller_arn: str) -> bool:

@@ -20,7 +20,7 @@ from switchrole.local.authz import (
     totp,
     totp_valid,
 )
-from switchrole.policies import grant_policies, mfa_self_management_policy, trust_policy
+from switchrole.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 
@@ -148,6 +148,29 @@ class TestGeneratedPoliciesAsRequests:
         context = user_context(mfa=True, user=user)
         assert evaluate([trust], "sts:AssumeRole", None, context, context["aws:PrincipalArn"]) == expected
 
+    def test_an_ending_grant_allows_until_its_end_then_nothing(self) -> None:
+        from datetime import UTC, datetime
+
+        from factories import generated, load_data
+
+        grants = {"g": [{"role": "ReadOnly", "accounts": ["acct-0001"], "until": "2027-03-31T00:00:00Z"}]}
+        org = load_data(generated(1, grants=grants))
+        docs = grant_policies(org, "g")
+        arn = org.role_kinds["ReadOnly"].arn("200000000001")
+        context = user_context(mfa=True, account="200000000001")
+        assert evaluate(docs, "sts:AssumeRole", arn, context | {"aws:CurrentTime": "2027-03-30T23:59:59Z"}) == ALLOW
+        assert evaluate(docs, "sts:AssumeRole", arn, context | {"aws:CurrentTime": "2027-03-31T00:00:00Z"}) == NEUTRAL
+        deny = user_expiry_policy(datetime(2027, 3, 31, tzinfo=UTC))  # a user's until: over any Allow
+        everything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        for action in ("sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"):
+            before = context | {"aws:CurrentTime": "2027-03-30T23:59:59Z"}
+            assert evaluate([everything, deny], action, arn, before) == ALLOW
+            assert (
+                evaluate([everything, deny], action, arn, context | {"aws:CurrentTime": "2027-03-31T00:00:00Z"}) == DENY
+            )
+        later = context | {"aws:CurrentTime": "2030-01-01T00:00:00Z"}
+        assert evaluate([everything, deny], "sts:GetSessionToken", "*", later) == ALLOW  # only switching ends
+
     def test_trust_mfa_age_limit(self, example_org: Organisation) -> None:
         trust = trust_policy(example_org, example_org.account("shop-prod"), example_org.role_kinds["Admin"])
         old = user_context(mfa=True) | {"aws:MultiFactorAuthAge": "1200"}
@@ -184,6 +207,48 @@ class TestIamSemantics:
         assert not condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["team"], now)
         assert condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["team"], now)
         assert condition_holds("ForAllValues:StringEquals", "aws:TagKeys", ["team"], {})  # no tags: vacuously
+
+    @pytest.mark.parametrize(
+        ("operator", "before", "at", "after"),
+        [
+            ("DateLessThan", True, False, False),
+            ("DateLessThanEquals", True, True, False),
+            ("DateGreaterThan", False, False, True),
+            ("DateGreaterThanEquals", False, True, True),
+            ("DateEquals", False, True, False),
+            ("DateNotEquals", True, False, True),
+        ],
+    )
+    def test_the_date_family_on_current_time(self, operator: str, before: bool, at: bool, after: bool) -> None:
+        """Each operator a second before, at and a second after the instant; offsets and epoch seconds compare
+        as the same instant, as IAM's date conditions do."""
+        until = "2027-03-31T00:00:00Z"
+        for now, expected in (("2027-03-30T23:59:59Z", before), (until, at), ("2027-03-31T00:00:01Z", after)):
+            assert condition_holds(operator, "aws:CurrentTime", until, {"aws:CurrentTime": now}) is expected, now
+        assert (
+            condition_holds(operator, "aws:CurrentTime", "2027-03-31T02:00:00+02:00", {"aws:CurrentTime": until}) is at
+        )
+        assert condition_holds(operator, "aws:EpochTime", "1806451200", {"aws:EpochTime": "1806451200"}) is at
+
+    def test_date_conditions_on_a_missing_key_or_a_malformed_date(self) -> None:
+        assert not condition_holds("DateLessThan", "aws:CurrentTime", "2027-03-31T00:00:00Z", {})
+        assert condition_holds("DateLessThanIfExists", "aws:CurrentTime", "2027-03-31T00:00:00Z", {})
+        assert condition_holds("DateNotEquals", "aws:CurrentTime", "2027-03-31T00:00:00Z", {})  # negated: holds
+        malformed = {"aws:CurrentTime": "yesterday"}
+        assert not condition_holds("DateLessThan", "aws:CurrentTime", "2027-03-31T00:00:00Z", malformed)
+
+    def test_date_operators_it_does_not_know_still_fail_closed(self) -> None:
+        for operator in ("DateBefore", "DateLessThanOrEquals", "ForEveryValue:DateLessThan"):
+            with pytest.raises(UnknownOperator):
+                condition_holds(operator, "aws:CurrentTime", "2027-03-31T00:00:00Z", {"aws:CurrentTime": "x"})
+        condition = {"DateBefore": {"aws:CurrentTime": "2099-01-01T00:00:00Z"}}
+        allow = {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*", "Condition": condition}
+        assert (
+            evaluate([{"Statement": [allow]}], "sts:AssumeRole", "*", {"aws:CurrentTime": "2027-01-01T00:00:00Z"})
+            == NEUTRAL
+        )
+        deny = {**allow, "Effect": "Deny"}
+        assert evaluate([{"Statement": [deny]}], "sts:AssumeRole", "*", {}) == DENY
 
     def test_a_trust_naming_the_caller_exactly_is_told_apart_from_the_account(self) -> None:
         root = {"AWS": "arn:aws:iam::111111111111:root"}

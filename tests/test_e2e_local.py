@@ -2,7 +2,8 @@
 
 One small organisation is deployed once for the module (bootstrap + deploy ~10 s), checked, then a changed
 file (a user offboarded, another user's group removed) is deployed onto it as a CloudFormation update and
-checked again. Everything below runs under the strict reading of IAM's MFA keys.
+checked again. It also holds access that expires (an expired grant, a live temporary grant, an expired user),
+which the demo checks both times. Everything below runs under the strict reading of IAM's MFA keys.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ import pytest
 from rich.console import Console
 
 from switchrole.config import loads
-from switchrole.local.authz import totp
+from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, totp
 from switchrole.local.demo import Check, Demo, cdk_binary
+from switchrole.smoke import request_for, run_smoke
 
 pytestmark = pytest.mark.e2e
 
@@ -39,11 +41,17 @@ groups:
   readers: {grants: [{role: ReadOnly, accounts: "*"}]}
   admins: {grants: [{role: Admin, accounts: [app-prod]}]}
   devs: {grants: [{role: Developer, accounts: [app-dev]}]}
+  oncall:
+    grants:
+      - {role: Developer, accounts: [app-dev], until: 2020-01-01T00:00:00Z}   # over: IAM refuses it
+      - {role: ReadOnly, accounts: [app-prod], until: 2099-12-31T00:00:00Z}   # still running
 users:
   ana: {groups: [readers, admins, devs]}
   bo: {groups: [readers]}
   cy: {groups: [readers, devs]}
   ned: {groups: []}
+  ivy: {groups: [oncall]}
+  kim: {groups: [readers], until: 2020-01-01T00:00:00Z}   # every switch of kim's has ended
 """
 # The change: bo leaves, cy leaves the devs group.
 THEN = SMALL.replace("  bo: {groups: [readers]}\n", "").replace(
@@ -112,6 +120,55 @@ def test_mfa_and_strict_trust_refusals(demo: tuple[Demo, list[Check], list[Check
     assert kinds["wrong MFA code"] == "mfa-invalid"
     assert kinds["hub admin vs trust: strict"] == "access-denied"
     assert kinds["mfa_serial form: caller's policies see no MFA"] == "access-denied"
+
+
+def test_expired_access_is_refused_by_the_hub_and_live_temporary_access_switches(
+    demo: tuple[Demo, list[Check], list[Check]],
+) -> None:
+    """No job ran at any moment: the hub's DateLessThan on the grant and the user's own Deny decide, as IAM does
+    on aws:CurrentTime. Checked after the first deployment and again after the update."""
+    _, checks, then = demo
+    for round_ in (checks, then):
+        (grant,) = by_why(round_, "grant expired")
+        assert (grant.who, grant.request.label, grant.passed) == ("ivy", "app-dev-Developer", True)
+        assert grant.report is not None and grant.report.failure_kind == "access-denied"
+        assert NO_IDENTITY_ALLOW.format(action="sts:AssumeRole") in grant.report.aws_message
+        assert "ends the grant of ivy at 2020-01-01T00:00:00Z (until:)" in (grant.report.failure or "")
+        live = [(c.request.label, c.passed) for c in by_why(round_, "granted") if c.who == "ivy"]
+        assert live == [("app-prod-ReadOnly", True)]  # the temporary grant that still runs: switched
+        users = by_why(round_, "user expired")
+        assert sorted((c.who, c.request.label) for c in users) == [
+            ("kim", "app-dev-ReadOnly"),
+            ("kim", "app-prod-ReadOnly"),
+        ]
+        for check in users:
+            assert check.passed and check.report is not None
+            assert IDENTITY_DENY in check.report.aws_message  # an explicit deny: the user's, not a missing grant
+        assert not [c for c in by_why(round_, "granted") if c.who == "kim"]
+
+
+def test_the_expired_users_own_deny_is_what_refuses_them(demo: tuple[Demo, list[Check], list[Check]]) -> None:
+    """kim keeps her group's unending grant: only her until: Deny refuses her. Detached (authorization off, put
+    back afterwards: the module's emulator is shared), the same switch succeeds."""
+    running, _, _ = demo
+    org = running.org
+    request = request_for(org, org.account("app-prod"), org.role_kinds["ReadOnly"], "kim")
+    kim = running.identities["kim"]
+    policy = "arn:aws:iam::111111111111:policy/switchrole/switchrole-kim-until"
+    with running.aws.authorization_off():
+        iam = running.setup_session("111111111111").client("iam", endpoint_url=running.aws.endpoint)
+        attached = iam.list_attached_user_policies(UserName="kim")["AttachedPolicies"]
+        assert [p["PolicyArn"] for p in attached] == [policy]
+        assert iam.list_attached_user_policies(UserName="ivy")["AttachedPolicies"] == []  # kim's alone
+        iam.detach_user_policy(UserName="kim", PolicyArn=policy)
+    try:
+        report = run_smoke(kim.session, request, token=kim.token, org=org, endpoint_url=running.aws.endpoint)
+    finally:
+        with running.aws.authorization_off():
+            iam.attach_user_policy(UserName="kim", PolicyArn=policy)
+    assert report.ok, report.failure
+    refused = run_smoke(kim.session, request, token=kim.token, org=org, endpoint_url=running.aws.endpoint)
+    assert refused.failure_kind == "access-denied" and IDENTITY_DENY in refused.aws_message
 
 
 def test_removed_access_is_refused_after_the_update(demo: tuple[Demo, list[Check], list[Check]]) -> None:

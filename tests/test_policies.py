@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from factories import build, generated, load_data
@@ -21,6 +22,7 @@ from switchrole.policies import (
     policy_chars,
     policy_problems,
     trust_policy,
+    user_expiry_policy,
 )
 
 
@@ -257,3 +259,102 @@ class TestMfaSelfManagementPolicy:
                 if statement["Effect"] == "Allow":
                     assert "BoolIfExists" not in json.dumps(statement)
                     assert statement.get("Principal") != "*" and statement.get("Principal") != {"AWS": "*"}
+
+
+class TestExpiringGrants:
+    """``until:`` on a grant: IAM's own DateLessThan on aws:CurrentTime ends it; nothing has to run then."""
+
+    Q1, Q2 = "2027-03-31T00:00:00Z", "2027-06-30T00:00:00Z"
+    BEFORE, BETWEEN, AFTER = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 5, 9))
+
+    def test_an_ending_grant_gets_its_own_statement_with_the_date_condition(self) -> None:
+        grants = {"g": [{"role": "ReadOnly", "accounts": ["acct-0001"]},
+                        {"role": "ReadOnly", "accounts": ["acct-0002"], "until": self.Q1}]}  # fmt: skip
+        org = load_data(generated(3, grants=grants))
+        (doc,) = grant_policies(org, "g")
+        forever, ending = doc["Statement"]
+        assert forever["Sid"] == "AssumeReadOnly" and "DateLessThan" not in forever["Condition"]
+        assert forever["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["200000000001"]}
+        assert ending["Sid"] == "AssumeReadOnlyUntil20270331T000000Z"
+        assert ending["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["200000000002"]}
+        assert ending["Condition"]["DateLessThan"] == {"aws:CurrentTime": self.Q1}
+        assert ending["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}  # MFA kept alongside
+        assert reachable(org, [doc], now=self.BEFORE) == {("acct-0001", "ReadOnly"), ("acct-0002", "ReadOnly")}
+        assert reachable(org, [doc], now=self.AFTER) == {("acct-0001", "ReadOnly")}
+        at_the_second = datetime(2027, 3, 31, tzinfo=UTC)  # DateLessThan: at until, it has ended
+        assert reachable(org, [doc], now=at_the_second) == {("acct-0001", "ReadOnly")}
+
+    def test_different_ends_are_never_merged_and_equal_ends_are(self) -> None:
+        grants = {"g": [{"role": "Admin", "accounts": ["acct-0001"], "until": self.Q2},
+                        {"role": "Admin", "accounts": ["acct-0002"], "until": self.Q1},
+                        {"role": "Admin", "accounts": ["acct-0003"], "until": self.Q2}]}  # fmt: skip
+        org = load_data(generated(3, grants=grants))
+        (doc,) = grant_policies(org, "g")
+        ends = [
+            (s["Condition"]["DateLessThan"]["aws:CurrentTime"], s["Condition"]["StringEquals"]["aws:ResourceAccount"])
+            for s in doc["Statement"]
+        ]
+        assert ends == [(self.Q1, ["200000000002"]), (self.Q2, ["200000000001", "200000000003"])]
+        assert len({s["Sid"] for s in doc["Statement"]}) == 2
+        assert reachable(org, [doc], now=self.BETWEEN) == {("acct-0001", "Admin"), ("acct-0003", "Admin")}
+        assert reachable(org, [doc], now=self.BETWEEN) == granted(org, "g", self.BETWEEN)
+
+    def test_an_account_granted_twice_gets_the_later_end_only(self) -> None:
+        """Statements are OR-ed: listing the account under the earlier end too would change nothing."""
+        grants = {"g": [{"role": "ReadOnly", "accounts": "*", "until": self.Q1},
+                        {"role": "ReadOnly", "accounts": ["acct-0002"]},
+                        {"role": "ReadOnly", "accounts": ["acct-0003"], "until": self.Q2}]}  # fmt: skip
+        org = load_data(generated(3, grants=grants))
+        (doc,) = grant_policies(org, "g")
+        accounts = {s["Sid"]: s["Condition"]["StringEquals"]["aws:ResourceAccount"] for s in doc["Statement"]}
+        assert accounts == {
+            "AssumeReadOnly": ["200000000002"],
+            "AssumeReadOnlyUntil20270331T000000Z": ["200000000001"],
+            "AssumeReadOnlyUntil20270630T000000Z": ["200000000003"],
+        }
+        for now in (self.BEFORE, self.BETWEEN, self.AFTER):
+            assert reachable(org, [doc], now=now) == granted(org, "g", now), now
+
+    def test_packing_counts_the_date_condition(self) -> None:
+        """1,000 accounts under two ends: every policy stays within the target though each statement is longer
+        by its DateLessThan, and the exact set is reachable at every moment."""
+        names = [f"acct-{i:04d}" for i in range(1, 1001)]
+        grants = {"g": [{"role": "ReadOnly", "accounts": names[:600], "until": self.Q1},
+                        {"role": "ReadOnly", "accounts": names[600:], "until": self.Q2}]}  # fmt: skip
+        org = load_data(generated(1000, grants=grants))
+        docs = checked_grant_policies(org, "g")
+        assert all(GRANT_POLICY_TARGET_CHARS - 40 < policy_chars(d) <= GRANT_POLICY_TARGET_CHARS for d in docs[:-1])
+        statements = [s for d in docs for s in d["Statement"]]
+        assert all("DateLessThan" in s["Condition"] for s in statements)
+        assert len({s["Sid"] for d in docs for s in d["Statement"]}) == len(statements)  # Sids stay unique
+        for now in (self.BEFORE, self.BETWEEN, self.AFTER):
+            assert reachable(org, docs, now=now) == granted(org, "g", now), now
+        assert len(granted(org, "g", self.BETWEEN)) == 400
+
+    def test_organisation_wide_grant_with_an_end(self) -> None:
+        data = generated(3, grants={"g": [{"role": "ReadOnly", "accounts": "*", "until": self.Q1},
+                                          {"role": "ReadOnly", "accounts": ["acct-0002"]}]})  # fmt: skip
+        data["hub"]["organization_id"] = "o-exampleorg1"
+        org = build(data)
+        (doc,) = grant_policies(org, "g")
+        wide, listed = doc["Statement"]
+        assert wide["Sid"] == "AssumeReadOnlyInOrganizationUntil20270331T000000Z"
+        assert wide["Condition"]["DateLessThan"] == {"aws:CurrentTime": self.Q1}
+        assert listed["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["200000000002"]}  # outlives it
+        assert "DateLessThan" not in listed["Condition"]
+        assert reachable(org, [doc], now=self.AFTER, every_kind=True) == {("acct-0002", "ReadOnly")}
+
+    def test_user_expiry_is_a_deny_of_every_switch_from_that_second(self) -> None:
+        doc = user_expiry_policy(datetime(2027, 3, 31, tzinfo=UTC))
+        assert doc == {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "NoSwitchingFrom20270331T000000Z",
+                    "Effect": "Deny",
+                    "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+                    "Resource": "*",
+                    "Condition": {"DateGreaterThanEquals": {"aws:CurrentTime": "2027-03-31T00:00:00Z"}},
+                }
+            ],
+        }

@@ -200,6 +200,31 @@ class TestHubStack:
             assert user["UpdateReplacePolicy"] == "Retain"
             assert "Groups" not in user["Properties"]  # a retained resource must not carry membership
 
+    def test_user_until_is_a_deny_attached_to_that_user_alone(self, hub: Template) -> None:
+        users = {lid: u["Properties"]["UserName"] for lid, u in hub.find_resources("AWS::IAM::User").items()}
+        expiring = {
+            p["Properties"]["ManagedPolicyName"]: p["Properties"]
+            for p in hub.find_resources("AWS::IAM::ManagedPolicy").values()
+            if "Users" in p["Properties"]
+        }
+        assert list(expiring) == ["switchrole-bob-until"]  # only bob has until: in the example
+        policy = expiring["switchrole-bob-until"]
+        assert [users[ref["Ref"]] for ref in policy["Users"]] == ["bob"] and "Groups" not in policy
+        assert policy["Path"] == "/switchrole/"
+        (statement,) = policy["PolicyDocument"]["Statement"]
+        assert statement["Effect"] == "Deny" and statement["Resource"] == "*"
+        assert statement["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
+        assert statement["Condition"] == {"DateGreaterThanEquals": {"aws:CurrentTime": "2029-06-30T00:00:00Z"}}
+
+    def test_grant_until_is_a_date_condition_in_the_hub(self, hub: Template) -> None:
+        policies = hub.find_resources(
+            "AWS::IAM::ManagedPolicy", {"Properties": {"ManagedPolicyName": "switchrole-auditors-1"}}
+        )
+        ((_, policy),) = policies.items()
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Sid"] == "AssumeAuditorUntil20281231T000000Z"
+        assert statement["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2028-12-31T00:00:00Z"}
+
     def test_no_credentials_in_the_hub(self, hub: Template) -> None:
         hub.resource_count_is("AWS::IAM::AccessKey", 0)
         for user in hub.find_resources("AWS::IAM::User").values():

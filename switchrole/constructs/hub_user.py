@@ -6,7 +6,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from switchrole.config import MANAGED_BY_TAG
+from switchrole.config import HUB_PATH, MANAGED_BY_TAG, End, iso
+from switchrole.policies import user_expiry_policy
 
 
 class HubUser(Construct):
@@ -21,7 +22,7 @@ class HubUser(Construct):
     never carry secrets.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, user_name: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, user_name: str, until: End = None) -> None:
         super().__init__(scope, construct_id)
         self.resource = iam.CfnUser(
             self,
@@ -30,6 +31,20 @@ class HubUser(Construct):
             tags=[cdk.CfnTag(key=MANAGED_BY_TAG[0], value=MANAGED_BY_TAG[1])],
         )
         self.resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        self.expiry: iam.CfnManagedPolicy | None = None
+        if until is not None:
+            # Its own resource, attached to this user alone: adding, moving or removing ``until:`` never
+            # touches the retained user, and the policy leaves with the user's entry. No cdk-nag
+            # acknowledgment: IAM5 reports wildcards in Allow statements only, and this is a Deny.
+            self.expiry = iam.CfnManagedPolicy(
+                self,
+                "Expiry",
+                managed_policy_name=f"switchrole-{user_name}-until",
+                path=HUB_PATH,
+                description=f"switchrole: {user_name} may switch role until {iso(until)} (accounts file until:)",
+                policy_document=user_expiry_policy(until),
+                users=[self.resource.ref],
+            )
 
     @property
     def user_name(self) -> str:

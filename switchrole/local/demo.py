@@ -8,8 +8,8 @@
    every account, and switch authorization on;
 5. smoke-check every granted switch of every user, and the refusals that must
    happen (no grant, no MFA, a wrong MFA code, a hub administrator against
-   strict trust, a grant for another account, and the AWS CLI's ``mfa_serial``
-   form under the strict reading of IAM's MFA keys); print the table;
+   strict trust, a grant for another account, an expired grant or user, and the AWS CLI's
+   ``mfa_serial`` form under the strict reading of IAM's MFA keys); print the table;
 6. with ``--then B``: deploy ``B`` onto the same emulator with ``cdk deploy`` as the
    hub administrator (a CloudFormation update, authorization on), compare the
    emulator with ``B``'s templates, and run ``B``'s checks plus, for every access
@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 
 import boto3
@@ -37,7 +38,7 @@ from rich.table import Table
 
 from switchrole.access_diff import effective_access
 from switchrole.assembly import synth
-from switchrole.config import Organisation, TargetAccount
+from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
 from switchrole.local.kept import DIR_PREFIX, Kept
 from switchrole.local.server import LocalAws, admin_get
@@ -54,6 +55,7 @@ EXECUTION_POLICY = "arn:aws:iam::aws:policy/IAMFullAccess"  # CloudFormation cre
 BY_HUB = NO_IDENTITY_ALLOW.format(action="sts:AssumeRole")  # no hub grant (or its conditions fail)
 BY_MFA_POLICY = IDENTITY_DENY  # the hub's MFA policy: everything but MFA set-up is denied without MFA
 BY_TRUST = NO_TRUST_ALLOW.format(action="sts:AssumeRole")  # the target role's trust policy
+BY_USER_DENY = IDENTITY_DENY  # an expired user's own Deny of every switch
 
 
 @dataclass
@@ -117,6 +119,7 @@ class Demo:
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
         self.children: list[subprocess.Popen[str]] = []  # CDK CLI runs, each in its own process group
+        self.now = utc_now()  # the moment the checks judge expiry at (set by checks())
 
     # --- plumbing
     @contextmanager
@@ -310,13 +313,36 @@ class Demo:
                 s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
 
     def checks(self, org: Organisation) -> list[Check]:
+        """Every switch IAM still allows now (temporary grants included), then the refusals."""
+        now = self.now = utc_now()
         checks: list[Check] = []
         for user in org.users:
-            for account, kind in org.user_roles(user):
+            for account, kind in org.user_roles(user, now=now):
                 request = request_for(org, account, kind, user)
                 token = self.identities[user].token if request.mfa_required else None
                 checks.append(Check(user, request, True, "granted", token))
-        return checks + self.refusals(org)
+        return checks + self.refusals(org, now) + self.expired(org, now)
+
+    def expired(self, org: Organisation, now: datetime) -> list[Check]:
+        """Every switch the file grants that has expired: refused by the hub alone, with no job run. An
+        expired grant no longer allows (its DateLessThan fails); an expired user meets their explicit Deny."""
+        checks = []
+        for user, account, kind in self.granted(org):
+            end = org.access_end(user, account.name, kind.key)
+            if end is None or not ended(end, now):
+                continue
+            request = request_for(org, account, kind, user)
+            token = self.identities[user].token if request.mfa_required else None
+            user_end = org.users[user].until
+            if user_end is not None and ended(user_end, now):
+                checks.append(Check(user, request, False, "user expired", token, because=BY_USER_DENY))
+            else:
+                checks.append(Check(user, request, False, "grant expired", token, because=BY_HUB))
+        return checks
+
+    @staticmethod
+    def granted(org: Organisation) -> list[tuple[str, TargetAccount, RoleKind]]:
+        return [(user, account, kind) for user in org.users for account, kind in org.user_roles(user)]
 
     def removed(self, old: Organisation, new: Organisation) -> list[Check]:
         """For every access ``old`` granted and ``new`` does not, the switch that must now be refused."""
@@ -328,17 +354,23 @@ class Demo:
             checks.append(Check(user, request, False, "access removed", token, because=BY_HUB))
         return checks
 
-    def refusals(self, org: Organisation) -> list[Check]:
-        """The switches that must fail, picked from the file so they hold for any organisation."""
+    def refusals(self, org: Organisation, now: datetime) -> list[Check]:
+        """The switches that must fail, picked from the file so they hold for any organisation (from the access
+        still live at ``now``: an expired user is refused by their own Deny, whatever the check is about)."""
         identities, refusals = self.identities, []
         first = org.accounts[0]
         some_kind = org.role_kinds[first.role_keys[0]]
-        ungranted = next((u for u in org.users if not org.user_roles(u)), NO_GRANT)
+
+        def roles(user: str) -> list[tuple[TargetAccount, RoleKind]]:
+            return org.user_roles(user, now=now)
+
+        current = [u for u in org.users if not ended(org.users[u].until, now)]
+        ungranted = next((u for u in current if not org.user_roles(u)), NO_GRANT)
         request = replace(request_for(org, first, some_kind, None), mfa_serial=org.hub.mfa_serial(ungranted))
         refusals.append(Check(ungranted, request, False, "no grant", identities[ungranted].token, because=BY_HUB))
-        mfa_user = next((u for u in org.users if any(k.mfa_required for _, k in org.user_roles(u))), None)
+        mfa_user = next((u for u in current if any(k.mfa_required for _, k in roles(u))), None)
         if mfa_user is not None:
-            account, kind = next((a, k) for a, k in org.user_roles(mfa_user) if k.mfa_required)
+            account, kind = next((a, k) for a, k in roles(mfa_user) if k.mfa_required)
             request = request_for(org, account, kind, mfa_user)
             token = identities[mfa_user].token
             refusals.append(
@@ -355,14 +387,14 @@ class Demo:
                 Check(mfa_user, request, not strict, why, token, session_first=False, because=BY_MFA_POLICY)
             )
             account, kind = min(
-                ((a, k) for a, k in org.user_roles(mfa_user) if k.mfa_required),
+                ((a, k) for a, k in roles(mfa_user) if k.mfa_required),
                 key=lambda ak: ak[1].mfa_max_age_seconds,
             )
             age = kind.mfa_max_age_seconds + 60
             request = replace(request_for(org, account, kind, mfa_user), mfa_required=None)
             why = f"MFA {age} s old, {kind.key} allows {kind.mfa_max_age_seconds} s"
             refusals.append(Check(mfa_user, request, False, why, token, because=BY_HUB, aged_by=age))
-        other = self.granted_elsewhere(org)
+        other = self.granted_elsewhere(org, now)
         if other is not None:
             user, account, key = other
             kind = org.role_kinds[key]
@@ -377,7 +409,7 @@ class Demo:
                     because=BY_HUB,
                 )
             )
-        refusals += self.trust_conditions(org)
+        refusals += self.trust_conditions(org, now)
         strict_role = next(
             ((a, org.role_kinds[k]) for a in org.accounts for k in a.role_keys if org.role_kinds[k].strict_trust), None
         )
@@ -403,17 +435,17 @@ class Demo:
             refusals.append(Check(HUB_ADMIN, request, True, "hub admin, trust delegated to hub", admin.token))
         return refusals
 
-    def trust_conditions(self, org: Organisation) -> list[Check]:
+    def trust_conditions(self, org: Organisation, now: datetime) -> list[Check]:
         """Switches without the external id or the source identity a role requires: the trust refuses them
         (the hub grant refuses a missing source identity first; the hub administrator shows the trust does too)."""
         checks = []
-        external = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.external_id), None)
+        external = next(((u, a, k) for u in org.users for a, k in org.user_roles(u, now=now) if k.external_id), None)
         if external is not None:
             user, account, kind = external
             request = replace(request_for(org, account, kind, user), external_id=None)
             token = self.identities[user].token if request.mfa_required else None
             checks.append(Check(user, request, False, "no external id", token, because=BY_TRUST))
-        source = next(((u, a, k) for u in org.users for a, k in org.user_roles(u) if k.source_identity), None)
+        source = next(((u, a, k) for u in org.users for a, k in org.user_roles(u, now=now) if k.source_identity), None)
         if source is not None:
             user, account, kind = source
             request = replace(request_for(org, account, kind, user), source_identity=False)
@@ -426,10 +458,11 @@ class Demo:
         return checks
 
     @staticmethod
-    def granted_elsewhere(org: Organisation) -> tuple[str, TargetAccount, str] | None:
-        """A user granted a role kind in some accounts, and an account that has it but was not granted."""
+    def granted_elsewhere(org: Organisation, now: datetime) -> tuple[str, TargetAccount, str] | None:
+        """A user granted a role kind in some accounts, and an account that has it but was not granted (or
+        whose grant has expired: the hub refuses both alike)."""
         for user in org.users:
-            granted = {(a.name, k.key) for a, k in org.user_roles(user)}
+            granted = {(a.name, k.key) for a, k in org.user_roles(user, now=now)}
             for _, key in granted:
                 for account in org.accounts:
                     if key in account.role_keys and (account.name, key) not in granted:
@@ -448,7 +481,12 @@ class Demo:
         def user(name: str) -> None:
             try:
                 reports = check_user(
-                    identities[name].session, org, name, token=identities[name].token, endpoint_url=self.aws.endpoint
+                    identities[name].session,
+                    org,
+                    name,
+                    token=identities[name].token,
+                    endpoint_url=self.aws.endpoint,
+                    now=self.now,  # the same live access the checks were built from
                 )
             except SmokeFailed as failure:
                 reports = [

@@ -66,7 +66,7 @@ def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> l
         policies = _of_type(template, "AWS::IAM::ManagedPolicy")
         members = _members(template, groups)
         problems += _check_groups(where, iam, groups, members)
-        problems += _check_policies(where, iam, account, groups, policies)
+        problems += _check_policies(where, iam, account, groups, policies, _of_type(template, "AWS::IAM::User"))
         problems += _check_users(where, iam, members, _of_type(template, "AWS::IAM::User"))
         if groups or policies:  # the hub: nothing of switchrole's beyond the template
             problems += _check_no_extra_hub_entities(where, iam, groups, policies)
@@ -155,7 +155,12 @@ def _check_no_extra_hub_entities(
 
 
 def _check_policies(
-    where: str, iam: Any, account: str, groups: dict[str, dict[str, Any]], policies: dict[str, dict[str, Any]]
+    where: str,
+    iam: Any,
+    account: str,
+    groups: dict[str, dict[str, Any]],
+    policies: dict[str, dict[str, Any]],
+    users: dict[str, dict[str, Any]],
 ) -> list[str]:
     problems = []
     for props in policies.values():
@@ -172,6 +177,10 @@ def _check_policies(
             attached = {p["PolicyArn"] for p in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]}
             if arn not in attached:
                 problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to group {group}")
+        for user in _names(props.get("Users", []), users, "UserName"):  # a user's until: Deny
+            attached = {p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]}
+            if arn not in attached:
+                problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to user {user}")
     return problems
 
 

@@ -36,6 +36,8 @@ class HubStack(cdk.Stack):
             if mfa_groups
             else None
         )
-        self.users = {name: HubUser(self, f"User-{name}", user_name=name) for name in org.users}
+        self.users = {
+            name: HubUser(self, f"User-{name}", user_name=name, until=user.until) for name, user in org.users.items()
+        }
         for name, access_group in self.groups.items():
             access_group.add_members([self.users[u].user_name for u in org.members(name)])
