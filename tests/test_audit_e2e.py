@@ -175,4 +175,3 @@ def test_the_emulator_admin_api_backdates_only_the_named_users_keys(demo: Demo) 
         after = {u: hub.list_access_keys(UserName=u)["AccessKeyMetadata"][0]["CreateDate"] for u in ("ana", "ned")}
     assert after["ana"] == before["ana"]
     assert (before["ned"] - after["ned"]).total_seconds() == pytest.approx(86400, abs=1)
-
