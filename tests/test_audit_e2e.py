@@ -105,7 +105,7 @@ def read_only(calls: set[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(
         (service, op)
         for service, op in calls
-        if not (service == "iam" and op.startswith(("Get", "List")) or service == "sts" and op in STS_CALLS)
+        if not ((service == "iam" and op.startswith(("Get", "List"))) or (service == "sts" and op in STS_CALLS))
     )
 
 
@@ -175,3 +175,60 @@ def test_the_emulator_admin_api_backdates_only_the_named_users_keys(demo: Demo) 
         after = {u: hub.list_access_keys(UserName=u)["AccessKeyMetadata"][0]["CreateDate"] for u in ("ana", "ned")}
     assert after["ana"] == before["ana"]
     assert (before["ned"] - after["ned"]).total_seconds() == pytest.approx(86400, abs=1)
+
+
+def test_every_other_kind_of_drift_is_found_with_its_fix(demo: Demo) -> None:
+    """Beyond the four above: a console password without MFA, a tagged user the file does not have, a lost
+    membership, an inline user policy, changed documents and settings, an extra role policy, a deleted role."""
+    with demo.aws.authorization_off():
+        hub = demo.setup_session(HUB).client("iam", endpoint_url=demo.aws.endpoint)
+        hub.create_login_profile(UserName="ned", Password="Correct-horse-battery-1")
+        for device in hub.list_mfa_devices(UserName="ned")["MFADevices"]:
+            hub.deactivate_mfa_device(UserName="ned", SerialNumber=device["SerialNumber"])
+        hub.create_user(UserName="ghost", Tags=[{"Key": "switchrole:managed-by", "Value": "switchrole"}])
+        hub.remove_user_from_group(GroupName="readers", UserName="bo")
+        hub.put_user_policy(UserName="ana", PolicyName="extra", PolicyDocument=json.dumps(BACKDOOR_TRUST | {
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))  # fmt: skip
+        readers = f"arn:aws:iam::{HUB}:policy/switchrole/switchrole-readers-1"
+        wider = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+        }
+        hub.create_policy_version(PolicyArn=readers, PolicyDocument=json.dumps(wider), SetAsDefault=True)
+        prod = demo.setup_session("222222222222").client("iam", endpoint_url=demo.aws.endpoint)
+        prod.update_assume_role_policy(RoleName="ReadOnly", PolicyDocument=json.dumps(BACKDOOR_TRUST))
+        prod.update_role(RoleName="ReadOnly", MaxSessionDuration=7200)
+        prod.put_role_policy(RoleName="Admin", PolicyName="more", PolicyDocument=json.dumps(wider))
+        dev = demo.setup_session("333333333333").client("iam", endpoint_url=demo.aws.endpoint)
+        dev.detach_role_policy(RoleName="ReadOnly", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+        dev.delete_role(RoleName="ReadOnly")
+    code, report, stderr = audit(demo, "small.yaml")
+    assert code == 3, stderr
+    found = {(f["kind"], f["account"], f["subject"]): f for f in report["findings"]}
+    expected = [
+        ("document-differs", "identity", "policy switchrole-readers-1"),
+        ("document-differs", "app-prod", "role /switchrole/ReadOnly"),
+        ("extra-policy", "identity", "user ana"),
+        ("extra-policy", "app-prod", "role /switchrole/Admin"),
+        ("not-in-file", "identity", "user ghost"),
+        ("console-without-mfa", "identity", "user ned"),
+        ("missing", "identity", "bo in group readers"),
+        ("missing", "app-dev", "role ReadOnly"),
+    ]
+    assert [k for k in found if k in expected] == expected  # in this order: most dangerous first
+    details = [f["detail"] for f in report["findings"] if f["subject"] == "role /switchrole/ReadOnly"]
+    assert any(d.startswith("trust policy differs from the file: + ") for d in details)
+    assert "maximum session 7200 s, not 3600 s" in details
+    assert found[("console-without-mfa", "identity", "user ned")]["fix"] == [
+        "aws iam delete-login-profile --user-name ned"
+    ]
+    assert found[("missing", "identity", "bo in group readers")]["fix"] == [
+        "aws iam add-user-to-group --group-name readers --user-name bo"
+    ]
+    assert found[("not-in-file", "identity", "user ghost")]["fix"] == ["aws iam delete-user --user-name ghost"]
+    create = found[("missing", "app-dev", "role ReadOnly")]["fix"]
+    assert create[0].startswith("aws iam create-role --role-name ReadOnly --path /switchrole/ ")
+    assert (
+        create[1]
+        == "aws iam attach-role-policy --role-name ReadOnly --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
