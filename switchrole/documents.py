@@ -59,8 +59,9 @@ def _statement(statement: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def normalise(document: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A canonical form: statements unordered, without Sid and without empty (null) ones, actions lower-case, every value a sorted list
-    (IAM treats a string and a one-element list alike), account ids in principals as root ARNs."""
+    """A canonical form: statements unordered, without Sid and without empty (null) ones, actions lower-case,
+    every value a sorted list (IAM treats a string and a one-element list alike), account ids in principals as
+    root ARNs."""
     if not document:
         return {"Version": None, "Statement": []}
     statements = document.get("Statement", [])

@@ -23,6 +23,7 @@ from switchrole.summary import warnings
 from switchrole.templates import UnresolvedIntrinsic, expected_state, resolve
 
 HUB = "111111111111"
+HUB_ARN = f"arn:aws:iam::{HUB}:"
 runner = CliRunner()
 
 TRUST = {
@@ -94,7 +95,7 @@ def test_a_statement_added_is_shown_as_added() -> None:
     [
         ({"Principal": {"AWS": f"arn:aws:iam::{HUB}:root"}, "Action": "sts:AssumeRole"}, [f"arn:aws:iam::{HUB}:root"]),
         ({"Principal": {"AWS": HUB}, "Action": "sts:*"}, [f"arn:aws:iam::{HUB}:root"]),
-        ({"Principal": {"AWS": [f"arn:aws:iam::{HUB}:user/mallory"]}, "Action": "*"}, [f"arn:aws:iam::{HUB}:user/mallory"]),
+        ({"Principal": {"AWS": [f"{HUB_ARN}user/mallory"]}, "Action": "*"}, [f"{HUB_ARN}user/mallory"]),
         ({"Principal": "*", "Action": "sts:Assume*"}, ["*"]),
         ({"Principal": {"AWS": f"arn:aws:iam::{HUB}:role/ci"}, "NotAction": "s3:*"}, [f"arn:aws:iam::{HUB}:role/ci"]),
         ({"NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"}, "Action": "sts:AssumeRole"},
@@ -170,15 +171,10 @@ def test_intrinsics_resolve_as_cloudformation_would() -> None:
     value = {
         "group": {"Ref": "G"},
         "policy": {"Ref": "P"},
-        "boundary": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${Name}-${!literal}"},
+        "boundary": {"Fn::Sub": ["arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/${N}-${!literal}", {"N": "b"}]},
         "joined": {"Fn::Join": ["/", [{"Ref": "AWS::Region"}, "x"]]},
     }
-    assert resolve(
-        {**value, "boundary": {"Fn::Sub": [value["boundary"]["Fn::Sub"], {"Name": "b"}]}},
-        template,
-        "2" * 12,
-        "eu-west-1",
-    ) == {  # fmt: skip
+    assert resolve(value, template, "2" * 12, "eu-west-1") == {
         "group": "readers",
         "policy": "arn:aws:iam::222222222222:policy/switchrole/p",
         "boundary": "arn:aws:iam::222222222222:policy/b-${literal}",
