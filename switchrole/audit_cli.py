@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def _out() -> Console:
     probe = Console()
-    return Console(highlight=False, width=None if probe.is_terminal else 200)
+    return Console(highlight=False, emoji=False, width=None if probe.is_terminal else 200)
 
 
 def usage(message: str) -> int:
@@ -120,17 +121,15 @@ def run(options: Options) -> int:
 
 
 def render(report: AuditReport, format: str, org: Organisation) -> None:
-    out = _out()
+    """JSON and Markdown as plain text (no markup, emoji codes or wrapping may touch a command); the table by Rich."""
     if format == "json":
-        out.print(report.to_json(), markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.write(report.to_json() + "\n")
     elif format == "md":
-        out.print(to_markdown(report, org), markup=False, highlight=False, soft_wrap=True)
+        sys.stdout.write(to_markdown(report, org))
     else:
         if report.findings:
-            out.print(table(report))
-        out.print(summary(report, org), markup=False)
-        for line in _notes(report.results):
-            out.print(line, markup=False)
+            _out().print(table(report))
+        sys.stdout.write("\n".join([summary(report, org), *_notes(report.results)]) + "\n")
 
 
 def summary(report: AuditReport, org: Organisation) -> str:

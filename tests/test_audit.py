@@ -308,3 +308,24 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("switchrole audit: cannot reach the AWS endpoint")
     assert "AKIA" not in result.stderr + result.stdout
+
+
+def test_table_and_summary_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    from switchrole.audit_cli import render
+
+    org = loads(EXAMPLE.read_text(), "accounts.yaml")
+    clean = AuditReport([AccountResult("identity", HUB, hub=True), AccountResult("shop", "2" * 12)], 90)
+    render(clean, "table", org)
+    assert (
+        capsys.readouterr().out
+        == "clean: the hub and 1 target account(s) match accounts.yaml (access keys: at most 90 days)\n"
+    )
+    hub = AccountResult("identity", HUB, hub=True, findings=[finding("shadow-trust")], acknowledged=["role cdk-x"])
+    render(AuditReport([hub, AccountResult("shop", "2" * 12, error="AssumeRole refused")], 90), "table", org)
+    out = capsys.readouterr().out
+    assert "role outside switchrole trusts the hub" in out and "aws iam x" in out
+    assert (
+        "1 finding(s) in the hub and 0 target account(s), most dangerous first; 1 account(s) could not be read: shop"
+        in out
+    )
+    assert out.endswith("not findings: 1 role(s) trust the hub by design (CDK bootstrap, docs/onboarding.md)\n")
