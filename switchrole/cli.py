@@ -574,6 +574,59 @@ def init_repository(
     typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, `switchrole local demo`)")
 
 
+@app.command()
+def audit(
+    config: ConfigOption = DEFAULT_CONFIG,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Profile with a hub principal's credentials (else AWS_* & co.).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option("--endpoint-url", help="AWS endpoint (the local emulator); default: AWS's standard resolution."),
+    ] = None,
+    format: Annotated[
+        Literal["table", "md", "json"], typer.Option("--format", "-f", help="table, md or json.")
+    ] = "table",
+    accounts: Annotated[
+        str | None, typer.Option("--accounts", help="Only these target accounts (names, comma-separated).")
+    ] = None,
+    max_key_age: Annotated[
+        int, typer.Option("--max-key-age", help="Days after which an access key, or its last use, is too old.")
+    ] = 90,
+    mfa_serial: Annotated[
+        str | None, typer.Option("--mfa-serial", help="MFA device ARN (default: mfa/<you> when MFA is needed).")
+    ] = None,
+    token_code: TokenCodeOption = None,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Use and keep the MFA session cache that profiles use.")
+    ] = True,
+    workers: Annotated[int, typer.Option("--workers", help="Accounts read at once.", min=1, max=32)] = 8,
+) -> None:
+    """Does AWS match the file? Reads the hub and every target account (through the audit role kind) with
+    read-only calls and lists every difference, most dangerous first, each with the AWS CLI command that fixes it.
+
+    Exit code 0: clean; 3: drift found; 1: an account could not be read (the others are still audited);
+    2: usage or configuration.
+    """
+    from switchrole import audit_cli
+
+    code = audit_cli.run(
+        audit_cli.Options(
+            org=load(config),
+            profile=profile,
+            endpoint_url=endpoint_url,
+            format=format,
+            accounts=accounts,
+            max_key_age=max_key_age,
+            mfa_serial=mfa_serial,
+            token_code=token_code,
+            cache=cache,
+            workers=workers,
+        )
+    )
+    raise typer.Exit(code)
+
+
 local_app = typer.Typer(
     help="The embedded local AWS (a moto server): run the whole product without an AWS account.",
     context_settings=HELP_OPTIONS,

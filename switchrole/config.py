@@ -40,6 +40,11 @@ MAX_POLICY_NAME = 128  # IAM managed policy names
 MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
+# Without a role kind marked `audit: true`, `switchrole audit` reads target accounts through the first kind (file
+# order) carrying one of these AWS-managed policies, each of which allows iam:Get* and iam:List*.
+AUDIT_POLICIES = tuple(
+    f"arn:{PARTITION}:iam::aws:policy/{name}" for name in ("SecurityAudit", "IAMReadOnlyAccess", "ReadOnlyAccess")
+)
 
 
 # --------------------------------------------------------------------------- model
@@ -81,6 +86,7 @@ class RoleKind:
     strict_trust: bool
     tags: Mapping[str, str]
     nag_acknowledgments: Mapping[str, str]
+    audit: bool = False  # marked `audit: true`: `switchrole audit` reads target accounts through it
 
     def arn(self, account_id: str) -> str:
         return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
@@ -340,6 +346,19 @@ class Organisation:
             for key in account.role_keys
             if self.role_kinds[key].strict_trust and not self.users_granted(key, account.name)
         ]
+
+    @cached_property
+    def audit_role_kind(self) -> RoleKind | None:
+        """The role kind ``switchrole audit`` reads target accounts through: the one marked ``audit: true``,
+        else the first (file order) carrying one of :data:`AUDIT_POLICIES` (SecurityAudit preferred)."""
+        marked = [k for k in self.role_kinds.values() if k.audit]
+        if marked:
+            return marked[0]
+        for policy in AUDIT_POLICIES:
+            for kind in self.role_kinds.values():
+                if policy in kind.managed_policy_arns:
+                    return kind
+        return None
 
     def access(self, user: str | None = None) -> Iterator[Access]:
         """Every (user, group, account, role) switch the file grants, in file order."""
@@ -679,6 +698,9 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
             )
         _check_duplicates(kind.managed_policies, ("roles", key, "managed_policies"), "policy", add)
     _check_case_duplicates(kinds, ("roles",), "role kind", add)
+    audited = [key for key, kind in kinds.items() if kind.audit]
+    for key in audited[1:]:
+        add(("roles", key, "audit"), f"only one role kind can be the audit role; roles.{audited[0]} already is")
 
     # target accounts
     hub = spec.hub
@@ -865,6 +887,7 @@ def _resolve_kind(key: str, kind: RoleKindSpec, spec: OrganisationSpec) -> RoleK
         strict_trust=kind.trust == "strict",
         tags=dict(kind.tags),
         nag_acknowledgments=dict(kind.nag_acknowledgments),
+        audit=kind.audit,
     )
 
 

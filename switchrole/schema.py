@@ -276,6 +276,7 @@ class RoleKindSpec(StrictModel):
     source_identity: bool = False
     session_tags: SessionTagKeys = []  # the tag keys callers may set on their sessions (sts:TagSession)
     trust: Literal["account", "strict"] = "account"
+    audit: bool = False  # `switchrole audit` reads target accounts through this role kind (at most one kind)
     tags: dict[TagKey, TagValue] = {}
     # cdk-nag findings this role kind accepts on purpose: finding id -> reason (both reviewed here)
     nag_acknowledgments: dict[

@@ -56,3 +56,18 @@ def warnings(org: Organisation, now: datetime.datetime | None = None) -> Iterato
             yield f"groups.{name}: has no members"
         if not org.group_access(name):
             yield f"groups.{name}: grants nothing"
+    yield from _audit_warnings(org)
+
+
+def _audit_warnings(org: Organisation) -> Iterator[str]:
+    """A role kind marked ``audit: true`` that ``switchrole audit`` could not use everywhere."""
+    from switchrole.config import AUDIT_POLICIES
+
+    kind = org.audit_role_kind
+    if kind is None or not kind.audit:
+        return
+    missing = [a.name for a in org.accounts if kind.key not in a.role_keys]
+    if missing:
+        yield f"roles.{kind.key} (audit: true): not in {', '.join(missing)}; `switchrole audit` cannot read them"
+    if not set(AUDIT_POLICIES) & set(kind.managed_policy_arns) and not kind.inline_policies:
+        yield f"roles.{kind.key} (audit: true): needs iam:Get* and iam:List* (e.g. managed_policies: [SecurityAudit])"

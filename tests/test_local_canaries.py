@@ -128,6 +128,18 @@ def test_moto_api_url_table_used_by_admin_api() -> None:
     assert "{0}/moto-api/reset-auth" in urls.url_paths
 
 
+def test_access_key_fields_the_admin_api_backdates() -> None:
+    """admin_api.age_access_keys moves AccessKey.create_date and replaces AccessKey.last_used, which the
+    IAM responses (ListAccessKeys, GetAccessKeyLastUsed) read."""
+    from moto.iam.models import AccessKey, AccessKeyLastUsed, User
+
+    source = inspect.getsource(AccessKey.__init__)
+    assert "self.create_date" in source and "self.last_used" in source
+    assert list(inspect.signature(AccessKeyLastUsed.__init__).parameters) == ["self", "timestamp", "service", "region"]
+    assert isinstance(AccessKeyLastUsed.timestamp, property)
+    assert "self.access_keys" in inspect.getsource(User.__init__)
+
+
 def test_cloudformation_api_used_by_cfn_api() -> None:
     from moto.cloudformation.responses import CloudFormationResponse
 

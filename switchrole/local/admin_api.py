@@ -9,7 +9,10 @@ device's seed never leaves the server. ``/moto-api/switchrole/mfa-reading``
 tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
 keys the authorization model plays (see :mod:`switchrole.local.authz`), and
 ``POST /moto-api/switchrole/age-sessions?account=ID&user=NAME`` makes a user's
-MFA sessions older by the posted number of seconds. Both exist only inside the emulator's
+MFA sessions older by the posted number of seconds, and
+``POST /moto-api/switchrole/age-access-keys?account=ID&user=NAME`` moves a user's access keys' creation (and
+last use) that many seconds into the past, so that ``switchrole audit`` can be shown a two-year-old key
+without waiting two years. They exist only inside the emulator's
 process, on 127.0.0.1, next to moto's own unauthenticated ``/moto-api``.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -97,6 +101,25 @@ def age_sessions(request: Any, full_url: str, headers: Any) -> Response:
     return 200, {}, json.dumps({"Aged": aged})
 
 
+def age_access_keys(request: Any, full_url: str, headers: Any) -> Response:
+    """POST seconds: the user's access keys were created (and last used) that much earlier."""
+    try:
+        _, user = _user(full_url)
+        seconds = float(request.data.decode())
+    except (LookupError, ValueError) as exc:
+        return _error(exc)
+    from moto.iam.models import AccessKeyLastUsed
+
+    delta = timedelta(seconds=seconds)
+    keys = list(user.access_keys)
+    for key in keys:
+        key.create_date -= delta
+        used = key.last_used
+        if used is not None:
+            key.last_used = AccessKeyLastUsed(used.timestamp - delta, used.service, used.region)
+    return 200, {}, json.dumps({"Aged": len(keys)})
+
+
 def mfa_reading(request: Any, full_url: str, headers: Any) -> Response:
     if request.method == "POST":
         try:
@@ -113,3 +136,4 @@ def install() -> None:
     urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
     urls.url_paths["{0}/moto-api/switchrole/mfa-reading"] = mfa_reading
     urls.url_paths["{0}/moto-api/switchrole/age-sessions"] = age_sessions
+    urls.url_paths["{0}/moto-api/switchrole/age-access-keys"] = age_access_keys

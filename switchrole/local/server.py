@@ -108,6 +108,11 @@ class LocalAws:
         query = urllib.parse.urlencode({"account": account_id, "user": user})
         self._post(f"switchrole/age-sessions?{query}", str(seconds))
 
+    def age_access_keys(self, account_id: str, user: str, seconds: int) -> None:
+        """Backdate ``user``'s access keys (creation and last use) by ``seconds`` (see switchrole.local.admin_api)."""
+        query = urllib.parse.urlencode({"account": account_id, "user": user})
+        self._post(f"switchrole/age-access-keys?{query}", str(seconds))
+
     def _post(self, path: str, body: str) -> None:
         request = urllib.request.Request(
             f"{self.endpoint}/moto-api/{path}",

@@ -10,39 +10,20 @@ difference fails the demo.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 
 from switchrole.config import HUB_PATH, MANAGED_BY_TAG
+from switchrole.templates import members as _members
+from switchrole.templates import names as _names
+from switchrole.templates import of_type as _of_type
+from switchrole.templates import stacks as _stacks
+from switchrole.templates import templates as _templates
 
 SessionFor = Callable[[str], boto3.Session]
-
-
-def _stacks(assembly: Path) -> Iterator[tuple[str, dict[str, Any]]]:
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    for name, artifact in manifest["artifacts"].items():
-        if artifact.get("type") == "aws:cloudformation:stack":
-            yield artifact["properties"].get("stackName", name), artifact
-
-
-def _templates(assembly: Path) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(stack name, account id, template) for every stack of a cloud assembly."""
-    for name, artifact in _stacks(assembly):
-        account = artifact["environment"].split("/")[2]
-        yield name, account, json.loads((assembly / artifact["properties"]["templateFile"]).read_text())
-
-
-def _of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {lid: r.get("Properties", {}) for lid, r in template.get("Resources", {}).items() if r["Type"] == kind}
-
-
-def _names(refs: list[Any], resources: dict[str, dict[str, Any]], field: str) -> set[str]:
-    """IAM names of ``refs``: a ``Ref`` to one of ``resources`` (its ``field``), or a name written out."""
-    return {resources[r["Ref"]][field] if isinstance(r, dict) else str(r) for r in refs}
 
 
 def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> list[str]:
@@ -71,19 +52,6 @@ def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> l
         if groups or policies:  # the hub: nothing of switchrole's beyond the template
             problems += _check_no_extra_hub_entities(where, iam, groups, policies)
     return problems
-
-
-def _members(template: dict[str, Any], groups: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
-    """Group name -> user names, from ``UserToGroupAddition`` resources (and ``User.Groups``, if any)."""
-    users = _of_type(template, "AWS::IAM::User")
-    result: dict[str, set[str]] = {props["GroupName"]: set() for props in groups.values()}
-    for props in _of_type(template, "AWS::IAM::UserToGroupAddition").values():
-        for group in _names([props["GroupName"]], groups, "GroupName"):
-            result.setdefault(group, set()).update(_names(props["Users"], users, "UserName"))
-    for props in users.values():
-        for group in _names(props.get("Groups", []), groups, "GroupName"):
-            result.setdefault(group, set()).add(props["UserName"])
-    return result
 
 
 def _check_roles(where: str, iam: Any, roles: dict[str, dict[str, Any]]) -> list[str]:
