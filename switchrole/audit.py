@@ -36,7 +36,7 @@ from switchrole.config import HUB_PATH, MANAGED_BY_TAG, Organisation, RoleKind, 
 from switchrole.documents import admitted, difference, same
 from switchrole.errors import format_path
 from switchrole.schema import IAM_NAME_CHARSET
-from switchrole.templates import ExpectedHub, ExpectedRole, ExpectedState, expected_state
+from switchrole.templates import ExpectedHub, ExpectedPolicy, ExpectedRole, ExpectedState, expected_state
 
 EXIT_CLEAN, EXIT_UNREADABLE, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
 WORKERS = 8
@@ -447,7 +447,10 @@ def _audit_users(
     def one(name: str) -> None:
         in_file = name in hub.users
         if in_file or _tagged(pages(iam, "list_user_tags", "Tags", UserName=name)):
-            _audit_user(iam, org, name, switchrole_groups, at, now=now, max_key_age=max_key_age, in_file=in_file)
+            own = {p.arn(hub.account_id): p for p in hub.policies.values() if name in p.users} if in_file else {}
+            _audit_user(
+                iam, org, name, switchrole_groups, at, now=now, max_key_age=max_key_age, in_file=in_file, own=own
+            )
 
     # about eight reads per user: a hub of hundreds of users is read concurrently too (the report sorts findings)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
@@ -464,7 +467,10 @@ def _audit_user(
     now: datetime,
     max_key_age: int,
     in_file: bool,
+    own: Mapping[str, ExpectedPolicy] | None = None,
 ) -> None:
+    """``own``: the managed policies the file attaches to this user alone (ARN -> policy: an ``until:`` Deny)."""
+    own = own or {}
     u = _q(name)
     groups = {g["GroupName"] for g in pages(iam, "list_groups_for_user", "Groups", UserName=name)}
     attached = {p["PolicyArn"] for p in pages(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name)}
@@ -496,7 +502,15 @@ def _audit_user(
             f"switchrole user {name} is a member of group {group}, which the file does not give",
             [_iam("remove-user-from-group", "--group-name", _q(group), "--user-name", u)],
         )
-    for arn in sorted(attached):
+    for arn in sorted(set(own) - attached):  # e.g. the Deny that ends the user's switching, detached by hand
+        at.add(
+            DOCUMENT_DIFFERS,
+            f"user {name}",
+            f"{own[arn].name}, which the file attaches to {name} (a Deny that ends every switch at its time), "
+            "is not attached",
+            [_iam("attach-user-policy", "--user-name", u, "--policy-arn", _q(arn))],
+        )
+    for arn in sorted(attached - set(own)):
         at.add(
             EXTRA_POLICY,
             f"user {name}",

@@ -142,6 +142,7 @@ class ExpectedPolicy:
     path: str
     document: dict[str, Any]
     groups: frozenset[str]
+    users: frozenset[str] = frozenset()  # a user's own policy (its ``until:`` Deny)
 
     def arn(self, account_id: str) -> str:
         return f"arn:{PARTITION}:iam::{account_id}:policy{self.path}{self.name}"
@@ -193,6 +194,7 @@ def _hub(template: Mapping[str, Any], resolved: Mapping[str, Any], account: str)
             props.get("Path", "/"),
             props["PolicyDocument"],
             frozenset(str(g) for g in props.get("Groups", [])),
+            frozenset(str(u) for u in props.get("Users", [])),
         )
         for props in of_type({"Resources": resolved}, "AWS::IAM::ManagedPolicy").values()
     }

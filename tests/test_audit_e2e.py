@@ -40,7 +40,7 @@ groups:
   admins: {grants: [{role: Admin, accounts: [app-prod]}]}
 users:
   ana: {groups: [readers, admins]}
-  bo: {groups: [readers]}
+  bo: {groups: [readers], until: 2099-12-31T00:00:00Z}
   ned: {groups: []}
 """
 # One more account in the file that was never deployed: its audit role does not exist.
@@ -187,6 +187,8 @@ def test_every_other_kind_of_drift_is_found_with_its_fix(demo: Demo) -> None:
             hub.deactivate_mfa_device(UserName="ned", SerialNumber=device["SerialNumber"])
         hub.create_user(UserName="ghost", Tags=[{"Key": "switchrole:managed-by", "Value": "switchrole"}])
         hub.remove_user_from_group(GroupName="readers", UserName="bo")
+        bo_ends = f"arn:aws:iam::{HUB}:policy/switchrole/switchrole-bo-until"
+        hub.detach_user_policy(UserName="bo", PolicyArn=bo_ends)  # the Deny that ends bo's switching
         hub.put_user_policy(UserName="ana", PolicyName="extra", PolicyDocument=json.dumps(BACKDOOR_TRUST | {
             "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))  # fmt: skip
         readers = f"arn:aws:iam::{HUB}:policy/switchrole/switchrole-readers-1"
@@ -207,6 +209,7 @@ def test_every_other_kind_of_drift_is_found_with_its_fix(demo: Demo) -> None:
     found = {(f["kind"], f["account"], f["subject"]): f for f in report["findings"]}
     expected = [
         ("document-differs", "identity", "policy switchrole-readers-1"),
+        ("document-differs", "identity", "user bo"),
         ("document-differs", "app-prod", "role /switchrole/ReadOnly"),
         ("extra-policy", "identity", "user ana"),
         ("extra-policy", "app-prod", "role /switchrole/Admin"),
@@ -219,6 +222,9 @@ def test_every_other_kind_of_drift_is_found_with_its_fix(demo: Demo) -> None:
     details = [f["detail"] for f in report["findings"] if f["subject"] == "role /switchrole/ReadOnly"]
     assert any(d.startswith("trust policy differs from the file: + ") for d in details)
     assert "maximum session 7200 s, not 3600 s" in details
+    assert found[("document-differs", "identity", "user bo")]["fix"] == [
+        f"aws iam attach-user-policy --user-name bo --policy-arn {bo_ends}"
+    ]
     assert found[("console-without-mfa", "identity", "user ned")]["fix"] == [
         "aws iam delete-login-profile --user-name ned"
     ]

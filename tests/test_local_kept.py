@@ -99,3 +99,25 @@ def test_the_closing_lines_are_the_readme_s(tmp_path: Path) -> None:
     for line in demo_module.kept_instructions(kept, loads(ORG))[1:]:
         command = line.split("#")[0].strip().replace(str(tmp_path), "/tmp/switchrole-demo-XXXX").replace("ana", "alice")
         assert command in readme, command
+
+
+def test_a_planted_state_file_cannot_choose_what_stop_removes_or_signals(tmp_path: Path) -> None:
+    """/tmp is shared: a state file naming another folder, or pid 0/1 (every process of the group, init), is
+    refused before anything is removed or signalled."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    planted = tmp_path / "switchrole-demo-planted"
+    planted.mkdir()
+    Kept(str(victim), "http://127.0.0.1:9", 12345, "", "us-east-1").write()  # writes into victim/
+    (planted / "local-aws.json").write_text((victim / "local-aws.json").read_text())
+    with pytest.raises(NotKept, match="names another folder"):
+        find(planted)
+    for pid in (0, 1, True, "12"):
+        Kept(str(planted), "http://127.0.0.1:9", pid, "", "us-east-1").write()  # type: ignore[arg-type]
+        with pytest.raises(NotKept, match="no valid process id"):
+            find(planted)
+    link = tmp_path / "switchrole-demo-link"
+    link.symlink_to(victim)
+    with pytest.raises(NotKept, match="not a kept local AWS of yours"):
+        find(link)
+    assert victim.exists() and planted.exists()

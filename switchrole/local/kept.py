@@ -15,6 +15,7 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -60,23 +61,35 @@ class Kept:
 
     @classmethod
     def read(cls, folder: Path) -> Kept:
+        """The state in ``folder``, which must be a demo folder of this user's (``stop`` removes it and signals
+        the pid it names: a folder planted in the shared temporary directory must not choose either)."""
         try:
+            info = folder.lstat()
             data = json.loads((folder / STATE_FILE).read_text())
-            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+            kept = cls(**{name: data[name] for name in cls.__dataclass_fields__})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise NotKept(f"{folder}: not a kept local AWS ({type(exc).__name__})") from None
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
+            raise NotKept(f"{folder}: not a kept local AWS of yours (a symlink, or another user's folder)")
+        if Path(kept.folder).resolve() != folder.resolve():
+            raise NotKept(f"{folder}: its state names another folder ({kept.folder}); not stopping it")
+        if type(kept.pid) is not int or kept.pid <= 1:
+            raise NotKept(f"{folder}: its state names no valid process id")
+        return kept
 
     def running(self) -> bool:
         """Is our server still that pid? (A pid can be reused once the server is gone.)"""
-        try:
-            command = Path(f"/proc/{self.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:  # no /proc (macOS): trust the pid if it exists
+        if Path("/proc/self").exists():
             try:
-                os.kill(self.pid, 0)
+                command = Path(f"/proc/{self.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 return False
-            return True
-        return SERVER_MODULE in command
+            return SERVER_MODULE in command
+        try:  # no /proc (macOS): the pid of a process of ours
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
 
     def stop(self, timeout: float = 10.0) -> bool:
         """End the server's process group and remove the folder; False if the server was already gone."""
