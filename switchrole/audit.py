@@ -32,7 +32,16 @@ from typing import Any
 
 import boto3
 
-from switchrole.config import HUB_PATH, MANAGED_BY_TAG, Organisation, RoleKind, TargetAccount, expired_entries, iso
+from switchrole.config import (
+    HUB_PATH,
+    MANAGED_BY_TAG,
+    PARTITION,
+    Organisation,
+    RoleKind,
+    TargetAccount,
+    expired_entries,
+    iso,
+)
 from switchrole.documents import admitted, difference, same
 from switchrole.errors import format_path
 from switchrole.schema import IAM_NAME_CHARSET
@@ -66,9 +75,22 @@ KINDS: dict[str, str] = {
 RANK = {kind: n for n, kind in enumerate(KINDS)}
 
 # Roles `cdk bootstrap --trust <hub>` creates, as docs/onboarding.md prescribes: they trust the hub by design.
+# Only the default qualifier, this account and its region, at path "/", trusting the hub account's root and
+# nothing else of the hub: a role that borrows the name but admits anything more is shadow trust.
+CDK_QUALIFIER = "hnb659fds"
 CDK_BOOTSTRAP_ROLE = re.compile(
-    r"cdk-[a-z0-9]+-(?:deploy|file-publishing|image-publishing|lookup)-role-(\d{12})-[a-z0-9-]+"
+    rf"cdk-{CDK_QUALIFIER}-(?:deploy|file-publishing|image-publishing|lookup)-role-(\d{{12}})-([a-z0-9-]+)"
 )
+
+
+def is_cdk_bootstrap_role(name: str, path: str, admits: list[str], account: TargetAccount, hub: str) -> bool:
+    match = CDK_BOOTSTRAP_ROLE.fullmatch(name)
+    return (
+        match is not None
+        and match.groups() == (account.account_id, account.region)
+        and path == "/"
+        and admits == [f"arn:{PARTITION}:iam::{hub}:root"]
+    )
 
 
 @dataclass(frozen=True)
@@ -176,9 +198,9 @@ def expired_findings(org: Organisation, now: datetime) -> list[Finding]:
     for path, until in expired_entries(org, now):
         where = format_path(path)
         if path[0] == "users":
-            fix = f"switchrole offboard --user {path[1]} --config {org.source}"
+            fix = f"switchrole offboard --user {_q(str(path[1]))} --config {_q(org.source)}"
         else:
-            fix = f"remove {where} from {org.source}"
+            fix = f"remove {where} from {_q(org.source)}"
         findings.append(
             Finding(
                 EXPIRED_ENTRY,
@@ -586,8 +608,7 @@ def audit_account(
             summary.get("AssumeRolePolicyDocument") or iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
         )
         admits = admitted(trust, hub)
-        bootstrap = CDK_BOOTSTRAP_ROLE.fullmatch(name)
-        if admits and bootstrap is not None and bootstrap.group(1) == account.account_id and summary["Path"] == "/":
+        if is_cdk_bootstrap_role(name, summary["Path"], admits, account, hub):
             result.acknowledged.append(f"role {name} (cdk bootstrap --trust {hub})")
             continue
         tagged = _tagged(pages(iam, "list_role_tags", "Tags", RoleName=name))

@@ -337,3 +337,20 @@ def test_table_and_summary_lines(capsys: pytest.CaptureFixture[str]) -> None:
         in out
     )
     assert out.endswith("not findings: 1 role(s) trust the hub by design (CDK bootstrap, docs/onboarding.md)\n")
+
+
+def test_only_real_cdk_bootstrap_roles_are_acknowledged() -> None:
+    """A role that borrows a bootstrap role's name but is not one (another qualifier, account or region, a path,
+    or a trust admitting more of the hub than its root) is shadow trust, not "by design"."""
+    org = loads(EXAMPLE.read_text())
+    account = org.account("shop-prod")
+    name = f"cdk-hnb659fds-deploy-role-{account.account_id}-{account.region}"
+    root = [f"arn:aws:iam::{org.hub.account_id}:root"]
+    hub = org.hub.account_id
+    assert audit.is_cdk_bootstrap_role(name, "/", root, account, hub)
+    assert not audit.is_cdk_bootstrap_role(name.replace("hnb659fds", "evil1234"), "/", root, account, hub)
+    assert not audit.is_cdk_bootstrap_role(name.replace(account.account_id, "999999999999"), "/", root, account, hub)
+    assert not audit.is_cdk_bootstrap_role(name.replace(account.region, "eu-west-3"), "/", root, account, hub)
+    assert not audit.is_cdk_bootstrap_role(name, "/x/", root, account, hub)
+    assert not audit.is_cdk_bootstrap_role(name, "/", ["*"], account, hub)
+    assert not audit.is_cdk_bootstrap_role(name, "/", [*root, f"arn:aws:iam::{hub}:user/bob"], account, hub)

@@ -91,6 +91,21 @@ def test_init_refuses_a_file_where_a_folder_must_be(tmp_path: Path) -> None:
     assert result.exit_code == 2 and result.stderr == f"{tmp_path / 'file'}: exists and is not a folder\n"
 
 
+def test_init_refuses_a_symlinked_folder_inside_the_repository(tmp_path: Path) -> None:
+    """`.github` pointing elsewhere would put the workflows outside the repository: refused, nothing written."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / ".github").symlink_to(elsewhere)
+    result = runner.invoke(app, ["init", str(tmp_path / "repo")])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"{tmp_path / 'repo' / '.github'}: exists and is a symlink (init writes into real folders only) "
+        "(switchrole init needs .github/pull_request_template.md)"
+    ]
+    assert list(elsewhere.iterdir()) == [] and sorted(p.name for p in (tmp_path / "repo").iterdir()) == [".github"]
+
+
 def test_cdk_json_is_the_repositorys_except_the_app_entry() -> None:
     """Same feature flags, watch settings and default config as this repository's cdk.json: only `app` differs."""
     ours = json.loads((ROOT / "cdk.json").read_text())

@@ -33,6 +33,15 @@ def test_scaffold_workflows_are_valid() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_no_checkout_leaves_its_token_for_later_steps() -> None:
+    for path in [*WORKFLOWS, *SCAFFOLD_WORKFLOWS]:
+        lines = path.read_text().splitlines()
+        checkouts = [i for i, line in enumerate(lines) if "uses: actions/checkout@" in line]
+        assert checkouts, path
+        for i in checkouts:  # its `with:` block follows within a few lines
+            assert any("persist-credentials: false" in line for line in lines[i + 1 : i + 4]), (path, i + 1)
+
+
 def test_the_checker_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text("on: push\njobs:\n  x:\n    steps:\n      - run: echo hi\n")  # no runs-on

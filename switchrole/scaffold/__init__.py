@@ -57,11 +57,15 @@ def conflicts(directory: Path) -> list[str]:
     lines, blocked_folders = [], set()
     for relative in FILES:
         target = directory / relative
-        blocked = next((p for p in reversed(target.parents) if p.is_relative_to(directory) and _not_a_dir(p)), None)
+        inside = [p for p in reversed(target.parents) if p.is_relative_to(directory) and p != directory]
+        blocked = next((p for p in inside if _not_a_dir(p) or p.is_symlink()), None)
         if blocked is not None:
             if blocked not in blocked_folders:
                 blocked_folders.add(blocked)
-                lines.append(f"{blocked}: exists and is not a folder (switchrole init needs {relative})")
+                what = (
+                    "is a symlink (init writes into real folders only)" if blocked.is_symlink() else "is not a folder"
+                )
+                lines.append(f"{blocked}: exists and {what} (switchrole init needs {relative})")
         elif os.path.lexists(target):
             lines.append(f"{target}: exists; switchrole init overwrites nothing")
     return lines
