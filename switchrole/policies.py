@@ -87,8 +87,23 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
     granted this role here, so a hub administrator with ``sts:AssumeRole`` on
     ``*`` cannot switch in without a grant; with nobody granted, it admits nobody.
     """
-    principals = strict_principals(org, org.users_granted(kind.key, account.name)) if kind.strict_trust else None
-    return trust_document(org, kind, principals)
+    if not kind.strict_trust:
+        return trust_document(org, kind, None)
+    users = org.users_granted(kind.key, account.name)
+    ends: dict[End, list[str]] = {}
+    for user in users:
+        ends.setdefault(org.access_end(user, account.name, kind.key), []).append(user)
+    if not users or set(ends) == {None}:
+        return trust_document(org, kind, strict_principals(org, users))
+    # users whose access ends (until:) are admitted only until then, on the trust side too: a hub Allow that
+    # outlives their grant (sts:AssumeRole on * from elsewhere) must not reopen a strict role
+    by_end = sorted(ends.items(), key=lambda item: float("-inf") if item[0] is None else item[0].timestamp())
+    statements = [
+        statement
+        for until, admitted in by_end
+        for statement in trust_document(org, kind, strict_principals(org, admitted), until=until)["Statement"]
+    ]
+    return document(statements)
 
 
 def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
@@ -107,10 +122,12 @@ def session_conditions(kind: RoleKind) -> dict[str, dict[str, Any]]:
     return conditions
 
 
-def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None) -> PolicyDocument:
+def trust_document(
+    org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None, *, until: End = None
+) -> PolicyDocument:
     """The trust document; ``principals`` (strict trust only) is the ARN list, or a CloudFormation
     reference to it (a StackSets parameter, so one template serves accounts with different grantees).
-    An empty list gives :func:`nobody_trust_document`."""
+    An empty list gives :func:`nobody_trust_document`; ``until`` admits them only before that time."""
     if principals == []:
         return nobody_trust_document(org, kind)
     conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
@@ -124,8 +141,9 @@ def trust_document(org: Organisation, kind: RoleKind, principals: list[str] | di
     conditions.update(session)
     if principals is not None:
         conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
+    conditions.update(expiry_condition(until))
     statement: Statement = {
-        "Sid": "AssumeFromHub",
+        "Sid": "AssumeFromHub" + _until_sid(until),
         "Effect": "Allow",
         "Principal": {"AWS": hub_root(org)},
         "Action": list(kind.assume_actions),

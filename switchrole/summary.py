@@ -57,6 +57,32 @@ def warnings(org: Organisation, now: datetime.datetime | None = None) -> Iterato
         if not org.group_access(name):
             yield f"groups.{name}: grants nothing"
     yield from _audit_warnings(org)
+    yield from _stacksets_trust_warnings(org)
+
+
+def _stacksets_trust_warnings(org: Organisation) -> Iterator[str]:
+    """In StackSets mode one template serves every account: a strict trust's users are a parameter (ARNs only),
+    so it cannot carry each user's end time as the per-account stacks do (the hub grant still ends on time)."""
+    if not org.deployment.stacksets:
+        return
+    for key, kind in org.role_kinds.items():
+        if not kind.strict_trust:
+            continue
+        ending = sorted(
+            {
+                user
+                for account in org.accounts
+                if key in account.role_keys
+                for user in org.users_granted(key, account.name)
+                if org.access_end(user, account.name, key) is not None
+            }
+        )
+        if ending:
+            yield (
+                f"roles.{key}: trust: strict in StackSets mode lists users in a parameter without their until: "
+                f"times; the hub grant ends on time, but the trust keeps admitting {', '.join(ending)} until they "
+                "leave the file"
+            )
 
 
 def _audit_warnings(org: Organisation) -> Iterator[str]:

@@ -22,7 +22,7 @@ import pytest
 from rich.console import Console
 
 from switchrole.config import loads
-from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, totp
+from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
 from switchrole.local.demo import Check, Demo, cdk_binary
 from switchrole.smoke import request_for, run_smoke
 
@@ -44,6 +44,7 @@ groups:
   oncall:
     grants:
       - {role: Developer, accounts: [app-dev], until: 2020-01-01T00:00:00Z}   # over: IAM refuses it
+      - {role: Admin, accounts: [app-prod], until: 2020-01-01T00:00:00Z}      # over, on the strict trust too
       - {role: ReadOnly, accounts: [app-prod], until: 2099-12-31T00:00:00Z}   # still running
 users:
   ana: {groups: [readers, admins, devs]}
@@ -129,8 +130,9 @@ def test_expired_access_is_refused_by_the_hub_and_live_temporary_access_switches
     on aws:CurrentTime. Checked after the first deployment and again after the update."""
     _, checks, then = demo
     for round_ in (checks, then):
-        (grant,) = by_why(round_, "grant expired")
+        grant, admin = sorted(by_why(round_, "grant expired"), key=lambda c: c.request.label)
         assert (grant.who, grant.request.label, grant.passed) == ("ivy", "app-dev-Developer", True)
+        assert (admin.who, admin.request.label, admin.passed) == ("ivy", "app-prod-Admin", True)
         assert grant.report is not None and grant.report.failure_kind == "access-denied"
         assert NO_IDENTITY_ALLOW.format(action="sts:AssumeRole") in grant.report.aws_message
         assert "ends the grant of ivy at 2020-01-01T00:00:00Z (until:)" in (grant.report.failure or "")
@@ -169,6 +171,27 @@ def test_the_expired_users_own_deny_is_what_refuses_them(demo: tuple[Demo, list[
     assert report.ok, report.failure
     refused = run_smoke(kim.session, request, token=kim.token, org=org, endpoint_url=running.aws.endpoint)
     assert refused.failure_kind == "access-denied" and IDENTITY_DENY in refused.aws_message
+
+
+def test_an_expired_strict_grant_is_refused_by_the_trust_too(demo: tuple[Demo, list[Check], list[Check]]) -> None:
+    """ivy's Admin grant in app-prod has ended. Given a hub Allow that outlives it (AdministratorAccess attached
+    out of band, authorization off, detached afterwards: the emulator is shared), the strict trust's own
+    DateLessThan still refuses her."""
+    running, _, _ = demo
+    org = running.org
+    request = request_for(org, org.account("app-prod"), org.role_kinds["Admin"], "ivy")
+    ivy = running.identities["ivy"]
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    with running.aws.authorization_off():
+        iam = running.setup_session("111111111111").client("iam", endpoint_url=running.aws.endpoint)
+        iam.attach_user_policy(UserName="ivy", PolicyArn=admin)
+    try:
+        report = run_smoke(ivy.session, request, token=ivy.token, org=org, endpoint_url=running.aws.endpoint)
+    finally:
+        with running.aws.authorization_off():
+            iam.detach_user_policy(UserName="ivy", PolicyArn=admin)
+    assert report.failure_kind == "access-denied", report.failure
+    assert NO_TRUST_ALLOW.format(action="sts:AssumeRole") in report.aws_message
 
 
 def test_removed_access_is_refused_after_the_update(demo: tuple[Demo, list[Check], list[Check]]) -> None:

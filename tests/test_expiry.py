@@ -279,3 +279,60 @@ class TestAccessReview:
         assert "| erin | shop-prod (222222222222) | Auditor | auditors | **no** | 1 h | 2028-12-31T00:00:00Z |" in (
             result.stdout
         )
+
+
+STRICT = """\
+hub: {account_id: "111111111111", name: identity}
+roles:
+  Admin: {managed_policies: [AdministratorAccess], trust: strict}
+accounts:
+  - {name: prod, account_id: "222222222222", roles: [Admin]}
+groups:
+  admins: {grants: [{role: Admin, accounts: [prod]}]}
+  incident: {grants: [{role: Admin, accounts: [prod], until: 2027-03-31T00:00:00Z}]}
+users:
+  ann: {groups: [admins]}
+  dan: {groups: [incident]}
+  eve: {groups: [admins], until: 2027-02-01T00:00:00Z}
+"""
+
+
+def test_a_strict_trust_admits_each_user_only_until_their_access_ends() -> None:
+    """The hub grant ends at until:, and so does the strict trust's admission: a hub Allow from elsewhere (a hub
+    administrator's sts:AssumeRole on *) cannot reopen the role for a user whose grant is over."""
+    from switchrole.policies import trust_policy
+
+    org = loads(STRICT, "strict.yaml")
+    statements = trust_policy(org, org.account("prod"), org.role_kinds["Admin"])["Statement"]
+    admitted = {s["Sid"]: (s["Condition"]["ArnEquals"]["aws:PrincipalArn"], s["Condition"].get("DateLessThan"))
+                for s in statements}  # fmt: skip
+    assert admitted == {
+        "AssumeFromHub": (["arn:aws:iam::111111111111:user/ann"], None),
+        "AssumeFromHubUntil20270201T000000Z": (
+            ["arn:aws:iam::111111111111:user/eve"],
+            {"aws:CurrentTime": "2027-02-01T00:00:00Z"},
+        ),
+        "AssumeFromHubUntil20270331T000000Z": (
+            ["arn:aws:iam::111111111111:user/dan"],
+            {"aws:CurrentTime": "2027-03-31T00:00:00Z"},
+        ),
+    }
+    assert all(s["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"} for s in statements)
+
+
+def test_a_strict_trust_without_ends_keeps_its_single_statement() -> None:
+    from switchrole.policies import trust_policy
+
+    org = loads(STRICT.replace(", until: 2027-03-31T00:00:00Z", "").replace(", until: 2027-02-01T00:00:00Z", ""))
+    (statement,) = trust_policy(org, org.account("prod"), org.role_kinds["Admin"])["Statement"]
+    assert statement["Sid"] == "AssumeFromHub" and "DateLessThan" not in statement["Condition"]
+
+
+def test_stacksets_mode_warns_that_its_strict_trust_does_not_end() -> None:
+    stacksets = 'deployment: {mode: stacksets, account_id: "999999999999", organizational_unit_ids: [r-exam]}\nhub:'
+    org = loads(STRICT.replace("hub:", stacksets, 1), "strict.yaml")
+    found = [w for w in warnings(org, NOW) if "StackSets" in w]
+    assert found == [
+        "roles.Admin: trust: strict in StackSets mode lists users in a parameter without their until: times; "
+        "the hub grant ends on time, but the trust keeps admitting dan, eve until they leave the file"
+    ]
