@@ -80,8 +80,11 @@ def validate(
         bool, typer.Option("--quick", help="Skip the synthesis checks (cdk-nag, template sizes): ~3 s faster.")
     ] = False,
 ) -> None:
-    """Check the accounts file: schema, references, every IAM quota the generated policies must fit, and
-    (unless --quick) everything synthesis checks, so that a file that validates is a file that synthesizes."""
+    """Check the accounts file: schema, references, IAM quotas and (unless --quick) synthesis.
+
+    Every IAM quota the generated policies must fit, and everything synthesis checks (cdk-nag, template sizes),
+    so that a file that validates is a file that synthesizes.
+    """
     import tempfile
 
     from switchrole.summary import summarize, warnings
@@ -373,8 +376,10 @@ def session(
     hub_profile: HubProfileOption = None,
     token_code: TokenCodeOption = None,
 ) -> None:
-    """credential_process for the hub MFA-session profile: the user's MFA session (cached) as JSON, for work
-    in the hub account that the MFA policy allows only with MFA."""
+    """credential_process for the hub MFA-session profile: the user's MFA session (cached) as JSON.
+
+    For work in the hub account that the MFA policy allows only with MFA.
+    """
     from switchrole.assume import SmokeFailed, session_credentials
     from switchrole.assume import token_code as read_token_code
     from switchrole.sessions import CredentialCache
@@ -532,8 +537,10 @@ def offboard(
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
 ) -> None:
-    """Remove a user (or one of their groups) from the accounts file, keeping every other byte; then print
-    what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands."""
+    """Remove a user (or one of their groups) from the accounts file, keeping every other byte.
+
+    Then print what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands.
+    """
     from switchrole.access_diff import diff as access_diff
     from switchrole.config import loads
     from switchrole.offboard import Removal, follow_up
@@ -561,8 +568,11 @@ def offboard(
 def init_repository(
     directory: Annotated[Path, typer.Argument(help="The new repository's folder (created if missing).")],
 ) -> None:
-    """Scaffold your own access repository: accounts.yaml, cdk.json, pinned switchrole and CDK CLI, the
-    pull-request and deploy workflows, a README. Overwrites nothing: if any of its files exists, writes none."""
+    """Scaffold your own access repository, with switchrole and the CDK CLI pinned.
+
+    accounts.yaml, cdk.json, requirements.txt, package.json, the pull-request and deploy workflows, a README.
+    Overwrites nothing: if any of its files exists, it writes none.
+    """
     from switchrole.scaffold import ScaffoldError, scaffold
 
     try:
@@ -602,8 +612,10 @@ def audit(
     ] = True,
     workers: Annotated[int, typer.Option("--workers", help="Accounts read at once.", min=1, max=32)] = 8,
 ) -> None:
-    """Does AWS match the file? Reads the hub and every target account (through the audit role kind) with
-    read-only calls and lists every difference, most dangerous first, each with the AWS CLI command that fixes it.
+    """Does AWS match the file? Every difference, most dangerous first, each with its fix (read-only).
+
+    Reads the hub and every target account (through the audit role kind) with read-only calls and lists every
+    difference from the file, each with the AWS CLI command that fixes it.
 
     Exit code 0: clean; 3: drift found; 1: an account could not be read (the others are still audited);
     2: usage or configuration.

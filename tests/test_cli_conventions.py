@@ -195,3 +195,9 @@ def test_onboard_never_cites_lines_of_a_file_it_did_not_write(config: Path) -> N
     assert result.exit_code == 2
     assert "(as edited; nothing was written)" in result.stderr
     assert not re.search(rf"{re.escape(str(config))}:\d+:", result.stderr), result.stderr
+
+
+def test_every_command_summary_is_one_line() -> None:
+    """The command list shows each docstring's first paragraph: a line break inside it breaks the listing."""
+    long = [name for name, command in commands() if "\n" in (command.help or "").strip().split("\n\n")[0]]
+    assert long == []
