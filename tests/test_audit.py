@@ -233,13 +233,13 @@ def test_exit_codes_clean_drift_and_unreadable() -> None:
 def test_expired_entries_still_in_the_file_are_findings() -> None:
     org = loads(EXAMPLE.read_text())
     assert audit.expired_findings(org, datetime(2027, 1, 1, tzinfo=UTC)) == []  # the example's ends are later
-    found = audit.expired_findings(org, datetime(2029, 7, 1, tzinfo=UTC))  # after the auditors' grant and bob
+    found = audit.expired_findings(org, datetime(2099, 7, 1, tzinfo=UTC))  # after the auditors' grant and bob
     assert sorted((f.kind, f.subject) for f in found) == [
         ("expired-entry", "groups.auditors.grants[0].until"),
         ("expired-entry", "users.bob.until"),
     ]
     bob = next(f for f in found if f.subject == "users.bob.until")
-    assert "expired at 2029-06-30T00:00:00Z" in bob.detail
+    assert "expired at 2099-06-30T00:00:00Z" in bob.detail
     assert bob.fix[0].startswith("switchrole offboard --user bob")
 
 

@@ -268,7 +268,7 @@ class TestAccessReview:
         weaker = [r["change"] for r in json.loads(result.stdout)["weaker"]]
         assert weaker[:1] == ["carol's access no longer ends (was until 2099-01-01T00:00:00Z)"]
         assert "session 4 h -> 8 h" in weaker
-        assert "dave's access extended: until 2028-12-31T00:00:00Z -> 2099-12-31T00:00:00Z" in weaker
+        assert "dave's access extended: until 2098-12-31T00:00:00Z -> 2099-12-31T00:00:00Z" in weaker
 
     def test_gained_access_shows_its_end(self, tmp_path: Path) -> None:
         head = tmp_path / "accounts.yaml"
@@ -276,7 +276,7 @@ class TestAccessReview:
         result = runner.invoke(app, ["diff", "--base", str(EXAMPLE), "--config", str(head), "--format", "md"])
         assert result.exit_code == 3, result.output
         assert "| user | account | role | via | MFA | session | until |" in result.stdout
-        assert "| erin | shop-prod (222222222222) | Auditor | auditors | **no** | 1 h | 2028-12-31T00:00:00Z |" in (
+        assert "| erin | shop-prod (222222222222) | Auditor | auditors | **no** | 1 h | 2098-12-31T00:00:00Z |" in (
             result.stdout
         )
 

@@ -123,7 +123,7 @@ def test_offboard_edits_only_the_users_line_and_prints_the_follow_up(tmp_path: P
     assert result.exit_code == 0, result.output
     before, after = EXAMPLE.read_text().splitlines(keepends=True), config.read_text().splitlines(keepends=True)
     assert [line for line in before if line not in after] == [
-        "  bob:   {groups: [shop-developers], until: 2029-06-30T00:00:00Z}   # contractor: every switch ends then\n"
+        "  bob:   {groups: [shop-developers], until: 2099-06-30T00:00:00Z}   # contractor: every switch ends then\n"
     ]
     assert len(after) == len(before) - 1
     assert "bob" not in loads(config.read_text()).users

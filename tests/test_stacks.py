@@ -214,7 +214,7 @@ class TestHubStack:
         (statement,) = policy["PolicyDocument"]["Statement"]
         assert statement["Effect"] == "Deny" and statement["Resource"] == "*"
         assert statement["Action"] == ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
-        assert statement["Condition"] == {"DateGreaterThanEquals": {"aws:CurrentTime": "2029-06-30T00:00:00Z"}}
+        assert statement["Condition"] == {"DateGreaterThanEquals": {"aws:CurrentTime": "2099-06-30T00:00:00Z"}}
 
     def test_grant_until_is_a_date_condition_in_the_hub(self, hub: Template) -> None:
         policies = hub.find_resources(
@@ -222,8 +222,8 @@ class TestHubStack:
         )
         ((_, policy),) = policies.items()
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Sid"] == "AssumeAuditorUntil20281231T000000Z"
-        assert statement["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2028-12-31T00:00:00Z"}
+        assert statement["Sid"] == "AssumeAuditorUntil20981231T000000Z"
+        assert statement["Condition"]["DateLessThan"] == {"aws:CurrentTime": "2098-12-31T00:00:00Z"}
 
     def test_no_credentials_in_the_hub(self, hub: Template) -> None:
         hub.resource_count_is("AWS::IAM::AccessKey", 0)
