@@ -620,7 +620,7 @@ def audit(
     Exit code 0: clean; 3: drift found; 1: an account could not be read (the others are still audited);
     2: usage or configuration.
     """
-    from switchrole import audit_cli
+    from switchrole.audit import cli as audit_cli
 
     code = audit_cli.run(
         audit_cli.Options(

@@ -264,7 +264,7 @@ def test_fix_commands_quote_documents_and_names_for_the_shell(example_org: Organ
 
 
 def test_markdown_report_carries_each_fix_in_a_code_block() -> None:
-    from switchrole.audit_cli import to_markdown
+    from switchrole.audit.cli import to_markdown
 
     org = loads(EXAMPLE.read_text())
     report = AuditReport([AccountResult("identity", HUB, hub=True, findings=[finding("extra-membership")])], 90)
@@ -319,7 +319,7 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_table_and_summary_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    from switchrole.audit_cli import render
+    from switchrole.audit.cli import render
 
     org = loads(EXAMPLE.read_text(), "accounts.yaml")
     clean = AuditReport([AccountResult("identity", HUB, hub=True), AccountResult("shop", "2" * 12)], 90)

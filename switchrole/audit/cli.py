@@ -11,16 +11,9 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from switchrole.audit import (
-    EXIT_USAGE,
-    WORKERS,
-    AccountResult,
-    AuditFailed,
-    AuditReport,
-    connect,
-    expected,
-)
-from switchrole.audit import run as run_audit
+from switchrole.audit.findings import EXIT_USAGE, WORKERS, AccountResult, AuditFailed, AuditReport
+from switchrole.audit.runner import connect, expected
+from switchrole.audit.runner import run as run_audit
 from switchrole.config import Organisation, TargetAccount
 
 FORMATS = ("table", "md", "json")

@@ -1,0 +1,60 @@
+"""``switchrole audit``: does AWS still match the accounts file?
+
+``switchrole validate`` proves the file is right; this reads the live IAM state, with read-only calls only
+(IAM ``Get*``/``List*``, and STS ``GetCallerIdentity``, ``GetSessionToken`` and ``AssumeRole`` to get in), and
+reports every difference from what the file's templates deploy:
+
+- in the hub: members of switchrole's groups the file does not put there (memberships left behind
+  included), policies attached to switchrole's groups and users beyond the file's, managed-policy documents
+  that differ, switchrole users (tagged) that the file no longer has, console passwords without an MFA
+  device, access keys older than the maximum age or unused for that long, and users the file has that
+  do not exist;
+- in each target account, read through the audit role kind (``audit: true``): roles under switchrole's
+  paths that the file does not have, *any* role whose trust admits the hub account or a hub principal
+  that switchrole did not create (shadow access), and trust and permission documents that differ.
+
+Every finding carries the AWS CLI commands that would fix it. Accounts are read concurrently (a bounded
+pool); an account that cannot be read is reported and the others are still audited.
+
+Modules: ``findings`` (kinds, report, exit code), ``fixes`` (the suggested commands), ``reading`` (read-only
+IAM access), ``hub`` and ``accounts`` (the checks), ``runner`` (getting in, concurrency), ``cli`` (terminal).
+"""
+
+from switchrole.audit.accounts import audit_account, is_cdk_bootstrap_role
+from switchrole.audit.findings import (
+    EXIT_CLEAN,
+    EXIT_DRIFT,
+    EXIT_UNREADABLE,
+    EXIT_USAGE,
+    KINDS,
+    AccountResult,
+    AuditFailed,
+    AuditReport,
+    Finding,
+    expired_findings,
+)
+from switchrole.audit.fixes import create_role_commands, delete_role_commands
+from switchrole.audit.hub import audit_hub
+from switchrole.audit.runner import Auditor, connect, expected, run
+
+__all__ = [
+    "EXIT_CLEAN",
+    "EXIT_DRIFT",
+    "EXIT_UNREADABLE",
+    "EXIT_USAGE",
+    "KINDS",
+    "AccountResult",
+    "AuditFailed",
+    "AuditReport",
+    "Auditor",
+    "Finding",
+    "audit_account",
+    "audit_hub",
+    "connect",
+    "create_role_commands",
+    "delete_role_commands",
+    "expected",
+    "expired_findings",
+    "is_cdk_bootstrap_role",
+    "run",
+]
