@@ -15,6 +15,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
@@ -149,6 +150,21 @@ def test_expired_access_is_refused_by_the_hub_and_live_temporary_access_switches
         assert not [c for c in by_why(round_, "granted") if c.who == "kim"]
 
 
+@contextmanager
+def out_of_band(running: Demo, user: str, policy: str, *, attach: bool) -> Iterator[None]:
+    """``policy`` attached to (or detached from) a hub user by hand, authorization off, for the block only: the
+    module's emulator is shared, so it is put back whatever happens."""
+    with running.aws.authorization_off():  # the setup credentials work only while authorization is off
+        iam = running.setup_session("111111111111").client("iam", endpoint_url=running.aws.endpoint)
+        change, undo = (iam.attach_user_policy, iam.detach_user_policy)[:: 1 if attach else -1]
+        change(UserName=user, PolicyArn=policy)
+    try:
+        yield
+    finally:
+        with running.aws.authorization_off():
+            undo(UserName=user, PolicyArn=policy)
+
+
 def test_the_expired_users_own_deny_is_what_refuses_them(demo: tuple[Demo, list[Check], list[Check]]) -> None:
     """kim keeps her group's unending grant: only her until: Deny refuses her. Detached (authorization off, put
     back afterwards: the module's emulator is shared), the same switch succeeds."""
@@ -162,12 +178,8 @@ def test_the_expired_users_own_deny_is_what_refuses_them(demo: tuple[Demo, list[
         attached = iam.list_attached_user_policies(UserName="kim")["AttachedPolicies"]
         assert [p["PolicyArn"] for p in attached] == [policy]
         assert iam.list_attached_user_policies(UserName="ivy")["AttachedPolicies"] == []  # kim's alone
-        iam.detach_user_policy(UserName="kim", PolicyArn=policy)
-    try:
+    with out_of_band(running, "kim", policy, attach=False):
         report = run_smoke(kim.session, request, token=kim.token, org=org, endpoint_url=running.aws.endpoint)
-    finally:
-        with running.aws.authorization_off():
-            iam.attach_user_policy(UserName="kim", PolicyArn=policy)
     assert report.ok, report.failure
     refused = run_smoke(kim.session, request, token=kim.token, org=org, endpoint_url=running.aws.endpoint)
     assert refused.failure_kind == "access-denied" and IDENTITY_DENY in refused.aws_message
@@ -181,15 +193,8 @@ def test_an_expired_strict_grant_is_refused_by_the_trust_too(demo: tuple[Demo, l
     org = running.org
     request = request_for(org, org.account("app-prod"), org.role_kinds["Admin"], "ivy")
     ivy = running.identities["ivy"]
-    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
-    with running.aws.authorization_off():
-        iam = running.setup_session("111111111111").client("iam", endpoint_url=running.aws.endpoint)
-        iam.attach_user_policy(UserName="ivy", PolicyArn=admin)
-    try:
+    with out_of_band(running, "ivy", "arn:aws:iam::aws:policy/AdministratorAccess", attach=True):
         report = run_smoke(ivy.session, request, token=ivy.token, org=org, endpoint_url=running.aws.endpoint)
-    finally:
-        with running.aws.authorization_off():
-            iam.detach_user_policy(UserName="ivy", PolicyArn=admin)
     assert report.failure_kind == "access-denied", report.failure
     assert NO_TRUST_ALLOW.format(action="sts:AssumeRole") in report.aws_message
 
