@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from switchrole.config import Organisation, RoleKind, TargetAccount, iso, utc_now
+from switchrole.config import End, Organisation, RoleKind, TargetAccount, iso, utc_now
 from switchrole.console import console_display_name, display_name, switch_role_url
 from switchrole.errors import ConfigError
 from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
@@ -233,6 +233,11 @@ def read_aws_config(path: Path) -> str:
 class Link:
     account: TargetAccount
     kind: RoleKind
+    until: End = None  # when IAM ends this switch (until: in the file)
+
+    @property
+    def ends(self) -> str:
+        return "" if self.until is None else f"  (ends {iso(self.until)})"
 
     @property
     def name(self) -> str:
@@ -249,18 +254,19 @@ class Link:
 
 def links(org: Organisation, user: str, now: datetime | None = None) -> list[Link]:
     """Links for the roles ``user`` may still switch into at ``now`` (expired access left out)."""
-    return [Link(a, k) for a, k in _user_roles(org, user, now)]
+    return [Link(a, k, org.access_end(user, a.name, k.key)) for a, k in _user_roles(org, user, now)]
 
 
 def links_text(items: list[Link]) -> str:
     width = max((len(link.name) for link in items), default=0)
-    lines = [f"{link.name:<{width}}  {link.url}" for link in items if link.console]
+    lines = [f"{link.name:<{width}}  {link.url}{link.ends}" for link in items if link.console]
     cli = [link for link in items if not link.console]
     if cli:
         lines.append("")
         lines.append("CLI only (the console cannot pass an external id or set a source identity):")
         lines += [
             f"  {link.name:<{width}}  {link.kind.arn(link.account.account_id)}  ({link.kind.cli_only_reason})"
+            + link.ends
             for link in cli
         ]
     return "\n".join(lines) + "\n"
@@ -271,7 +277,7 @@ def links_markdown(items: list[Link]) -> str:
     for link in items:
         arn = link.kind.arn(link.account.account_id)
         target = f"[{link.name}]({link.url})" if link.console else f"CLI only ({link.kind.cli_only_reason}): `{arn}`"
-        lines.append(f"| {link.account.name} ({link.account.account_id}) | {link.kind.key} | {target} |")
+        lines.append(f"| {link.account.name} ({link.account.account_id}) | {link.kind.key} | {target}{link.ends} |")
     return "\n".join(lines) + "\n"
 
 
@@ -283,6 +289,7 @@ def links_html(items: list[Link], *, title: str) -> str:
             cell = f'<a href="{html.escape(link.url)}">{name}</a>'
         else:
             cell = f"{name} <em>(CLI only: {html.escape(link.kind.cli_only_reason)})</em>"
+        cell += html.escape(link.ends)
         rows.append(f'  <li style="border-left: 6px solid #{colour(link.account)}; padding-left: 6px">{cell}</li>')
     return (
         '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>'
