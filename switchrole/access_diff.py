@@ -270,10 +270,10 @@ class AccessDiff:
     base_label: str
     head_label: str
     destructive: list[str] = field(default_factory=list)
-    weaker: list[dict[str, Any]] = field(default_factory=list)  # role changes that widen or weaken
+    weaker: list[dict[str, Any]] = field(default_factory=list)  # role or end (until:) changes that widen or weaken
     gained: list[dict[str, Any]] = field(default_factory=list)
     lost: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[dict[str, Any]] = field(default_factory=list)  # role changes that narrow, or neither
+    changed: list[dict[str, Any]] = field(default_factory=list)  # role or end changes that narrow, or neither
     structure: list[str] = field(default_factory=list)  # accounts, role kinds, groups, users added; renames
     ranked: list[tuple[int, dict[str, Any]]] = field(default_factory=list, repr=False)  # weaker + changed, ranked
 

@@ -18,6 +18,7 @@ import typer
 from switchrole import __version__, help_style
 from switchrole.config import Organisation
 from switchrole.errors import ConfigError
+from switchrole.local.kept import CONFIG_VAR, DIR_VAR
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -452,8 +453,7 @@ def _read_config(config: Path) -> str:
 def _checked_edit(config: Path, edited: str) -> Organisation:
     """The edited file's organisation, with every check: nothing is written when anything fails."""
     from switchrole.config import loads
-    from switchrole.errors import ConfigError, Problem
-    from switchrole.onboard import edited_label
+    from switchrole.errors import ConfigError, Problem, edited_label
     from switchrole.validate import check
 
     try:
@@ -592,7 +592,11 @@ def audit(
     ] = None,
     endpoint_url: Annotated[
         str | None,
-        typer.Option("--endpoint-url", help="AWS endpoint (the local emulator); default: AWS's standard resolution."),
+        typer.Option(
+            "--endpoint-url",
+            "--endpoint",
+            help="AWS endpoint (the local emulator); default: AWS's standard resolution.",
+        ),
     ] = None,
     format: Annotated[
         Literal["table", "md", "json"], typer.Option("--format", "-f", help="table, md or json.")
@@ -602,7 +606,7 @@ def audit(
     ] = None,
     max_key_age: Annotated[
         int, typer.Option("--max-key-age", help="Days after which an access key, or its last use, is too old.")
-    ] = 90,
+    ] = 90,  # audit.findings.DEFAULT_MAX_KEY_AGE (a test keeps them equal; importing it here would load boto3)
     mfa_serial: Annotated[
         str | None, typer.Option("--mfa-serial", help="MFA device ARN (default: mfa/<you> when MFA is needed).")
     ] = None,
@@ -610,12 +614,12 @@ def audit(
     cache: Annotated[
         bool, typer.Option("--cache/--no-cache", help="Use and keep the MFA session cache that profiles use.")
     ] = True,
-    workers: Annotated[int, typer.Option("--workers", help="Accounts read at once.", min=1, max=32)] = 8,
+    workers: Annotated[int, typer.Option("--workers", help="Accounts read at once.", min=1, max=32)] = 8,  # WORKERS
 ) -> None:
     """Does AWS match the file? Every difference, most dangerous first, each with its fix (read-only).
 
     Reads the hub and every target account (through the audit role kind) with read-only calls and lists every
-    difference from the file, each with the AWS CLI command that fixes it.
+    difference from the file, each with the command that fixes it (AWS CLI, or the edit of the file).
 
     Exit code 0: clean; 3: drift found; 1: an account could not be read (the others are still audited);
     2: usage or configuration.
@@ -686,6 +690,7 @@ EndpointOption = Annotated[
     str | None,
     typer.Option(
         "--endpoint",
+        "--endpoint-url",
         envvar="AWS_ENDPOINT_URL",
         help="The local AWS (default: $AWS_ENDPOINT_URL, else the kept local AWS's).",
     ),
@@ -695,7 +700,7 @@ LocalConfigOption = Annotated[
     typer.Option(
         "--config",
         "-c",
-        envvar="SWITCHROLE_LOCAL_CONFIG",
+        envvar=CONFIG_VAR,
         help="The accounts file (default: the one the kept local AWS was deployed from, else accounts.yaml).",
     ),
 ]
@@ -703,7 +708,7 @@ LocalDirOption = Annotated[
     Path | None,
     typer.Option(
         "--dir",
-        envvar="SWITCHROLE_LOCAL_DIR",
+        envvar=DIR_VAR,
         help="The kept local AWS's folder (default: $SWITCHROLE_LOCAL_DIR, else the only one running).",
     ),
 ]
@@ -764,7 +769,7 @@ def local_credentials(
     key = _local_admin(endpoint, config, user, "access-key")
     key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
     if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
-        raise fail(f"local AWS at {endpoint}: the answer is not an access key", EXIT_FAILED)
+        raise fail("local AWS: the answer is not an access key", EXIT_FAILED)
     typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(key_id)}")  # eval'ed by a shell: quoted, whatever it is
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")

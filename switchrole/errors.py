@@ -75,6 +75,11 @@ class ConfigError(Exception):
         return ConfigError(located, self.source)
 
 
+def edited_label(source: str) -> str:
+    """How problems in an edit that was refused name their file: its lines exist nowhere the user can open."""
+    return f"{source} (as edited; nothing was written)"
+
+
 def sorted_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Order problems by file line so the output reads top to bottom."""
     return sorted(problems, key=lambda p: (p.line or 0, format_path(p.path)))

@@ -18,7 +18,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from switchrole.config import Organisation, loads, parse_yaml, to_plain
-from switchrole.errors import ConfigError, Problem
+from switchrole.errors import ConfigError, Problem, edited_label
 from switchrole.schema import USER_NAME_CHARS
 
 GRANT_SPEC = re.compile(rf"(?P<group>{USER_NAME_CHARS}+):(?P<role>[A-Za-z][A-Za-z0-9]*)")  # group names
@@ -91,11 +91,6 @@ def onboard(text: str, new: NewAccount, source: str) -> tuple[str, list[str]]:
         raise exc.unlocated(unwritten) from None
     notes += _star_reach(org, new)
     return edited, notes
-
-
-def edited_label(source: str) -> str:
-    """How problems in an edit that was refused name their file: its lines exist nowhere the user can open."""
-    return f"{source} (as edited; nothing was written)"
 
 
 def _star_reach(org: Organisation, new: NewAccount) -> list[str]:

@@ -7,7 +7,8 @@ the quota checks run in milliseconds.
 Hub grant policies scope ``sts:AssumeRole`` with a role-name resource pattern
 (``arn:aws:iam::*:role/<path><name>``) narrowed by ``aws:ResourceAccount`` to
 the granted account ids. That keeps the granted set exact (one statement per
-role kind, listing only the accounts granted that kind) at ~15 characters per
+role kind and end time, listing only the accounts granted that kind until
+then) at ~15 characters per
 account instead of ~48 for an explicit role ARN, so 1,000 accounts fit in three
 managed policies.
 """

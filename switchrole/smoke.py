@@ -167,7 +167,7 @@ def _message(exc: botocore.exceptions.ClientError) -> str:
 def explain_denied(
     request: SmokeRequest, caller_arn: str, org: Organisation | None, used_mfa: bool, direct_mfa: bool = False
 ) -> str:
-    """Which side most likely refused an AssumeRole: the hub grant, MFA, or the trust policy.
+    """Which side most likely refused an AssumeRole: the hub grant, its end (``until:``), MFA, or the trust.
 
     A switch into another account needs an Allow from both the caller's own (hub) policies and the role's
     trust policy. A missing hub grant is named first: it is what to fix (granting the role also adds the user

@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 
-from switchrole.config import EXPIRING_SOON, Organisation, expired_entries, expiring_entries, iso, utc_now
+from switchrole.config import (
+    AUDIT_POLICIES,
+    EXPIRING_SOON,
+    Organisation,
+    expired_entries,
+    expiring_entries,
+    iso,
+    utc_now,
+)
 from switchrole.errors import format_path
 from switchrole.policies import GROUP_MANAGED_POLICIES, MANAGED_POLICY_CHARS, grant_policies, policy_chars
 
@@ -87,7 +95,6 @@ def _stacksets_trust_warnings(org: Organisation) -> Iterator[str]:
 
 def _audit_warnings(org: Organisation) -> Iterator[str]:
     """A role kind marked ``audit: true`` that ``switchrole audit`` could not use everywhere."""
-    from switchrole.config import AUDIT_POLICIES
 
     kind = org.audit_role_kind
     if kind is None or not kind.audit:

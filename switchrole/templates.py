@@ -136,7 +136,8 @@ class ExpectedRole:
 
 @dataclass(frozen=True)
 class ExpectedPolicy:
-    """A customer-managed policy in the hub and the groups it is attached to."""
+    """A customer-managed policy in the hub and the groups (or, for an ``until:`` Deny, the user) it is
+    attached to."""
 
     name: str
     path: str

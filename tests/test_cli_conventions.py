@@ -201,3 +201,18 @@ def test_every_command_summary_is_one_line() -> None:
     """The command list shows each docstring's first paragraph: a line break inside it breaks the listing."""
     long = [name for name, command in commands() if "\n" in (command.help or "").strip().split("\n\n")[0]]
     assert long == []
+
+
+def test_the_audit_defaults_are_the_audit_module_s() -> None:
+    """cli.py states them as literals (importing the audit package would load boto3 for every command)."""
+    from switchrole.audit.findings import DEFAULT_MAX_KEY_AGE, WORKERS
+
+    defaults = {p.name: p.default for _, c in commands() if c.name == "audit" for p in c.params}
+    assert (defaults["max_key_age"], defaults["workers"]) == (DEFAULT_MAX_KEY_AGE, WORKERS)
+
+
+def test_endpoint_options_take_both_spellings() -> None:
+    for name in ("audit", "local credentials", "local mfa-code"):
+        command = dict(commands())[name]
+        (option,) = [p for p in command.params if "--endpoint" in p.opts]
+        assert set(option.opts) >= {"--endpoint", "--endpoint-url"}, name

@@ -13,8 +13,9 @@ reports every difference from what the file's templates deploy:
   paths that the file does not have, *any* role whose trust admits the hub account or a hub principal
   that switchrole did not create (shadow access), and trust and permission documents that differ.
 
-Every finding carries the AWS CLI commands that would fix it. Accounts are read concurrently (a bounded
-pool); an account that cannot be read is reported and the others are still audited.
+Every finding carries the commands that would fix it (AWS CLI; for entries of the file, the edit).
+Accounts are read concurrently (a bounded pool); an account that cannot be read is reported and the others
+are still audited.
 
 Modules: ``findings`` (kinds, report, exit code), ``fixes`` (the suggested commands), ``reading`` (read-only
 IAM access), ``hub`` and ``accounts`` (the checks), ``runner`` (getting in, concurrency), ``cli`` (terminal).

@@ -61,13 +61,7 @@ def audit_account(
         tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
         if not admits and summary["Path"] not in paths and not tagged:
             continue
-        fix = delete_role_commands(
-            name,
-            (p["PolicyArn"] for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)),
-            pages(iam, "list_role_policies", "PolicyNames", RoleName=name),
-            (p["InstanceProfileName"] for p in
-             pages(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=name)),
-        )  # fmt: skip
+        fix = _delete_live_role(iam, name)
         note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
         if admits:
             at.add(
@@ -85,6 +79,19 @@ def audit_account(
             )
 
 
+def _delete_live_role(iam: Any, name: str) -> list[str]:
+    """The commands that delete role ``name`` as it is now (its policies and instance profiles first)."""
+    return delete_role_commands(
+        name,
+        (p["PolicyArn"] for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)),
+        pages(iam, "list_role_policies", "PolicyNames", RoleName=name),
+        (
+            p["InstanceProfileName"]
+            for p in pages(iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=name)
+        ),
+    )
+
+
 def _audit_role(iam: Any, role: ExpectedRole, at: Where) -> None:
     live = iam.get_role(RoleName=role.name)["Role"]
     name, r = role.name, q(role.name)
@@ -93,8 +100,8 @@ def _audit_role(iam: Any, role: ExpectedRole, at: Where) -> None:
         at.add(
             DOCUMENT_DIFFERS,
             subject,
-            f"role {name} is at path {live['Path']}: its ARN is not the one the hub grants and trusts name",
-            [*delete_role_commands(name, [], [], []), *create_role_commands(role)],
+            f"role {name} is at path {live['Path']}, not {role.path}: the hub's grants name another ARN",
+            [*_delete_live_role(iam, name), *create_role_commands(role)],
         )
         return
     if not same(role.trust, live["AssumeRolePolicyDocument"]):

@@ -42,11 +42,11 @@ RANK = {kind: n for n, kind in enumerate(KINDS)}
 @dataclass(frozen=True)
 class Finding:
     kind: str
-    account: str  # account name from the file (the hub's name for the hub)
+    account: str  # account name from the file (the hub's name for the hub; the file itself for its entries)
     account_id: str
     subject: str  # what it is about, e.g. "group readers", "role backdoor"
     detail: str
-    fix: tuple[str, ...]  # AWS CLI commands, run in order in ``account_id``
+    fix: tuple[str, ...]  # suggested commands, in order: AWS CLI in ``account_id``, or an edit of the file
 
     @property
     def title(self) -> str:

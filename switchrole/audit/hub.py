@@ -49,7 +49,8 @@ def audit_hub(
                     sorted(hub.members.get(name, ()))]  # fmt: skip
             at.add(MISSING, f"group {name}", f"the file has group {name}; the hub has no such group", fix)
         else:
-            at.add(DOCUMENT_DIFFERS, f"group {name}", f"group {name} is at path {other['Path']}, not {path}", [])
+            move = [iam_cmd("update-group", "--group-name", q(name), "--new-path", q(path))]
+            at.add(DOCUMENT_DIFFERS, f"group {name}", f"group {name} is at path {other['Path']}, not {path}", move)
             live_groups[name] = other
     for name in sorted(live_groups):
         _audit_group(iam, org, hub, name, at)
@@ -124,6 +125,9 @@ def _audit_policies(iam: Any, hub: ExpectedHub, at: Where) -> None:
             ]  # fmt: skip
             fix += [iam_cmd("attach-group-policy", "--group-name", q(g), "--policy-arn", q(arn)) for g in
                     sorted(policy.groups)]  # fmt: skip
+            fix += [
+                iam_cmd("attach-user-policy", "--user-name", q(u), "--policy-arn", q(arn)) for u in sorted(policy.users)
+            ]  # fmt: skip (a user's until: Deny)
             at.add(MISSING, f"policy {name}", f"managed policy {arn} does not exist", fix)
             continue
         version = iam.get_policy_version(PolicyArn=arn, VersionId=found["DefaultVersionId"])["PolicyVersion"]
@@ -174,6 +178,8 @@ def _audit_users(
         fix = [iam_cmd("create-user", "--user-name", q(name), "--tags",
                     q(f"Key={MANAGED_BY_TAG[0]},Value={MANAGED_BY_TAG[1]}"))]  # fmt: skip
         fix += [iam_cmd("add-user-to-group", "--group-name", q(g), "--user-name", q(name)) for g in sorted(groups)]
+        fix += [iam_cmd("attach-user-policy", "--user-name", q(name), "--policy-arn", q(p.arn(hub.account_id)))
+                for p in hub.policies.values() if name in p.users]  # fmt: skip
         at.add(MISSING, f"user {name}", f"the file has user {name}; the hub has no such user", fix)
 
     def one(name: str) -> None:

@@ -63,13 +63,14 @@ class Auditor:
     session: boto3.Session
     caller_arn: str
     endpoint_url: str | None = None
+    region: str = "us-east-1"  # the hub's (connect sets it); IAM is global, STS answers in any region
 
     def client(self, service: str, session: boto3.Session | None = None) -> Any:
         from switchrole.smoke import RETRIES
 
         source = session or self.session
         return source.client(
-            service, region_name=source.region_name or "us-east-1", endpoint_url=self.endpoint_url, config=RETRIES
+            service, region_name=source.region_name or self.region, endpoint_url=self.endpoint_url, config=RETRIES
         )
 
 
@@ -106,7 +107,7 @@ def connect(
         )
         serial = mfa_serial or (org.hub.mfa_serial(user) if user else None)
         if not needs or serial is None:  # a role session (SSO, a pipeline) brings its own MFA, or needs none
-            return Auditor(source, caller, endpoint_url)
+            return Auditor(source, caller, endpoint_url, org.hub.region)
         step = "GetSessionToken"
         opened = mfa_session(
             source,
@@ -122,7 +123,7 @@ def connect(
     except Exception as exc:
         failure = classify(exc, step, SmokeRequest(role_arn="", mfa_required=True), caller, None, True)
         raise AuditFailed(failure.message, failure.exit_code) from None
-    return Auditor(opened.session, caller, endpoint_url)
+    return Auditor(opened.session, caller, endpoint_url, org.hub.region)
 
 
 def _failure(exc: Exception, step: str, role_arn: str = "") -> str:

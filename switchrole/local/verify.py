@@ -17,11 +17,7 @@ from typing import Any
 import boto3
 
 from switchrole.config import HUB_PATH, MANAGED_BY_TAG
-from switchrole.templates import members as _members
-from switchrole.templates import names as _names
-from switchrole.templates import of_type as _of_type
-from switchrole.templates import stacks as _stacks
-from switchrole.templates import templates as _templates
+from switchrole.templates import members, names, of_type, stacks, templates
 
 SessionFor = Callable[[str], boto3.Session]
 
@@ -29,8 +25,8 @@ SessionFor = Callable[[str], boto3.Session]
 def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> list[str]:
     """Every way the emulator's IAM and CloudFormation state differs from the templates (empty: identical)."""
     problems: list[str] = []
-    protected = {name: bool(a["properties"].get("terminationProtection")) for name, a in _stacks(assembly)}
-    for stack, account, template in _templates(assembly):
+    protected = {name: bool(a["properties"].get("terminationProtection")) for name, a in stacks(assembly)}
+    for stack, account, template in templates(assembly):
         session = session_for(account)
         iam = session.client("iam", endpoint_url=endpoint_url)
         cfn = session.client("cloudformation", endpoint_url=endpoint_url)
@@ -40,15 +36,15 @@ def differences(assembly: Path, session_for: SessionFor, endpoint_url: str) -> l
             problems.append(f"{where}: stack status {described['StackStatus']}")
         if protected.get(stack) and not described.get("EnableTerminationProtection"):
             problems.append(f"{where}: termination protection is off")
-        roles = _of_type(template, "AWS::IAM::Role")
+        roles = of_type(template, "AWS::IAM::Role")
         problems += _check_roles(where, iam, roles)
         problems += _check_no_extra_roles(where, iam, roles)
-        groups = _of_type(template, "AWS::IAM::Group")
-        policies = _of_type(template, "AWS::IAM::ManagedPolicy")
-        members = _members(template, groups)
-        problems += _check_groups(where, iam, groups, members)
-        problems += _check_policies(where, iam, account, groups, policies, _of_type(template, "AWS::IAM::User"))
-        problems += _check_users(where, iam, members, _of_type(template, "AWS::IAM::User"))
+        groups = of_type(template, "AWS::IAM::Group")
+        policies = of_type(template, "AWS::IAM::ManagedPolicy")
+        membership = members(template, groups)
+        problems += _check_groups(where, iam, groups, membership)
+        problems += _check_policies(where, iam, account, groups, policies, of_type(template, "AWS::IAM::User"))
+        problems += _check_users(where, iam, membership, of_type(template, "AWS::IAM::User"))
         if groups or policies:  # the hub: nothing of switchrole's beyond the template
             problems += _check_no_extra_hub_entities(where, iam, groups, policies)
     return problems
@@ -141,11 +137,11 @@ def _check_policies(
         version = iam.get_policy_version(PolicyArn=arn, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
         if version["Document"] != props["PolicyDocument"]:
             problems.append(f"{where}: managed policy {props['ManagedPolicyName']} has a different document")
-        for group in _names(props.get("Groups", []), groups, "GroupName"):
+        for group in names(props.get("Groups", []), groups, "GroupName"):
             attached = {p["PolicyArn"] for p in iam.list_attached_group_policies(GroupName=group)["AttachedPolicies"]}
             if arn not in attached:
                 problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to group {group}")
-        for user in _names(props.get("Users", []), users, "UserName"):  # a user's until: Deny
+        for user in names(props.get("Users", []), users, "UserName"):  # a user's until: Deny
             attached = {p["PolicyArn"] for p in iam.list_attached_user_policies(UserName=user)["AttachedPolicies"]}
             if arn not in attached:
                 problems.append(f"{where}: {props['ManagedPolicyName']} is not attached to user {user}")
