@@ -355,7 +355,7 @@ def run_smoke(
 
         step, stage = "AssumeRole", "assume role"
         params = assume_role_params(
-            request.role_arn, request.session_name or _session_name(caller), request.duration, request.external_id
+            request.role_arn, request.session_name or session_name_of(caller), request.duration, request.external_id
         )
         if request.source_identity:
             params["SourceIdentity"] = caller.rsplit("/", 1)[-1]
@@ -435,9 +435,11 @@ def assume_role_params(
     return params
 
 
-def _session_name(caller_arn: str) -> str:
+def session_name_of(caller_arn: str, fallback: str = "switchrole-smoke") -> str:
+    """The caller's own name as a role session name (CloudTrail shows who switched): characters AssumeRole
+    refuses become "-", at most 64; ``fallback`` when fewer than 2 remain."""
     name = re.sub(rf"[^{IAM_NAME_CHARSET}]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
-    return name if len(name) >= 2 else "switchrole-smoke"
+    return name if len(name) >= 2 else fallback
 
 
 def run_many(

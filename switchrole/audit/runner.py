@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,6 @@ from switchrole.audit.findings import (
 )
 from switchrole.audit.hub import audit_hub
 from switchrole.config import Organisation, RoleKind, TargetAccount
-from switchrole.schema import IAM_NAME_CHARSET
 from switchrole.templates import ExpectedState, expected_state
 
 
@@ -40,17 +38,12 @@ def expected(org: Organisation) -> ExpectedState:
         return expected_state(out, org.hub.account_id, org.hub.region)
 
 
-def session_name(caller_arn: str) -> str:
-    """The auditor's name as the role session name (CloudTrail shows who audited)."""
-    name = re.sub(rf"[^{IAM_NAME_CHARSET}]", "-", caller_arn.rsplit("/", 1)[-1])[:64]
-    return name if len(name) >= 2 else "switchrole-audit"
-
-
 def assume_params(kind: RoleKind, account: TargetAccount, caller_arn: str) -> dict[str, Any]:
     """AssumeRole's parameters for the audit role, as `switchrole smoke` would pass them."""
-    from switchrole.smoke import assume_role_params
+    from switchrole.smoke import assume_role_params, session_name_of
 
-    params = assume_role_params(kind.arn(account.account_id), session_name(caller_arn), None, kind.external_id)
+    session = session_name_of(caller_arn, fallback="switchrole-audit")  # CloudTrail shows who audited
+    params = assume_role_params(kind.arn(account.account_id), session, None, kind.external_id)
     if kind.source_identity:
         params["SourceIdentity"] = caller_arn.rsplit("/", 1)[-1]
     return params
