@@ -150,15 +150,27 @@ def profiles_block(
 _SECTION = re.compile(r"^\s*\[\s*(?:profile\s+)?([^\]]+?)\s*\]\s*$", re.MULTILINE)
 
 
+def _markers(user: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """``user``'s begin and end marker lines (each with its line end)."""
+    begin = re.compile(rf"^# >>> switchrole profiles for {re.escape(user)} .*$\n?", re.MULTILINE)
+    end = re.compile(rf"^{re.escape(MARK_END.format(user=user))}[ \t]*\r?\n?", re.MULTILINE)
+    return begin, end
+
+
+def _block_bounds(text: str, user: str) -> tuple[re.Match[str], re.Match[str]] | None:
+    """``user``'s begin and end markers in ``text``, when both are there (the end after the begin)."""
+    begin_re, end_re = _markers(user)
+    begin = begin_re.search(text)
+    end = end_re.search(text, begin.end()) if begin else None
+    return (begin, end) if begin and end else None
+
+
 def merge_profiles(existing: str, block: str, user: str) -> str:
     """Replace ``user``'s marked block in ``existing`` (or append it); every other byte stays as it was."""
-    begin_re = re.compile(rf"^# >>> switchrole profiles for {re.escape(user)} .*$\n?", re.MULTILINE)
-    end_re = re.compile(rf"^{re.escape(MARK_END.format(user=user))}[ \t]*\r?\n?", re.MULTILINE)
-    begin = begin_re.search(existing)
-    end = end_re.search(existing, begin.end()) if begin else None
-    if begin and end:
-        before, after = existing[: begin.start()], existing[end.end() :]
-    elif begin or end_re.search(existing):
+    bounds = _block_bounds(existing, user)
+    if bounds:
+        before, after = existing[: bounds[0].start()], existing[bounds[1].end() :]
+    elif any(marker.search(existing) for marker in _markers(user)):
         raise MergeConflict(f"the switchrole block for {user} is missing its begin or end marker; fix it by hand")
     else:
         before, after = existing, ""
@@ -189,9 +201,9 @@ def _sections(text: str) -> dict[str, str]:
 
 
 def _user_block(text: str, user: str) -> str:
-    begin = re.search(rf"^# >>> switchrole profiles for {re.escape(user)} .*$", text, re.MULTILINE)
-    end = text.find(MARK_END.format(user=user), begin.end()) if begin else -1
-    return text[begin.end() : end] if begin and end >= 0 else ""
+    """What lies between ``user``'s markers ("" without a complete block)."""
+    bounds = _block_bounds(text, user)
+    return text[bounds[0].end() : bounds[1].start()] if bounds else ""
 
 
 def merge_summary(existing: str, block: str, user: str) -> str:
