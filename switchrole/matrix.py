@@ -116,7 +116,7 @@ def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
         mfa = Text(f"<= {r['mfa_max_age_seconds']} s") if r["mfa_required"] else Text("not required", "bold red")
         table.add_row(
             r["user"] if r["user"] != previous else "",
-            Text(r["account_name"], style=f"#{colours.get(r['account_name'], '3b82f6')}"),
+            Text(r["account_name"], style=f"#{colours[r['account_name']]}"),
             r["role"],
             r["group"],
             mfa,
