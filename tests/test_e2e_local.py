@@ -1,9 +1,9 @@
 """End to end on the embedded local AWS: the real CDK CLI deploys, then deploys a change; real STS calls switch.
 
 One small organisation is deployed once for the module (bootstrap + deploy ~10 s), checked, then a changed
-file (a user offboarded, another user's group removed) is deployed onto it as a CloudFormation update and
-checked again. It also holds access that expires (an expired grant, a live temporary grant, an expired user),
-which the demo checks both times. Everything below runs under the strict reading of IAM's MFA keys.
+file (a user offboarded, another user's group removed, a running grant cut short, an end added to a strict
+grant) is deployed onto it as a CloudFormation update and checked again. It also holds access that expires (an
+expired grant, a live temporary grant, an expired user), which the demo checks both times. Everything below runs under the strict reading of IAM's MFA keys.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import boto3
 import pytest
 from rich.console import Console
 
+from switchrole.access_diff import diff as access_diff
 from switchrole.config import loads
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
 from switchrole.local.demo import Check, Demo, cdk_binary
@@ -55,10 +56,16 @@ users:
   ivy: {groups: [oncall]}
   kim: {groups: [readers], until: 2020-01-01T00:00:00Z}   # every switch of kim's has ended
 """
-# The change: bo leaves, cy leaves the devs group.
-THEN = SMALL.replace("  bo: {groups: [readers]}\n", "").replace(
-    "cy: {groups: [readers, devs]}", "cy: {groups: [readers]}"
-)
+# The change: bo leaves, cy leaves the devs group; ivy's running ReadOnly grant is cut short (its end moves into
+# the past) and the admins' strict Admin grant gains an end (its trust statement moves under a DateLessThan).
+THEN = (
+    SMALL.replace("  bo: {groups: [readers]}\n", "")
+    .replace("cy: {groups: [readers, devs]}", "cy: {groups: [readers]}")
+    .replace("{role: ReadOnly, accounts: [app-prod], until: 2099-12-31T00:00:00Z}   # still running",
+             "{role: ReadOnly, accounts: [app-prod], until: 2021-01-01T00:00:00Z}   # cut short by the change")
+    .replace("admins: {grants: [{role: Admin, accounts: [app-prod]}]}",
+             "admins: {grants: [{role: Admin, accounts: [app-prod], until: 2099-12-31T00:00:00Z}]}")
+)  # fmt: skip
 EXE = [sys.executable, "-m", "switchrole.cli"]
 
 
@@ -131,14 +138,21 @@ def test_expired_access_is_refused_by_the_hub_and_live_temporary_access_switches
     on aws:CurrentTime. Checked after the first deployment and again after the update."""
     _, checks, then = demo
     for round_ in (checks, then):
-        grant, admin = sorted(by_why(round_, "grant expired"), key=lambda c: c.request.label)
+        grant, admin, *cut_short = sorted(by_why(round_, "grant expired"), key=lambda c: c.request.label)
         assert (grant.who, grant.request.label, grant.passed) == ("ivy", "app-dev-Developer", True)
         assert (admin.who, admin.request.label, admin.passed) == ("ivy", "app-prod-Admin", True)
         assert grant.report is not None and grant.report.failure_kind == "access-denied"
         assert NO_IDENTITY_ALLOW.format(action="sts:AssumeRole") in grant.report.aws_message
         assert "ends the grant of ivy at 2020-01-01T00:00:00Z (until:)" in (grant.report.failure or "")
         live = [(c.request.label, c.passed) for c in by_why(round_, "granted") if c.who == "ivy"]
-        assert live == [("app-prod-ReadOnly", True)]  # the temporary grant that still runs: switched
+        if round_ is checks:
+            assert cut_short == []
+            assert live == [("app-prod-ReadOnly", True)]  # the temporary grant that still runs: switched
+        else:  # the update moved its end into the past: the redeployed hub policy refuses it
+            assert live == []
+            assert [(c.who, c.request.label, c.passed) for c in cut_short] == [("ivy", "app-prod-ReadOnly", True)]
+            assert cut_short[0].report is not None
+            assert NO_IDENTITY_ALLOW.format(action="sts:AssumeRole") in cut_short[0].report.aws_message
         users = by_why(round_, "user expired")
         assert sorted((c.who, c.request.label) for c in users) == [
             ("kim", "app-dev-ReadOnly"),
@@ -148,6 +162,34 @@ def test_expired_access_is_refused_by_the_hub_and_live_temporary_access_switches
             assert check.passed and check.report is not None
             assert IDENTITY_DENY in check.report.aws_message  # an explicit deny: the user's, not a missing grant
         assert not [c for c in by_why(round_, "granted") if c.who == "kim"]
+
+
+def test_an_end_added_by_the_update_moves_the_strict_trust_and_the_review_reports_both(
+    demo: tuple[Demo, list[Check], list[Check]],
+) -> None:
+    """The update gave the admins' strict Admin grant an end: the deployed trust now admits ana under a
+    DateLessThan (and she still switches: the round's checks), and `switchrole diff` lists that end and the
+    ReadOnly grant cut short."""
+    running, _, then = demo
+    assert [(c.who, c.passed) for c in by_why(then, "granted") if c.request.label == "app-prod-Admin"] == [
+        ("ana", True)
+    ]
+    with running.aws.authorization_off():
+        iam = running.setup_session("222222222222").client("iam", endpoint_url=running.aws.endpoint)
+        trust = iam.get_role(RoleName="Admin")["Role"]["AssumeRolePolicyDocument"]
+    ends = {
+        s["Condition"]["DateLessThan"]["aws:CurrentTime"]: s["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+        for s in trust["Statement"]
+        if s["Effect"] == "Allow"
+    }
+    assert ends == {  # no statement without an end is left: every admission of this role now ends
+        "2099-12-31T00:00:00Z": ["arn:aws:iam::111111111111:user/ana"],
+        "2020-01-01T00:00:00Z": ["arn:aws:iam::111111111111:user/ivy"],
+    }
+    review = access_diff(loads(SMALL, "small.yaml"), loads(THEN, "then.yaml"), base_label="a", head_label="b")
+    text = review.to_markdown()
+    assert review.access_changed
+    assert "2099-12-31T00:00:00Z" in text and "2021-01-01T00:00:00Z" in text, text
 
 
 @contextmanager
