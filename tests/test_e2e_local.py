@@ -3,7 +3,8 @@
 One small organisation is deployed once for the module (bootstrap + deploy ~10 s), checked, then a changed
 file (a user offboarded, another user's group removed, a running grant cut short, an end added to a strict
 grant) is deployed onto it as a CloudFormation update and checked again. It also holds access that expires (an
-expired grant, a live temporary grant, an expired user), which the demo checks both times. Everything below runs under the strict reading of IAM's MFA keys.
+expired grant, a live temporary grant, an expired user), which the demo checks both times. Everything below
+runs under the strict reading of IAM's MFA keys.
 """
 
 from __future__ import annotations
