@@ -10,6 +10,8 @@ export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
 export CDK_HOME := $(CURDIR)/.cache/cdk
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
+# npm's update notifier would ask the registry for a newer npm on every `npx`.
+export NPM_CONFIG_UPDATE_NOTIFIER := false
 # Under Node 20 the CDK CLI's AWS SDK warns on every call that its 2027 releases need Node 22 (see README).
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,6 +140,22 @@ def account_renames(base: Organisation | None, head: Organisation) -> dict[str, 
         return {}
     new = {a.account_id: a.name for a in head.accounts}
     return {a.name: new[a.account_id] for a in base.accounts if a.account_id in new and new[a.account_id] != a.name}
+
+
+def _roles_moved_under_their_name(
+    base: Organisation, head: Organisation, old_keys: Sequence[str], new_keys: Sequence[str]
+) -> dict[str, str]:
+    """Roles of one account whose IAM name stays while their path (or the name's case) changes: old key ->
+    new key. IAM compares role names without case and cannot move a role to another path, and CloudFormation
+    replaces a role by creating the new one first, which IAM refuses while the old one holds the name."""
+    new_by_name = {head.role_kinds[k].name.lower(): head.role_kinds[k] for k in new_keys}
+    moved = {}
+    for old_key in old_keys:
+        kind = base.role_kinds[old_key]
+        new = new_by_name.get(kind.name.lower())
+        if new is not None and (new.path, new.name) != (kind.path, kind.name):
+            moved[old_key] = new.key
+    return moved
 
 
 def kind_renames(base: Organisation | None, head: Organisation) -> dict[str, str]:
@@ -484,13 +500,23 @@ def _structure(
         assert base is not None
         name = after.name
         old_keys = [renames.get(k, k) for k in before.role_keys]
+        moved_roles = _roles_moved_under_their_name(base, head, before.role_keys, after.role_keys)
         for old_key, key in zip(before.role_keys, old_keys, strict=True):
-            if key not in after.role_keys:
-                result.destructive.append(f"role {old_key} in {name} will be deleted (stack SwitchRole-{name})")
-            elif base.role_kinds[old_key].arn(account_id) != head.role_kinds[key].arn(account_id):
+            old_arn = base.role_kinds[old_key].arn(account_id)
+            if old_key in moved_roles:
                 result.destructive.append(
-                    f"role {key} in {name} is replaced (new name or path): open sessions and links break during "
-                    f"deploy ({base.role_kinds[old_key].arn(account_id)} -> {head.role_kinds[key].arn(account_id)})"
+                    f"role {base.role_kinds[old_key].name} in {name} moves {old_arn} -> "
+                    f"{head.role_kinds[moved_roles[old_key]].arn(account_id)} under the same name: IAM role names "
+                    "are unique in an account whatever their path or case and a role cannot be moved, so this "
+                    "cannot deploy as one update; deploy it in two steps (remove the role from the account, "
+                    "deploy, then add it back)"
+                )
+            elif key not in after.role_keys:
+                result.destructive.append(f"role {old_key} in {name} will be deleted (stack SwitchRole-{name})")
+            elif old_arn != head.role_kinds[key].arn(account_id):
+                result.destructive.append(
+                    f"role {key} in {name} is replaced (new name): open sessions and links break during "
+                    f"deploy ({old_arn} -> {head.role_kinds[key].arn(account_id)})"
                 )
         for key in after.role_keys:
             if key not in old_keys:

@@ -16,6 +16,7 @@ os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "
 os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
 os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+os.environ.setdefault("NPM_CONFIG_UPDATE_NOTIFIER", "false")
 os.environ.setdefault("AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true")
 # Nothing may reach a real AWS address: clients without an explicit endpoint go to a closed local port.
 os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

@@ -141,6 +141,29 @@ def test_role_name_change_is_a_replacement(tmp_path: Path) -> None:
     assert any("role Developer in shop-dev is replaced" in line for line in report["destructive"])
 
 
+@pytest.mark.parametrize(
+    ("change", "moved_to"),
+    [
+        (lambda d: d["roles"]["Developer"].__setitem__("role_path", "/eng/"), "role/eng/Developer"),
+        (lambda d: d["roles"]["Developer"].__setitem__("name", "DEVELOPER"), "role/switchrole/DEVELOPER"),
+        (lambda d: (rename_kind(d, "Developer", "Engineer"), d["roles"]["Engineer"].__setitem__("role_path", "/e/")),
+         "role/e/Developer"),
+    ],
+    ids=["path", "case of the name", "key and path"],
+)  # fmt: skip
+def test_a_role_moved_under_its_name_needs_two_deploys(
+    tmp_path: Path, change: Callable[[Any], None], moved_to: str
+) -> None:
+    """IAM role names are unique without case and a role cannot change path: CloudFormation's replacement
+    creates the new role first and fails on the name (seen on the emulator), so the review says so."""
+    code, report = review(tmp_path, change)
+    assert code == 3
+    line = next(line for line in report["destructive"] if line.startswith("role ") and " in shop-dev " in line)
+    assert f"arn:aws:iam::333333333333:role/switchrole/Developer -> arn:aws:iam::333333333333:{moved_to}" in line
+    assert "cannot deploy as one update" in line and "two steps" in line
+    assert not any("is replaced" in line or "will be deleted" in line for line in report["destructive"])
+
+
 def test_offboarding_the_last_admin_is_reviewable(tmp_path: Path) -> None:
     """Defect: removing the last member of a strict grant made validate, synth and diff exit 2."""
     code, report = review(tmp_path, lambda d: d["users"].__delitem__("alice"))

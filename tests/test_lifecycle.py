@@ -133,6 +133,8 @@ def test_offboard_edits_only_the_users_line_and_prints_the_follow_up(tmp_path: P
         result.stdout
     )
     assert "aws iam delete-user --user-name bob" in result.stdout
+    for leftover in ("ssh-public-keys", "service-specific-credentials", "user-policies", "attached-user-policies"):
+        assert f"aws iam list-{leftover} --user-name bob" in result.stdout  # each one blocks delete-user
     assert "at most 8 h here" in result.stdout  # Developer's session length: what revoking sessions is about
 
 

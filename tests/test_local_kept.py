@@ -39,6 +39,7 @@ def test_local_stop_ends_the_server_and_removes_its_folder(tmp_path: Path) -> No
         env_file = kept.write().read_text()
         assert f"export AWS_ENDPOINT_URL={aws.endpoint}" in env_file
         assert "export AWS_REGION=eu-west-1" in env_file and "SECRET" not in env_file
+        assert "export NPM_CONFIG_UPDATE_NOTIFIER=false" in env_file  # `npx cdk` asks no registry
         assert find(folder) == kept
         stop = subprocess.run([*EXE, "local", "stop"], env=_env(SWITCHROLE_LOCAL_DIR=str(folder)), text=True,
                               capture_output=True, timeout=60)  # fmt: skip

@@ -40,7 +40,7 @@ from switchrole.access_diff import effective_access
 from switchrole.assembly import synth
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
-from switchrole.local.kept import DIR_PREFIX, Kept
+from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
 from switchrole.local.server import LocalAws, admin_get
 from switchrole.local.verify import differences
 from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
@@ -160,9 +160,7 @@ class Demo:
         env.update(
             HOME=str(home),
             CDK_HOME=str(home / ".cdk"),
-            CDK_DISABLE_VERSION_CHECK="1",
-            CDK_DISABLE_CLI_TELEMETRY="true",
-            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED="true",  # the SDK's Node 20 notice, on every call
+            **OFFLINE_CLI_ENV,
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
             AWS_REGION=self.org.hub.region,

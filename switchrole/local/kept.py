@@ -31,6 +31,14 @@ class NotKept(LookupError):
     """No kept local AWS could be found (or several, and none was named)."""
 
 
+OFFLINE_CLI_ENV = {
+    "NPM_CONFIG_UPDATE_NOTIFIER": "false",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "true",
+    "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED": "true",
+}
+
+
 @dataclass(frozen=True)
 class Kept:
     folder: str
@@ -52,6 +60,9 @@ class Kept:
             DIR_VAR: self.folder,
             CONFIG_VAR: self.config,
             "SWITCHROLE_LOCAL_PID": str(self.pid),
+            # `npx cdk` against the emulator stays offline and quiet: no npm update check, no CDK
+            # version check or telemetry, no Node 20 notice from the CDK CLI's AWS SDK.
+            **OFFLINE_CLI_ENV,
         }
         lines = ["# switchrole's kept local AWS: `source` this file (no credentials here)"]
         lines += [f"export {name}={shlex.quote(value)}" for name, value in exports.items()]
