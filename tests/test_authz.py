@@ -11,6 +11,7 @@ from switchrole.local.authz import (
     ALLOW,
     DENY,
     NEUTRAL,
+    Undecidable,
     UnknownOperator,
     condition_holds,
     evaluate,
@@ -235,7 +236,36 @@ class TestIamSemantics:
         assert condition_holds("DateLessThanIfExists", "aws:CurrentTime", "2027-03-31T00:00:00Z", {})
         assert condition_holds("DateNotEquals", "aws:CurrentTime", "2027-03-31T00:00:00Z", {})  # negated: holds
         malformed = {"aws:CurrentTime": "yesterday"}
-        assert not condition_holds("DateLessThan", "aws:CurrentTime", "2027-03-31T00:00:00Z", malformed)
+        with pytest.raises(Undecidable):
+            condition_holds("DateLessThan", "aws:CurrentTime", "2027-03-31T00:00:00Z", malformed)
+
+    @pytest.mark.parametrize(
+        ("operator", "key", "expected", "context"),
+        [
+            ("DateGreaterThan", "aws:CurrentTime", "not-a-date", {"aws:CurrentTime": "2027-01-01T00:00:00Z"}),
+            ("NumericLessThan", "aws:MultiFactorAuthAge", "soon", {"aws:MultiFactorAuthAge": "10"}),
+            ("NotIpAddress", "aws:SourceIp", "10.0.0.300/8", {"aws:SourceIp": "127.0.0.1"}),
+            ("Bool", "aws:SecureTransport", "false", {}),  # AWS always sets it; the emulator speaks HTTP
+            ("NumericLessThanIfExists", "aws:TokenIssueTime", "1", {}),
+            ("Null", "aws:PrincipalOrgID", "true", {}),
+        ],
+        ids=["malformed date", "malformed number", "malformed network", "SecureTransport", "TokenIssueTime", "org"],
+    )
+    def test_what_the_model_cannot_decide_fails_closed(
+        self, operator: str, key: str, expected: str, context: dict[str, str]
+    ) -> None:
+        """Defect: these read as "no match", which left a Deny open that AWS would apply."""
+        statement = {"Action": "s3:*", "Resource": "*", "Condition": {operator: {key: expected}}}
+        deny, allow = {**statement, "Effect": "Deny"}, {**statement, "Effect": "Allow"}
+        assert evaluate([{"Statement": [deny]}], "s3:ListBuckets", "*", context) == DENY
+        assert evaluate([{"Statement": [allow]}], "s3:ListBuckets", "*", context) == NEUTRAL
+
+    def test_for_any_value_is_false_on_a_missing_key_whatever_the_operator(self) -> None:
+        """Defect: ForAnyValue:StringNotEquals held for a missing key, as a plain negated operator does."""
+        assert not condition_holds("ForAnyValue:StringNotEquals", "aws:TagKeys", ["team"], {})
+        assert not condition_holds("ForAnyValue:StringEquals", "aws:TagKeys", ["team"], {})
+        assert condition_holds("ForAllValues:StringNotEquals", "aws:TagKeys", ["team"], {})
+        assert condition_holds("StringNotEquals", "aws:TagKeys", ["team"], {})
 
     def test_date_operators_it_does_not_know_still_fail_closed(self) -> None:
         for operator in ("DateBefore", "DateLessThanOrEquals", "ForEveryValue:DateLessThan"):

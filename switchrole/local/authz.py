@@ -86,8 +86,31 @@ def like(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
 
 
-class UnknownOperator(Exception):
-    """An operator this model does not evaluate: an Allow with it never applies, a Deny always does."""
+class Undecidable(Exception):
+    """A condition this model cannot decide as AWS would: an Allow with it never applies, a Deny always does."""
+
+
+class UnknownOperator(Undecidable):
+    """An operator this model does not evaluate."""
+
+
+# Keys AWS puts in the request context that the emulator does not supply: a condition on one of them is
+# undecided (fail closed) rather than read as the key being absent, which would open a Deny that AWS applies.
+UNMODELLED_KEYS = frozenset(
+    key.lower()
+    for key in (
+        "aws:SecureTransport",  # always present on AWS; the emulator speaks HTTP
+        "aws:TokenIssueTime",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalOrgPaths",
+        "aws:ResourceOrgID",
+        "aws:ResourceOrgPaths",
+        "aws:RequestedRegion",
+        "aws:PrincipalType",
+        "aws:userid",
+        "aws:ViaAWSService",
+    )
+)
 
 
 def _date(value: str) -> datetime.datetime:
@@ -141,13 +164,15 @@ _NEGATED = {
 
 
 def condition_holds(operator: str, key: str, expected: Any, context: Context) -> bool:
-    """One ``operator: {key: expected}`` test against the request context (raises :class:`UnknownOperator`).
+    """One ``operator: {key: expected}`` test against the request context (raises :class:`Undecidable`).
 
     ``ForAnyValue:``/``ForAllValues:`` test every value of a multivalued key (a list in the context).
     """
     qualifier, _, operator = operator.rpartition(":")
     if qualifier not in ("", "ForAnyValue", "ForAllValues"):
         raise UnknownOperator(f"{qualifier}:{operator}")
+    if key.lower() in UNMODELLED_KEYS and not _has(context, key):
+        raise Undecidable(f"{key} is not modelled")
     if operator == "Null":  # "true": the key must be absent; "false": present
         return any(str(v).lower() == str(not _has(context, key)).lower() for v in _as_list(expected))
     if_exists = operator.endswith("IfExists")
@@ -158,14 +183,16 @@ def condition_holds(operator: str, key: str, expected: Any, context: Context) ->
         raise UnknownOperator(operator)
     found = _get(context, key)
     if found is None:
-        return qualifier == "ForAllValues" or if_exists or negated
+        # AWS: a missing key fails the test, except ...IfExists, negated operators and ForAllValues (vacuously
+        # true); ForAnyValue is false on a missing key whatever the operator.
+        return if_exists or (qualifier != "ForAnyValue" and (qualifier == "ForAllValues" or negated))
     values = [substitute(str(v).lower() if isinstance(v, bool) else str(v), context) for v in _as_list(expected)]
 
     def one(actual: str) -> bool:
         try:
             matched = any(v is not None and _compare(base, v, actual) for v in values)
-        except ValueError:
-            matched = False  # a malformed number, date or address matches nothing
+        except ValueError as error:  # a malformed number, date or address: AWS would refuse the policy
+            raise Undecidable(f"{operator} cannot compare {actual!r}") from error
         return not matched if negated else matched
 
     actuals = [str(a) for a in _as_list(found)]
@@ -233,7 +260,7 @@ def statement_effect(
     deny = statement.get("Effect") == "Deny"
     try:
         holds = conditions_hold(statement.get("Condition", {}), context)
-    except UnknownOperator:
+    except Undecidable:
         holds = deny  # an Allow it might not grant does not apply; a Deny it might impose does
     if not holds:
         return NEUTRAL
@@ -505,8 +532,7 @@ def _iam_resource(request: Any) -> str:
 def request_contexts(request: Any, resource: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The request context as the caller's identity policies see it, and as a trust policy sees it.
 
-    Not modelled (absent, so a condition on them holds only with ``IfExists`` or a negated operator):
-    ``aws:SecureTransport`` (the emulator speaks HTTP), ``aws:TokenIssueTime``, organisation keys.
+    Keys AWS sets that are not supplied here are :data:`UNMODELLED_KEYS`: a condition on them fails closed.
     """
     arn, user, backend = _caller(request)
     now = time.time()
