@@ -369,6 +369,7 @@ def test_generated_profiles_work_under_the_strict_reading(
     (tmp_path / "aws-config").write_text(profiles + old_form)
     refused = aws(env, "sts", "get-caller-identity", "--profile", "old-app-prod-ReadOnly", stdin=totp(ana.seed) + "\n")
     assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+    assert IDENTITY_DENY in refused.stderr  # the hub's MFA policy: the caller's side saw no MFA, the trust did
     running.aws.set_mfa_reading("lenient")
     try:
         lenient = aws(
