@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import configparser
 import os
+import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.configloader import raw_config_parse
-from factories import EXAMPLE
+from factories import EXAMPLE, example_data, variant
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -124,3 +127,50 @@ def test_bad_usage(args: list[str], words: str) -> None:
     result = runner.invoke(app, [*args, "--config", str(EXAMPLE)])
     assert result.exit_code == 2
     assert words in result.stderr
+
+
+# --------------------------------------------------------------------------- console display names
+
+LONG = "shop-" + "x" * 55 + "prod"  # 64 characters: "<account>-<role>" must be cut for the console
+
+
+def test_cut_display_names_stay_unique_in_every_console_output(tmp_path: Path) -> None:
+    """A 64-character account name with ReadOnly and Admin: cutting both names to 64 characters made two
+    identical `[shop-xxx…]` AESR sections (the second shadows the first) and two identical console entries."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text(EXAMPLE.read_text().replace("shop-prod", LONG))
+    aesr = runner.invoke(app, ["links", "--user", "alice", "-f", "extend-switch-roles", "--config", str(config)])
+    assert aesr.exit_code == 0, aesr.output
+    parser = configparser.RawConfigParser(strict=True, interpolation=None)  # strict: a repeated section fails
+    parser.read_string(aesr.stdout)
+    mine = [s for s in parser.sections() if s.startswith("shop-x")]
+    assert mine == [f"shop-{'x' * 22}…{'x' * 23}prod-ReadOnly", f"shop-{'x' * 24}…{'x' * 24}prod-Admin"]
+    assert all(len(s) <= 64 for s in parser.sections())
+    for fmt in ("text", "md", "html"):
+        result = runner.invoke(app, ["links", "--user", "alice", "-f", fmt, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        urls = re.findall(r"https://signin\.aws\.amazon\.com/switchrole\?[^\s)\"<]+", result.stdout)
+        names = [parse_qs(urlsplit(url.replace("&amp;", "&")).query)["displayName"][0] for url in urls]
+        assert len(names) == len(set(names)) == 8, (fmt, names)
+        assert set(mine) <= set(names) and all(len(n) <= 64 for n in names), fmt
+
+
+def test_account_names_whose_cut_names_would_meet_are_refused(tmp_path: Path) -> None:
+    """Two long names alike at both ends (they differ only in the middle, which the cut drops)."""
+
+    def twins(data: object) -> None:
+        accounts = data["accounts"]  # type: ignore[index]
+        accounts[0]["name"] = "shop-" + "x" * 30 + "a" + "x" * 24 + "prod"
+        accounts[1]["name"] = "shop-" + "x" * 30 + "b" + "x" * 24 + "prod"
+        for group in data["groups"].values():  # type: ignore[index]
+            for grant in group["grants"]:
+                if grant["accounts"] != "*":
+                    grant["accounts"] = [a for a in grant["accounts"] if a not in ("shop-prod", "shop-dev")]
+                    grant["accounts"] = grant["accounts"] or "*"
+
+    config = tmp_path / "accounts.yaml"
+    config.write_text(variant(twins))
+    assert [a["name"] for a in example_data()["accounts"][:2]] == ["shop-prod", "shop-dev"]
+    result = runner.invoke(app, ["links", "--user", "alice", "--config", str(config)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "accounts[1].name" in result.stderr and "is also shop-x" in result.stderr, result.stderr
