@@ -225,10 +225,13 @@ def profiles(
     config: ConfigOption = DEFAULT_CONFIG,
     hub_profile: Annotated[
         str | None,
-        typer.Option("--hub-profile", help="Profile holding the user's hub credentials (default: hub.name)."),
+        typer.Option(
+            "--hub-profile", help="Profile holding the user's hub credentials (default: hub.name; A-Z a-z 0-9 +=,.@_-)."
+        ),
     ] = None,
     mfa_serial: Annotated[
-        str | None, typer.Option("--mfa-serial", help="MFA device ARN (default: mfa/<user>).")
+        str | None,
+        typer.Option("--mfa-serial", help="MFA device ARN, or a hardware token's serial (default: mfa/<user>)."),
     ] = None,
     merge: Annotated[
         Path | None, typer.Option("--merge", help="Update this AWS config file in place (only switchrole's block).")
@@ -242,12 +245,26 @@ def profiles(
 
     Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
     """
-    from switchrole.clients import MergeConflict, merge_profiles, merge_summary, profiles_block, read_aws_config
+    from switchrole.clients import (
+        MergeConflict,
+        merge_profiles,
+        merge_summary,
+        profile_option_problems,
+        profiles_block,
+        read_aws_config,
+    )
     from switchrole.files import FileWriteError, line_ending, locked, replace_text, with_line_ending
 
+    problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
+    if problems:
+        raise fail(problems)
     org = load(config)
     _known_user(org, user, config)
-    block = profiles_block(org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command)
+    block = guarded(
+        lambda: profiles_block(
+            org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
+        )
+    )
     if merge is None:
         typer.echo(block, nl=False)
         return

@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from switchrole.config import End, Organisation, RoleKind, TargetAccount, iso, utc_now
 from switchrole.console import console_display_name, display_name, switch_role_url
-from switchrole.errors import ConfigError
+from switchrole.errors import ConfigError, Problem
+from switchrole.redact import short
 from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
@@ -77,6 +79,63 @@ def session_profile_name(hub_profile: str) -> str:
     return f"{hub_profile}-mfa"
 
 
+# What options may put into an AWS config file. Its readers differ: botocore's configparser takes a line as it
+# is, but other SDKs' INI parsers end a value at " #" or " ;", "[" and "]" confuse section headers, botocore
+# splits "profile <name>" on whitespace and quotes, and a line break would start a section of its own. So the
+# options take only characters that mean the same to every reader, checked before anything is written.
+PROFILE_CHARS = "A-Za-z0-9+=,.@_-"  # IAM's name characters: nothing any INI or shell reader treats specially
+PROFILE_NAME_RE = re.compile(f"[{PROFILE_CHARS}]+")
+MFA_SERIAL_RE = re.compile(
+    rf"arn:aws(?:-[a-z]+)*:iam::[0-9]{{12}}:mfa/(?:[{PROFILE_CHARS}]+/)*[{PROFILE_CHARS}]+"  # a virtual device
+    r"|[A-Za-z0-9]{9,256}"  # a hardware token's serial number (GetSessionToken's other form), e.g. GAHT12345678
+)
+MAX_MFA_SERIAL = 256  # GetSessionToken's SerialNumber
+COMMAND_CHARS = r"A-Za-z0-9 _+=,.@:/\\~()-"  # a path (with spaces, or Windows' C:\...) or a bare name
+COMMAND_RE = re.compile(f"[{COMMAND_CHARS}]+")
+
+
+def profile_option_problems(hub_profile: str | None, mfa_serial: str | None, command: str | None) -> list[str]:
+    """One line per option of ``switchrole profiles`` that cannot go into an AWS config file as it is
+    (``command=None``: the installed switchrole's own path, which is checked the same way)."""
+    problems = []
+    if hub_profile is not None and not PROFILE_NAME_RE.fullmatch(hub_profile):
+        problems.append(
+            f"--hub-profile: {short(hub_profile)} is not a profile name switchrole writes "
+            "(only A-Z a-z 0-9 + = , . @ _ -)"
+        )
+    if mfa_serial is not None and not (len(mfa_serial) <= MAX_MFA_SERIAL and MFA_SERIAL_RE.fullmatch(mfa_serial)):
+        problems.append(
+            f"--mfa-serial: {short(mfa_serial)} is not an MFA device: arn:aws:iam::<12 digits>:mfa/<path/><name> "
+            f"(segments of {PROFILE_CHARS}) or a hardware token's serial number (9-256 letters and digits)"
+        )
+    program = switchrole_command() if command is None else command
+    if not COMMAND_RE.fullmatch(program) or program != program.strip():
+        what = "--command" if command is not None else "--command (default: this installation's switchrole)"
+        problems.append(
+            f"{what}: {short(program)} cannot go into a credential_process line safely: only letters, digits, "
+            r"inner spaces and _ + = , . @ : / \ ~ ( ) - (no quotes, #, ;, $ or control characters)"
+            + ("" if command is not None else "; pass --command with a path or name that has none")
+        )
+    return problems
+
+
+def credential_process(argv: list[str], platform: str | None = None) -> str:
+    """``argv`` as a ``credential_process`` value that botocore splits back into exactly ``argv``
+    (``compat_shell_split``: POSIX shell words, or the Windows C runtime's rules on win32)."""
+    from botocore.compat import compat_shell_split
+
+    platform = platform or sys.platform
+    line = subprocess.list2cmdline(argv) if platform == "win32" else shlex.join(argv)
+    if compat_shell_split(line, platform) != argv or "\n" in line or "\r" in line:
+        raise ValueError(f"{short(line)} would not run as {short(argv)}")
+    return line
+
+
+def _printable(name: str) -> str:
+    """A file name as it may appear in a comment line: quoted when it holds anything but printable ASCII."""
+    return name if name.isascii() and name.isprintable() else ascii(name)
+
+
 def profiles(
     org: Organisation,
     user: str,
@@ -95,9 +154,12 @@ def profiles(
     long-term keys stay in the user's own ``hub_profile``; profiles never contain a credential. Access that
     has expired at ``now`` gets no profile; access that will end says when, in a comment.
     """
+    problems = profile_option_problems(hub_profile, mfa_serial, command)
+    if problems:
+        raise ConfigError([Problem((), line) for line in problems])
     roles = _user_roles(org, user, now)
     serial = mfa_serial or org.hub.mfa_serial(user)
-    program = command or switchrole_command()
+    program = switchrole_command() if command is None else command
     result = []
     needs_mfa = org.user_requires_mfa(user) or any(kind.mfa_required for _, kind in roles)
     if needs_mfa:
@@ -105,7 +167,7 @@ def profiles(
         result.append(
             Profile(
                 session_profile_name(hub_profile),
-                (("credential_process", shlex.join(line)), ("region", org.hub.region)),
+                (("credential_process", credential_process(line)), ("region", org.hub.region)),
                 "your MFA session in the hub account (one code serves every profile below until it expires)",
             )
         )
@@ -124,7 +186,7 @@ def profiles(
             line += ["--external-id", kind.external_id]
         if kind.source_identity:
             line.append("--source-identity")
-        settings = (("credential_process", shlex.join(line)), ("region", account.region))
+        settings = (("credential_process", credential_process(line)), ("region", account.region))
         end = org.access_end(user, account.name, kind.key)
         comment = None if end is None else f"ends {iso(end)}: IAM refuses this switch from then (until: in the file)"
         result.append(Profile(display_name(account, kind), settings, comment))
@@ -143,7 +205,7 @@ def profiles_block(
     """The marked block ``--merge`` owns in an AWS config file."""
     items = profiles(org, user, hub_profile=hub_profile, mfa_serial=mfa_serial, command=command, now=now)
     body = "\n\n".join(p.render() for p in items)
-    begin = MARK_BEGIN.format(user=user, source=Path(org.source).name)
+    begin = MARK_BEGIN.format(user=user, source=_printable(Path(org.source).name))
     return f"{begin}\n{body}\n{MARK_END.format(user=user)}\n"
 
 
@@ -313,8 +375,9 @@ def links_html(items: list[Link], *, title: str) -> str:
 
 def extend_switch_roles(org: Organisation, user: str, now: datetime | None = None) -> str:
     """INI for the AWS Extend Switch Roles browser extension: the hub as base profile, one section per role."""
+    source = _printable(Path(org.source).name)
     lines = [
-        f"; AWS Extend Switch Roles configuration for {user}, generated by switchrole from {Path(org.source).name}",
+        f"; AWS Extend Switch Roles configuration for {user}, generated by switchrole from {source}",
         f"[{org.hub.name}]",
         f"aws_account_id = {org.hub.account_id}",
         *([f"aws_account_alias = {org.hub.alias}"] if org.hub.alias else []),

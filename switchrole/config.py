@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from switchrole.console import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
 from switchrole.schema import OrganisationSpec, RoleKindSpec
@@ -726,6 +727,8 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 add((*at, "roles", k), f"unknown role kind {role!r}" + _suggest(role, kinds))
         _check_duplicates(account.roles, (*at, "roles"), "role kind", add)
 
+    _check_console_names(spec, add)
+
     by_name = {a.name: a for a in spec.accounts}
     # groups and their grants
     for gname, group in spec.groups.items():
@@ -795,6 +798,31 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
             'accounts of an OU are reachable only by accounts: "*" grants with hub.organization_id set',
         )
     return problems
+
+
+def _check_console_names(spec: OrganisationSpec, add: Callable[[Path, str], None]) -> None:
+    """Console display names (cut to 64 characters) name one role each: the AWS Extend Switch Roles extension
+    keeps one section of a name, and the console's role history one entry."""
+    seen: dict[str, str] = {}
+    for i, account in enumerate(spec.accounts):
+        for key in dict.fromkeys(k for k in account.roles if k in spec.roles):
+            name = fit_display_name(account.name, key)
+            other = seen.setdefault(name, f"{account.name}-{key}")
+            if other != f"{account.name}-{key}":
+                add(
+                    ("accounts", i, "name"),
+                    f"the console display name {name!r} of {account.name}-{key} (cut to 64 characters) is also "
+                    f"{other}'s: make the names differ nearer their start or end",
+                )
+    if spec.deployment.mode == "stacksets":
+        keys: dict[str, str] = {}
+        for key in spec.roles:
+            if (other := keys.setdefault(portable_display_key(key), key)) != key:
+                add(
+                    ("roles", key),
+                    f"the StackSets console link names it <account id>-{portable_display_key(key)}, as it names "
+                    f"roles.{other}: make the keys differ nearer their start or end",
+                )
 
 
 def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Callable[[Path, str], None]) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import configparser
 import os
+import re
+import sys
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.configloader import raw_config_parse
-from factories import EXAMPLE
+from factories import EXAMPLE, example_data, variant
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -124,3 +128,138 @@ def test_bad_usage(args: list[str], words: str) -> None:
     result = runner.invoke(app, [*args, "--config", str(EXAMPLE)])
     assert result.exit_code == 2
     assert words in result.stderr
+
+
+# --------------------------------------------------------------------------- console display names
+
+LONG = "shop-" + "x" * 55 + "prod"  # 64 characters: "<account>-<role>" must be cut for the console
+
+
+def test_cut_display_names_stay_unique_in_every_console_output(tmp_path: Path) -> None:
+    """A 64-character account name with ReadOnly and Admin: cutting both names to 64 characters made two
+    identical `[shop-xxx…]` AESR sections (the second shadows the first) and two identical console entries."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text(EXAMPLE.read_text().replace("shop-prod", LONG))
+    aesr = runner.invoke(app, ["links", "--user", "alice", "-f", "extend-switch-roles", "--config", str(config)])
+    assert aesr.exit_code == 0, aesr.output
+    parser = configparser.RawConfigParser(strict=True, interpolation=None)  # strict: a repeated section fails
+    parser.read_string(aesr.stdout)
+    mine = [s for s in parser.sections() if s.startswith("shop-x")]
+    assert mine == [f"shop-{'x' * 22}…{'x' * 23}prod-ReadOnly", f"shop-{'x' * 24}…{'x' * 24}prod-Admin"]
+    assert all(len(s) <= 64 for s in parser.sections())
+    for fmt in ("text", "md", "html"):
+        result = runner.invoke(app, ["links", "--user", "alice", "-f", fmt, "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        urls = re.findall(r"https://signin\.aws\.amazon\.com/switchrole\?[^\s)\"<]+", result.stdout)
+        names = [parse_qs(urlsplit(url.replace("&amp;", "&")).query)["displayName"][0] for url in urls]
+        assert len(names) == len(set(names)) == 8, (fmt, names)
+        assert set(mine) <= set(names) and all(len(n) <= 64 for n in names), fmt
+
+
+def test_account_names_whose_cut_names_would_meet_are_refused(tmp_path: Path) -> None:
+    """Two long names alike at both ends (they differ only in the middle, which the cut drops)."""
+
+    def twins(data: object) -> None:
+        accounts = data["accounts"]  # type: ignore[index]
+        accounts[0]["name"] = "shop-" + "x" * 30 + "a" + "x" * 24 + "prod"
+        accounts[1]["name"] = "shop-" + "x" * 30 + "b" + "x" * 24 + "prod"
+        for group in data["groups"].values():  # type: ignore[index]
+            for grant in group["grants"]:
+                if grant["accounts"] != "*":
+                    grant["accounts"] = [a for a in grant["accounts"] if a not in ("shop-prod", "shop-dev")]
+                    grant["accounts"] = grant["accounts"] or "*"
+
+    config = tmp_path / "accounts.yaml"
+    config.write_text(variant(twins))
+    assert [a["name"] for a in example_data()["accounts"][:2]] == ["shop-prod", "shop-dev"]
+    result = runner.invoke(app, ["links", "--user", "alice", "--config", str(config)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "accounts[1].name" in result.stderr and "is also shop-x" in result.stderr, result.stderr
+
+
+# --------------------------------------------------------------------------- options written into the AWS config
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--hub-profile", "x;y #z"], "--hub-profile"),  # other SDKs' INI parsers end the value at " #"
+        (["--hub-profile", "a]b"], "--hub-profile"),  # [profile a]b-mfa]: a broken section header
+        (["--hub-profile", "my hub"], "--hub-profile"),  # botocore splits "profile my hub" into three words
+        (["--hub-profile", ""], "--hub-profile"),
+        (["--mfa-serial", "arn:aws:iam::111111111111:mfa/a#b"], "--mfa-serial"),
+        (["--mfa-serial", "arn:aws:iam::111111111111:mfa/alice ; rm -rf ~"], "--mfa-serial"),
+        (["--mfa-serial", "arn:aws:iam::11111111111:mfa/alice"], "--mfa-serial"),  # 11 digits
+        (["--mfa-serial", "arn:aws:iam::111111111111:mfa/"], "--mfa-serial"),
+        (["--mfa-serial", "arn:aws:iam::111111111111:mfa/ålice"], "--mfa-serial"),
+        (["--command", "switchrole\n[profile evil]"], "--command"),  # a line break starts a section
+        (["--command", "switchrole #x"], "--command"),
+        (["--command", "sw'itch\"role"], "--command"),
+        (["--command", "$(touch pwned)"], "--command"),
+        (["--command", " switchrole"], "--command"),
+    ],
+)
+def test_options_that_would_break_the_aws_config_are_refused(tmp_path: Path, args: list[str], option: str) -> None:
+    """Exit 2, one line naming the option, nothing printed and nothing merged."""
+    config = tmp_path / "config"
+    config.write_text(EXISTING)
+    for merge in ([], ["--merge", str(config)]):
+        result = runner.invoke(app, ["profiles", "--user", "carol", *args, *merge, "--config", str(EXAMPLE)])
+        assert result.exit_code == 2, result.output
+        assert result.stdout == "" and "Traceback" not in result.stderr
+        (line,) = result.stderr.splitlines()
+        assert line.startswith(f"{option}: "), line
+    assert config.read_text() == EXISTING
+
+
+def test_every_bad_option_gets_its_own_line() -> None:
+    args = ["--hub-profile", "a b", "--mfa-serial", "x#y", "--command", "a;b", "--config", str(EXAMPLE)]
+    result = runner.invoke(app, ["profiles", "--user", "carol", *args])
+    assert result.exit_code == 2
+    assert [line.split(":")[0] for line in result.stderr.splitlines()] == ["--hub-profile", "--mfa-serial", "--command"]
+
+
+@pytest.mark.parametrize(
+    "serial",
+    ["arn:aws:iam::111111111111:mfa/carol", "arn:aws:iam::111111111111:mfa/team/carol.d+1@x", "GAHT12345678"],
+)
+def test_mfa_devices_and_hardware_serials_are_accepted(serial: str, example_org: Organisation) -> None:
+    block = profiles_block(example_org, "carol", hub_profile="hub.carol@acme", mfa_serial=serial, command="switchrole")
+    assert f"--hub-profile hub.carol@acme --mfa-serial {serial}\n" in block
+
+
+@pytest.mark.parametrize(
+    ("platform", "program"),
+    [("linux", "/home/al ice/My Tools (x86)/switchrole"), ("win32", r"C:\Program Files\switchrole\switchrole.exe")],
+)
+def test_credential_process_lines_split_back_into_their_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example_org: Organisation, platform: str, program: str
+) -> None:
+    """botocore splits credential_process with compat_shell_split: POSIX words, or the Windows C runtime's
+    rules on win32, where the POSIX single quotes of shlex.join are no quotes at all."""
+    from botocore.compat import compat_shell_split
+
+    monkeypatch.setattr(sys, "platform", platform)
+    config = tmp_path / "config"
+    config.write_text(profiles_block(example_org, "carol", hub_profile="identity", command=program))
+    parsed = raw_config_parse(str(config))
+    session = compat_shell_split(parsed["profile identity-mfa"]["credential_process"], platform)
+    assert session == [
+        program, "session", "--hub-profile", "identity", "--mfa-serial", "arn:aws:iam::111111111111:mfa/carol"
+    ]  # fmt: skip
+    readonly = compat_shell_split(parsed["profile data-prod-ReadOnly"]["credential_process"], platform)
+    assert readonly[:3] == [program, "assume", "--role-arn"] and readonly[-2:] == ["--mfa-max-age", "3600"]
+
+
+def test_an_odd_accounts_file_name_stays_inside_its_comment_line(tmp_path: Path) -> None:
+    """The block's begin marker and the AESR header name the accounts file: a line break in that name
+    would have started a section of its own."""
+    config = tmp_path / "a\n[profile evil]\n.yaml"
+    config.write_text(EXAMPLE.read_text())
+    for args in (["profiles", "--command", "switchrole"], ["links", "-f", "extend-switch-roles"]):
+        result = runner.invoke(app, [*args, "--user", "alice", "--config", str(config)])
+        assert result.exit_code == 0, result.output
+        assert "evil" not in "".join(_SECTION_HEADER.findall(result.stdout)) and "\\n[profile evil]" in result.stdout
+
+
+_SECTION_HEADER = re.compile(r"^\[.*\]$", re.MULTILINE)

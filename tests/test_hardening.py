@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from factories import EXAMPLE, build, generated, variant
@@ -159,8 +160,31 @@ def test_console_display_names_are_cut_to_64_characters() -> None:
     org = build(generated(1, roles={"A" * 60: {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"}}))
     (account,) = org.accounts
     url = switch_role_url(account, org.role_kinds["A" * 60])
-    display = url.split("displayName=")[1]
-    assert len(display) == 64 and display == f"acct-0001-{'A' * 60}"[:64]
+    display = unquote(url.split("displayName=")[1])
+    assert len(display) == 64 and display == f"acct-0001-{'A' * 27}…{'A' * 26}"  # the account stays whole
+
+
+def test_stacksets_links_of_long_keys_stay_apart_and_keep_their_account_token() -> None:
+    """The StackSets link names a role ``${AWS::AccountId}-<key>``: keys alike at both ends are refused, and a
+    key containing ACCOUNT is not taken for the account id's placeholder."""
+    from switchrole.console import portable_switch_role_url
+
+    key = "A" * 26 + "{}" + "A" * 26  # 53 characters: 51 fit after "<12 digits>-"
+    roles = {key.format(c): {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"} for c in "BC"}
+    data = generated(1, roles=roles)
+    stacksets = {
+        **data,
+        "hub": {**data["hub"], "organization_id": "o-abcdefghij"},
+        "deployment": {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]},
+    }
+    with pytest.raises(ConfigError) as refused:
+        build(stacksets)
+    (line,) = refused.value.lines
+    assert f"<account id>-{'A' * 25}…{'A' * 25}, as it names roles.{key.format('B')}" in line, line
+    build(data)  # stacks mode names each role by its account name: nothing to refuse
+    org = build(generated(1, roles={"ACCOUNTAdmin": {"managed_policies": ["ReadOnlyAccess"]}}))
+    url = portable_switch_role_url(org.role_kinds["ACCOUNTAdmin"])
+    assert url.endswith("&roleName=switchrole/ACCOUNTAdmin&displayName=${AWS::AccountId}-ACCOUNTAdmin"), url
 
 
 # --------------------------------------------------------------------------- generated names never collide

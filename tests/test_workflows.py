@@ -105,3 +105,23 @@ def test_the_oidc_deploy_role_template_is_narrow_and_lints_clean() -> None:
         [str(Path(sys.executable).parent / "cfn-lint"), str(template)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_docs_name_the_controls_that_keep_branches_from_deploying() -> None:
+    """workflow_dispatch runs deploy.yml as it is on the chosen branch, which may edit it: the `if:` is defence in
+    depth, and the docs must say that the environment's branch rule and the role's trust are the controls."""
+    readme = (ROOT / "README.md").read_text()
+    workflows = readme.split("\n### Workflows\n")[1].split("\n### ")[0]
+    assert "(the job's `if:`" not in workflows  # the old claim: the if: keeps other branches out
+    for words in ("workflow file cannot enforce", "deployment-branch rule", "defence in depth",
+                  "`repo:<owner>/<repo>:environment:production`", "which the role refuses"):  # fmt: skip
+        assert words in workflows, words
+    scaffold = ROOT / "switchrole" / "scaffold" / "files"
+    deploy = (scaffold / "README.md").read_text().split("\n## Deploy\n")[1].split("\n## ")[0]
+    assert "not the workflow's `if:`" in " ".join(deploy.split()) and "Deployment branches and tags" in deploy
+    for workflow in (ROOT / ".github" / "workflows" / "deploy.yml", scaffold / "github" / "workflows" / "deploy.yml"):
+        header = workflow.read_text().split("\non:")[0]
+        assert "This file cannot enforce that" in header and "defence in depth" in header, workflow
+    for role in (ROOT / "deploy" / "github-deploy-role.yaml", scaffold / "deploy" / "github-deploy-role.yaml"):
+        assert "the workflow also refuses any" not in role.read_text(), role
+        assert "That rule, not the workflow file," in role.read_text(), role
