@@ -26,7 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from switchrole.console import fit_display_name, portable_display_key
+from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
 from switchrole.schema import OrganisationSpec, RoleKindSpec
