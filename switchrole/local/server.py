@@ -157,12 +157,13 @@ def serve(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--mfa-reading", choices=MFA_READINGS, default=STRICT)
     args = parser.parse_args(argv)
-    from switchrole.local import admin_api, authz, cfn_api, cfn_models, cfn_update
+    from switchrole.local import admin_api, authz, cfn_api, cfn_models, cfn_update, iam_api
 
     authz.set_mfa_reading(args.mfa_reading)
     cfn_models.install()
     cfn_update.install()
     cfn_api.install()
+    iam_api.install()
     authz.install()
     admin_api.install()
     from moto.server import main
