@@ -241,3 +241,18 @@ def test_hook_points_used_by_cfn_update() -> None:
     from moto.cloudformation.models import Stack
 
     assert hasattr(Stack, "_add_stack_event") and hasattr(Stack, "_create_output_map")
+
+
+def test_moto_still_lacks_what_iam_api_fills() -> None:
+    """When one of these fails, moto learned it: drop the matching part of switchrole/local/iam_api.py."""
+    from moto.iam.models import IAMBackend
+
+    from switchrole.local import iam_api
+
+    assert "access_keys" not in inspect.getsource(IAMBackend.delete_user), "moto's DeleteUser now checks keys"
+    assert "mfa_devices" not in inspect.getsource(IAMBackend.delete_user)
+    assert iam_api._MOTO_DELETE_USER is not iam_api.delete_user
+    from moto.iam.responses import IamResponse
+
+    native = getattr(IamResponse, "list_service_specific_credentials", None)
+    assert native in (None, iam_api.list_service_specific_credentials), "moto now lists service credentials"
