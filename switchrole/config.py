@@ -40,6 +40,12 @@ MAX_POLICY_NAME = 128  # IAM managed policy names
 MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
+# A role's construct id is its IAM role name, at the root of its stack (so that its logical id survives a kind-key
+# rename). The CDK puts constructs of its own at a stack's root under these ids: the bootstrap version parameter
+# and the rule checking it (DefaultStackSynthesizer; a role named BootstrapVersion made the CDK silently leave both
+# out, one named CheckBootstrapVersion crashed synth), the version-reporting resource and the scope of cross-stack
+# exports. Hub users and groups cannot take them: their construct ids are prefixed (User-<name>, Group-<name>).
+CDK_ROOT_IDS = ("BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports")
 # Without a role kind marked `audit: true`, `switchrole audit` reads target accounts through the first kind (file
 # order) carrying one of these AWS-managed policies, each of which allows iam:Get* and iam:List*.
 AUDIT_POLICIES = tuple(
@@ -684,6 +690,12 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
         other = names_seen.setdefault(name.lower(), key)
         if other != key:
             add(("roles", key, "name" if kind.name else "roles"), f"role name {name!r} is also used by roles.{other}")
+        if name in CDK_ROOT_IDS:
+            add(
+                ("roles", key, "name") if kind.name else ("roles", key),
+                f"role name {name!r} is reserved by the AWS CDK (its own id at the root of every stack, where each "
+                "role's id is its name); " + ("choose another name" if kind.name else "set `name:` to another name"),
+            )
         if len(path.lstrip("/") + name) > MAX_CONSOLE_ROLE_CHARS:
             add(
                 ("roles", key, "role_path" if kind.role_path else "name"),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import EXAMPLE, build, generated, variant
+from factories import EXAMPLE, build, generated, rename_kind, variant
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -166,9 +167,44 @@ def test_console_display_names_are_cut_to_64_characters() -> None:
 # --------------------------------------------------------------------------- generated names never collide
 
 
+@pytest.mark.parametrize("reserved", ["BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports"])
+def test_role_names_the_cdk_uses_at_a_stack_root_are_refused(reserved: str) -> None:
+    """A role's construct id is its name, at the stack root: `CheckBootstrapVersion` crashed synth ("There is
+    already a Construct with name ..."), `BootstrapVersion` made the CDK silently drop its bootstrap check."""
+    lines = problems(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", reserved)))
+    assert any(
+        line.startswith("accounts.yaml:") and "roles.Auditor.name:" in line and "reserved by the AWS CDK" in line
+        for line in lines
+    ), lines
+    def key_only(data: Any) -> None:
+        rename_kind(data, "Auditor", reserved)
+        del data["roles"][reserved]["name"]
+
+    as_key = problems(variant(key_only))
+    assert any(f"roles.{reserved}: role name {reserved!r} is reserved by the AWS CDK" in p for p in as_key), as_key
+    # a kind key may be anything once `name:` gives the role another name
+    assert problems(variant(lambda d: rename_kind(d, "Auditor", reserved))) == []
+    assert problems(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", reserved.lower()))) == []
+
+
+def test_validate_refuses_a_reserved_role_name_before_synthesis(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", "CheckBootstrapVersion")))
+    result = runner.invoke(app, ["validate", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"{config}:") and "roles.Auditor.name: role name 'CheckBootstrapVersion' is reserved" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.yaml"]
+
+
+HUB_ROOT_LOOKALIKES = ("BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports", "RequireMfa")
+
+
 @pytest.fixture(scope="module")
 def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Role kinds named like what switchrole generates next to them, in both deployment modes."""
+    """Role kinds named like what switchrole generates next to them, in both deployment modes; hub users and
+    groups named like the ids the CDK and switchrole use at the hub stack's root."""
     from switchrole.assembly import synth
 
     roles = {
@@ -178,8 +214,12 @@ def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
         "AdminPrincipals": {"managed_policies": ["ReadOnlyAccess"], "trust": "strict"},
         "AdminAdmitsNobody": {"managed_policies": ["ReadOnlyAccess"]},
     }
-    grants = {"admins": [{"role": "Admin", "accounts": "*"}]}
-    data = generated(1, roles=roles, grants=grants, users={"amy": {"groups": ["admins"]}})
+    grants: dict[str, list[dict[str, Any]]] = {"admins": [{"role": "Admin", "accounts": "*"}]}
+    users: dict[str, dict[str, Any]] = {"amy": {"groups": ["admins"]}}
+    for name in HUB_ROOT_LOOKALIKES:
+        grants[name] = [{"role": "AdminRoleArn", "accounts": "*"}]
+        users[name] = {"groups": [name], "until": "2099-01-01T00:00:00Z"}
+    data = generated(1, roles=roles, grants=grants, users=users)
     deployment = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
     stacksets = {**data, "hub": {**data["hub"], "organization_id": "o-abcdefghij"}, "deployment": deployment}
     templates: dict[str, dict[str, Any]] = {}
@@ -201,6 +241,22 @@ def test_kind_keys_named_like_generated_outputs_synthesize(colliding: dict[str, 
     } <= set(outputs)
     roles = [r["Properties"]["RoleName"] for r in colliding["stacks:SwitchRole-acct-0001"]["Resources"].values()]
     assert sorted(roles) == ["Admin", "AdminAdmitsNobody", "AdminPrincipals", "AdminRoleArn", "AdminSwitchRoleUrl"]
+
+
+@pytest.mark.parametrize("mode", ["stacks", "stacksets"])
+def test_hub_users_and_groups_cannot_take_a_root_id_of_the_hub_stack(
+    colliding: dict[str, dict[str, Any]], mode: str
+) -> None:
+    """Their construct ids are User-<name> and Group-<name>: a user or group may have any name the CDK uses."""
+    hub = colliding[f"{mode}:SwitchRole-Hub"]
+    assert hub["Parameters"]["BootstrapVersion"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert "CheckBootstrapVersion" in hub["Rules"]
+    resources = hub["Resources"].values()
+    for kind, field in (("AWS::IAM::User", "UserName"), ("AWS::IAM::Group", "GroupName")):
+        names = {r["Properties"][field] for r in resources if r["Type"] == kind}
+        assert set(HUB_ROOT_LOOKALIKES) <= names, names
+    policies = {r["Properties"]["ManagedPolicyName"] for r in resources if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    assert {"switchrole-require-mfa", "switchrole-RequireMfa-1", "switchrole-RequireMfa-until"} <= policies
 
 
 def test_kind_keys_named_like_generated_parameters_synthesize_in_stacksets_mode(
