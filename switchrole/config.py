@@ -40,6 +40,8 @@ MAX_POLICY_NAME = 128  # IAM managed policy names
 MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
+ROLE_KIND_TAG = "switchrole:role-kind"  # on every role: its kind key
+MAX_TAGS = 50  # IAM: tags on one role (or user); a role carries its kind's tags and switchrole's 2 own
 # A role's construct id is its IAM role name, at the root of its stack (so that its logical id survives a kind-key
 # rename). The CDK puts constructs of its own at a stack's root under these ids: the bootstrap version parameter
 # and the rule checking it (DefaultStackSynthesizer; a role named BootstrapVersion made the CDK silently leave both
@@ -54,6 +56,11 @@ AUDIT_POLICIES = tuple(
 
 
 # --------------------------------------------------------------------------- model
+
+
+def own_role_tags(key: str) -> dict[str, str]:
+    """The tags switchrole puts on every role of kind ``key``, besides the kind's own ``tags:``."""
+    return {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], ROLE_KIND_TAG: key}
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,11 @@ class RoleKind:
 
     def arn(self, account_id: str) -> str:
         return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
+
+    @property
+    def role_tags(self) -> dict[str, str]:
+        """Every tag the role carries: switchrole's own (:func:`own_role_tags`), then the kind's ``tags:``."""
+        return {**own_role_tags(self.key), **self.tags}
 
     @property
     def any_account_arn(self) -> str:
@@ -709,6 +721,14 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 f"{spec.quotas.role_managed_policies} (quotas.role_managed_policies)",
             )
         _check_duplicates(kind.managed_policies, ("roles", key, "managed_policies"), "policy", add)
+        own = len(own_role_tags(key))
+        if len(kind.tags) + own > MAX_TAGS:
+            add(
+                ("roles", key, "tags"),
+                f"{len(kind.tags)} tags; IAM allows {MAX_TAGS} on a role and switchrole adds {own} of its own "
+                f"({', '.join(own_role_tags(key))}): at most {MAX_TAGS - own} here",
+            )
+        _check_case_duplicates(kind.tags, ("roles", key, "tags"), "tag key", add)
     _check_case_duplicates(kinds, ("roles",), "role kind", add)
     audited = [key for key, kind in kinds.items() if kind.audit]
     for key in audited[1:]:
@@ -818,12 +838,12 @@ def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Callabl
 
 
 def _check_case_duplicates(mapping: Mapping[str, Any], path: Path, what: str, add: Callable[[Path, str], None]) -> None:
-    """IAM names are unique regardless of case: ``Readers`` and ``readers`` collide."""
+    """IAM names (and tag keys) are unique regardless of case: ``Readers`` and ``readers`` collide."""
     seen: dict[str, str] = {}
     for key in mapping:
         other = seen.setdefault(key.lower(), key)
         if other != key:
-            add((*path, key), f"{what} {key!r} differs from {other!r} only by case; IAM treats them as the same name")
+            add((*path, key), f"{what} {key!r} differs from {other!r} only by case; IAM does not tell them apart")
 
 
 # --------------------------------------------------------------------------- resolution

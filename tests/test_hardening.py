@@ -91,6 +91,25 @@ def test_what_iam_or_cloudformation_would_reject_is_refused(where: tuple[Any, ..
     refused(change, words)
 
 
+def test_a_role_kind_takes_48_tags_because_iam_allows_50_and_switchrole_adds_2() -> None:
+    """49 tags validated, then the role (51 tags with switchrole's own) failed at deploy."""
+
+    def tags(n: int) -> Any:
+        return lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {f"k{i}": "v" for i in range(n)})
+
+    org = loads(variant(tags(48)))
+    assert len(org.role_kinds["ReadOnly"].role_tags) == 50  # what the role is created with
+    lines = problems(variant(tags(49)))
+    assert any("roles.ReadOnly.tags: 49 tags; IAM allows 50 on a role" in p and "at most 48" in p for p in lines), lines
+
+
+def test_tag_keys_differing_only_by_case_are_refused() -> None:
+    """IAM tag keys are case-insensitive: {Owner: a, owner: b} is one key given twice."""
+    lines = problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {"Owner": "a", "owner": "b"})))
+    assert any("roles.ReadOnly.tags.owner: tag key 'owner' differs from 'Owner' only by case" in p for p in lines)
+    assert problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {"Owner": "a", "Owner2": "b"}))) == []
+
+
 def test_a_latin1_description_is_what_iam_allows() -> None:
     assert not problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("description", "Lecture seule, équipe")))
 
@@ -176,6 +195,7 @@ def test_role_names_the_cdk_uses_at_a_stack_root_are_refused(reserved: str) -> N
         line.startswith("accounts.yaml:") and "roles.Auditor.name:" in line and "reserved by the AWS CDK" in line
         for line in lines
     ), lines
+
     def key_only(data: Any) -> None:
         rename_kind(data, "Auditor", reserved)
         del data["roles"][reserved]["name"]
