@@ -28,7 +28,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
-from switchrole.schema import OrganisationSpec, RoleKindSpec
+from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -36,7 +36,6 @@ HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
 MAX_STACK_NAME = 128
 MAX_GROUPS_PER_USER = 10
 MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
-MAX_POLICY_NAME = 128  # IAM managed policy names
 MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates

@@ -126,6 +126,10 @@ def test_a_latin1_description_is_what_iam_allows() -> None:
         ("external id", 1224, "at most 1224"),
         ("account name", 64, "at most 64"),
         ("inline policy name", 128, "policy name"),
+        ("managed policy name", 128, "roles.ReadOnly.managed_policies[0]: policy name 'xxx"),
+        ("managed policy ARN", 128, "is 129 characters; IAM allows at most 128"),
+        ("boundary policy name", 128, "roles.ReadOnly.permissions_boundary: policy name 'xxx"),
+        ("boundary policy path", 512, "policy path '/xxx"),
     ],
 )
 def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, words: str) -> None:
@@ -159,6 +163,14 @@ def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, word
                     "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}],
                 }
                 data["roles"]["ReadOnly"]["inline_policies"] = {x: document}
+            elif field == "managed policy name":
+                data["roles"]["ReadOnly"]["managed_policies"] = [x]
+            elif field == "managed policy ARN":
+                data["roles"]["ReadOnly"]["managed_policies"] = [f"arn:aws:iam::222222222222:policy/team/{x}"]
+            elif field == "boundary policy name":
+                data["roles"]["ReadOnly"]["permissions_boundary"] = x
+            elif field == "boundary policy path":  # the path is /<n - 2 characters>/
+                data["roles"]["ReadOnly"]["permissions_boundary"] = f"arn:aws:iam::aws:policy/{x[2:]}/Boundary"
 
         return change
 
@@ -166,6 +178,34 @@ def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, word
     assert any(words in line for line in problems(variant(set_length(edge + 1)))), problems(
         variant(set_length(edge + 1))
     )
+
+
+def test_a_user_name_has_at_least_2_characters() -> None:
+    """The generated profiles pass the user name as the role session name and source identity (2-64 characters):
+    a user `a` validated, then every `assume` of theirs was refused."""
+    assert problems(variant(lambda d: d["users"].__setitem__("ab", {"groups": []}))) == []
+    lines = problems(variant(lambda d: d["users"].__setitem__("a", {"groups": []})))
+    assert any("users.a: 'a' is 1 character; a user name needs at least 2" in p and "session name" in p for p in lines)
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_inline_policies_take_iams_policy_characters_only(where: str) -> None:
+    """IAM's policy document pattern is [\\t\\n\\r\\u0020-\\u00FF]: U+00FF is the last character it takes."""
+
+    def policy(char: str) -> Any:
+        entry = {f"aws:PrincipalTag/team{char}": "x"} if where == "key" else {"s3:prefix": ["home/", f"caf{char}"]}
+        statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": entry}}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        return lambda d: d["roles"]["ReadOnly"].__setitem__("inline_policies", {"Fence": document})
+
+    assert problems(variant(policy("\u00ff"))) == []
+    lines = problems(variant(policy("\u0100")))
+    field = (
+        "Statement[0].Condition.StringEquals.aws:PrincipalTag/teamĀ: the key has 'Ā' (U+0100)"
+        if where == "key"
+        else "Statement[0].Condition.StringEquals.s3:prefix[1]: the value has 'Ā' (U+0100)"
+    )
+    assert any(f"roles.ReadOnly.inline_policies.Fence: {field}; IAM allows only" in p for p in lines), lines
 
 
 def test_duplicate_ou_targets_are_refused() -> None:
