@@ -17,6 +17,9 @@ from switchrole.config import Organisation, TargetAccount
 from switchrole.policies import check_trust_size, strict_principals, trust_document
 
 MAX_NAME = 128
+# Characters of a description: the CDK refuses a longer stack description (CloudFormation takes 1,024 bytes for a
+# template's, 1,024 characters for a StackSet's), so switchrole's own descriptions are cut to this.
+MAX_DESCRIPTION = 512
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,20 @@ def stack_set_name(role_keys: tuple[str, ...], ou: str | None = None) -> str:
         return name
     digest = hashlib.sha256("-".join(role_keys).encode()).hexdigest()[:12]
     return "SwitchRole-" + (f"OU-{ou}-" if ou else "") + digest
+
+
+def describe_role_keys(prefix: str, role_keys: tuple[str, ...], suffix: str = "", limit: int = MAX_DESCRIPTION) -> str:
+    """``prefix`` + the role kinds + ``suffix``, within ``limit`` characters: the kinds that fit are listed and the
+    rest summarised (64-character kind keys make a long list; the description is switchrole's own, so it must
+    always fit rather than fail the user's file)."""
+    text = f"{prefix}{', '.join(role_keys)}{suffix}"
+    shown = len(role_keys)
+    while len(text) > limit and shown > 0:
+        shown -= 1
+        listed = "".join(f"{key}, " for key in role_keys[:shown])
+        text = f"{prefix}{listed}… ({len(role_keys)} role kinds){suffix}"
+    assert len(text) <= limit, text  # prefix and suffix are switchrole's, with names of at most 64 characters
+    return text
 
 
 def _parameters(

@@ -14,7 +14,7 @@ from constructs import Construct
 from switchrole.config import Organisation
 from switchrole.policies import PolicyError, nobody_trust_document, trust_document
 from switchrole.stacks.target_account_stack import add_roles
-from switchrole.stacksets import StackSetPlan, plan, principals_parameter
+from switchrole.stacksets import StackSetPlan, describe_role_keys, plan, principals_parameter
 
 STACKSETS_STACK_NAME = "SwitchRole-StackSets"
 MAX_TEMPLATE_BODY = 51_200  # bytes, CloudFormation's TemplateBody limit
@@ -28,7 +28,9 @@ class RoleSetStack(cdk.Stack):
             scope,
             construct_id,
             synthesizer=cdk.BootstraplessSynthesizer(),
-            description=f"switchrole: {', '.join(role_keys)} roles that hub account {org.hub.name} may switch into",
+            description=describe_role_keys(
+                "switchrole: ", role_keys, f" roles that hub account {org.hub.name} may switch into"
+            ),
         )
         trust: dict[str, Any] = {}
         generated = Construct(self, "switchrole parameters")  # an id no role name (construct id) can take
@@ -100,7 +102,7 @@ class StackSetsStack(cdk.Stack):
                 self,
                 stack_set.name,
                 stack_set_name=stack_set.name,
-                description=f"switchrole roles: {', '.join(stack_set.role_keys)}",
+                description=describe_role_keys("switchrole roles: ", stack_set.role_keys),
                 permission_model="SERVICE_MANAGED",
                 call_as=deployment.call_as,
                 auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
