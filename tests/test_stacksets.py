@@ -100,6 +100,25 @@ def test_role_templates_are_account_agnostic_and_take_grantees_as_parameters(
     }
 
 
+def test_template_counts_are_the_synthesized_ones(assembly: Path, stack_sets: dict[str, dict[str, Any]]) -> None:
+    """What validate counts before synthesis (cfn_limits) is what each StackSet template and the stack hold."""
+    from switchrole.cfn_limits import roles_count
+
+    org = load_checked(EXAMPLE)
+    plans = {p.name: p for p in plan(org)}
+    for name, props in stack_sets.items():
+        body = json.loads(props["TemplateBody"])
+        role_keys = plans[name].role_keys
+        count = roles_count(org, role_keys, sum(org.role_kinds[k].strict_trust for k in role_keys))
+        assert (count.resources, count.outputs, count.parameters) == (
+            len(body["Resources"]),
+            len(body["Outputs"]),
+            len(body.get("Parameters", {})),
+        ), name
+    stack = json.loads((assembly / "SwitchRole-StackSets.template.json").read_text())
+    assert len(stack["Resources"]) == len(plans) == len(stack_sets)
+
+
 def test_cfn_lint_on_the_stack_and_every_stack_set_template(
     assembly: Path, stack_sets: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
