@@ -108,6 +108,17 @@ def test_500_stack_sets_in_the_stacksets_stack_and_not_501() -> None:
     assert line.startswith("accounts: stack SwitchRole-StackSets would have 501 resources (a StackSet per distinct")
 
 
+def test_a_grant_that_fits_no_policy_is_reported_once_and_counted_without_a_crash() -> None:
+    """An organisation-wide grant naming 600 accounts that lack the kind fits no managed policy."""
+    data = generated(601, users={"amy": {"groups": ["readers"]}})
+    for account in data["accounts"][1:]:
+        account["roles"] = ["Admin"]
+    data["hub"]["organization_id"] = "o-abcdefghij"
+    data["groups"] = {"readers": {"grants": [{"role": "ReadOnly", "accounts": "*"}]}}
+    (line,) = lines(build(data))
+    assert line.startswith("groups.readers.grants: the organisation-wide grant statement for ReadOnly does not fit")
+
+
 def test_validate_refuses_before_synthesis_one_line_per_problem(tmp_path: Path) -> None:
     from factories import dump
 
