@@ -11,19 +11,26 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from switchrole import nag
+from switchrole.cfn_limits import assembly_problems
 from switchrole.config import HUB_STACK_NAME, Organisation
 from switchrole.errors import ConfigError
 from switchrole.nag import SynthFailed, unacknowledged
 from switchrole.policies import PolicyError
 from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
-from switchrole.stacks.stacksets_stack import STACKSETS_STACK_NAME
+from switchrole.stacksets import STACKSETS_STACK_NAME
 from switchrole.validate import load_checked
 
 DEFAULT_CONFIG = "accounts.yaml"
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
-# which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource.
-APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True}
+# which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource. The CDK's own template
+# validation (CloudFormation's limits and resource schemas) fails synthesis, as cdk.json has it, instead of
+# printing warnings that `switchrole validate` would pass over.
+APP_CONTEXT = {
+    "aws:cdk:version-reporting": False,
+    "aws:cdk:enable-path-metadata": True,
+    nag.VALIDATE_TEMPLATES: True,
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,11 @@ def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> None:
         return
     for account in org.accounts:
         TargetAccountStack(app, account.stack_name, org=org, account=account)
+
+
+def size_lines(org: Organisation, assembly: Path) -> list[str]:
+    """Templates of the assembly in ``assembly`` over CloudFormation's size limit, one line each, naming the field."""
+    return [problem.render() for problem in assembly_problems(org, assembly)]
 
 
 def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list[StackTemplate]:
@@ -64,11 +76,13 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
             add_stacks(app, org, checks=checks)
             assembly = app.synth()
         except RuntimeError as exc:  # jsii raises plugin failures as RuntimeError("ValidationFailed: ...")
-            if "ValidationFailed" in str(exc):
-                raise SynthFailed(unacknowledged(staging / nag.REPORT)) from None
+            if "ValidationFailed" in str(exc):  # the templates are written: their sizes are reported too
+                raise SynthFailed(unacknowledged(staging / nag.REPORT) + size_lines(org, staging)) from None
             raise
         except PolicyError as exc:  # a StackSet template over CloudFormation's size limit
             raise SynthFailed([str(exc)]) from None
+        if too_large := size_lines(org, staging):
+            raise SynthFailed(too_large)
         stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
         if outdir.exists():
             shutil.rmtree(outdir)
@@ -90,7 +104,9 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         add_stacks(app, org)
-        app.synth()
+        too_large = size_lines(org, Path(app.synth().directory))
+        if too_large:
+            raise SynthFailed(too_large)
     except SynthFailed as exc:
         print("\n".join(exc.lines), file=sys.stderr)
         raise SystemExit(2) from None

@@ -29,7 +29,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
-from switchrole.schema import OrganisationSpec, RoleKindSpec
+from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -37,10 +37,17 @@ HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
 MAX_STACK_NAME = 128
 MAX_GROUPS_PER_USER = 10
 MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
-MAX_POLICY_NAME = 128  # IAM managed policy names
 MAX_GROUP_POLICIES = 10  # managed policies a group takes (its grant policies are numbered up to this)
 HUB_PATH = "/switchrole/"  # IAM path of every group and managed policy switchrole creates in the hub
 MANAGED_BY_TAG = ("switchrole:managed-by", "switchrole")  # on every role and user switchrole creates
+ROLE_KIND_TAG = "switchrole:role-kind"  # on every role: its kind key
+MAX_TAGS = 50  # IAM: tags on one role (or user); a role carries its kind's tags and switchrole's 2 own
+# A role's construct id is its IAM role name, at the root of its stack (so that its logical id survives a kind-key
+# rename). The CDK puts constructs of its own at a stack's root under these ids: the bootstrap version parameter
+# and the rule checking it (DefaultStackSynthesizer; a role named BootstrapVersion made the CDK silently leave both
+# out, one named CheckBootstrapVersion crashed synth), the version-reporting resource and the scope of cross-stack
+# exports. Hub users and groups cannot take them: their construct ids are prefixed (User-<name>, Group-<name>).
+CDK_ROOT_IDS = ("BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports")
 # Without a role kind marked `audit: true`, `switchrole audit` reads target accounts through the first kind (file
 # order) carrying one of these AWS-managed policies, each of which allows iam:Get* and iam:List*.
 AUDIT_POLICIES = tuple(
@@ -49,6 +56,11 @@ AUDIT_POLICIES = tuple(
 
 
 # --------------------------------------------------------------------------- model
+
+
+def own_role_tags(key: str) -> dict[str, str]:
+    """The tags switchrole puts on every role of kind ``key``, besides the kind's own ``tags:``."""
+    return {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], ROLE_KIND_TAG: key}
 
 
 @dataclass(frozen=True)
@@ -91,6 +103,11 @@ class RoleKind:
 
     def arn(self, account_id: str) -> str:
         return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
+
+    @property
+    def role_tags(self) -> dict[str, str]:
+        """Every tag the role carries: switchrole's own (:func:`own_role_tags`), then the kind's ``tags:``."""
+        return {**own_role_tags(self.key), **self.tags}
 
     @property
     def any_account_arn(self) -> str:
@@ -685,6 +702,12 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
         other = names_seen.setdefault(name.lower(), key)
         if other != key:
             add(("roles", key, "name" if kind.name else "roles"), f"role name {name!r} is also used by roles.{other}")
+        if name in CDK_ROOT_IDS:
+            add(
+                ("roles", key, "name") if kind.name else ("roles", key),
+                f"role name {name!r} is reserved by the AWS CDK (its own id at the root of every stack, where each "
+                "role's id is its name); " + ("choose another name" if kind.name else "set `name:` to another name"),
+            )
         if len(path.lstrip("/") + name) > MAX_CONSOLE_ROLE_CHARS:
             add(
                 ("roles", key, "role_path" if kind.role_path else "name"),
@@ -698,6 +721,14 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 f"{spec.quotas.role_managed_policies} (quotas.role_managed_policies)",
             )
         _check_duplicates(kind.managed_policies, ("roles", key, "managed_policies"), "policy", add)
+        own = len(own_role_tags(key))
+        if len(kind.tags) + own > MAX_TAGS:
+            add(
+                ("roles", key, "tags"),
+                f"{len(kind.tags)} tags; IAM allows {MAX_TAGS} on a role and switchrole adds {own} of its own "
+                f"({', '.join(own_role_tags(key))}): at most {MAX_TAGS - own} here",
+            )
+        _check_case_duplicates(kind.tags, ("roles", key, "tags"), "tag key", add)
     _check_case_duplicates(kinds, ("roles",), "role kind", add)
     audited = [key for key, kind in kinds.items() if kind.audit]
     for key in audited[1:]:
@@ -834,12 +865,12 @@ def _check_duplicates(values: Iterable[str], path: Path, what: str, add: Callabl
 
 
 def _check_case_duplicates(mapping: Mapping[str, Any], path: Path, what: str, add: Callable[[Path, str], None]) -> None:
-    """IAM names are unique regardless of case: ``Readers`` and ``readers`` collide."""
+    """IAM names (and tag keys) are unique regardless of case: ``Readers`` and ``readers`` collide."""
     seen: dict[str, str] = {}
     for key in mapping:
         other = seen.setdefault(key.lower(), key)
         if other != key:
-            add((*path, key), f"{what} {key!r} differs from {other!r} only by case; IAM treats them as the same name")
+            add((*path, key), f"{what} {key!r} differs from {other!r} only by case; IAM does not tell them apart")
 
 
 # --------------------------------------------------------------------------- resolution

@@ -1,4 +1,5 @@
-"""cdk-nag (3.x, as a CDK validation plugin) and the findings switchrole acknowledges on purpose.
+"""cdk-nag (3.x, as a CDK validation plugin), the CDK's own template validation, and the findings switchrole
+acknowledges on purpose.
 
 Every acknowledgment names the exact finding and says why, so a reviewer sees
 each accepted exception in the code next to the resource that causes it.
@@ -15,10 +16,13 @@ from constructs import IConstruct
 
 PACK = "AwsSolutions"
 REPORT = "validation-report.json"
+# The CDK validates every template against CloudFormation's rules (limits, resource schemas) during synthesis;
+# with this context flag its findings fail synthesis instead of being printed as warnings.
+VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 
 class SynthFailed(Exception):
-    """cdk-nag found something nobody acknowledged (or a template cannot be built); one line per finding."""
+    """cdk-nag or the CDK's template validation found something (or a template cannot be built); a line each."""
 
     def __init__(self, lines: list[str]) -> None:
         self.lines = lines
@@ -35,11 +39,17 @@ def unacknowledged(report_path: Path) -> list[str]:
     for plugin in report.get("pluginReports", []):
         for violation in plugin.get("violations", []):
             for construct in violation.get("violatingConstructs", []):
-                lines.append(
-                    f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
-                    "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
-                )
-    return lines or ["cdk-nag validation failed (see validation-report.json)"]
+                if plugin.get("pluginName") == PACK:
+                    lines.append(
+                        f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
+                        "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
+                    )
+                else:  # the CDK's own template validation: CloudFormation would refuse the template
+                    lines.append(
+                        f"{construct['constructPath']}: CloudFormation would refuse this template: "
+                        f"{violation.get('description', '?')} ({plugin.get('pluginName')} {violation['ruleName']})"
+                    )
+    return lines or ["template validation failed (see validation-report.json)"]
 
 
 def add_checks(app: cdk.App) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
@@ -20,6 +21,9 @@ from switchrole.redact import short
 MIN_SESSION_SECONDS = 3600
 MAX_SESSION_SECONDS = 43200
 MAX_MFA_AGE_SECONDS = 129600  # longest session token (GetSessionToken: 36 h)
+MAX_POLICY_NAME = 128  # IAM: a policy's name
+MAX_IAM_PATH = 512  # IAM: a path (/.../) of a role or policy
+MIN_USER_NAME = 2  # STS: a role session name and a source identity, which switchrole's profiles set to the user name
 
 # Character sets, all ASCII (Python's \w and \d also match other scripts' letters and digits, which IAM rejects).
 # IAM allows [A-Za-z0-9+=,.@_-] in user, group, role, policy and session names (IAM_NAME_CHARSET, the inside
@@ -37,6 +41,8 @@ POLICY_ARN_RE = re.compile(rf"arn:aws:iam::(?:aws|[0-9]{{12}}):policy(?:/{POLICY
 POLICY_NAME_RE = re.compile(rf"{POLICY_SEGMENT}(?:/{POLICY_SEGMENT})*")
 # IAM's description characters (role and policy descriptions): printable ASCII, tab, newlines, Latin-1 letters.
 DESCRIPTION_RE = re.compile(r"[\t\n\r\x20-\x7e\xa1-\xff]*")
+# IAM's policy document characters (PutRolePolicy's PolicyDocument): tab, newlines, U+0020 to U+00FF.
+POLICY_DOCUMENT_CHAR_RE = re.compile(r"[^\t\n\r\x20-\xff]")
 
 
 def _account_id(value: Any) -> str:
@@ -67,6 +73,12 @@ def _policy_ref(value: str) -> str:
             raise ValueError(f"{short(value)} is not an IAM policy ARN (arn:aws:iam::<12 digits or aws>:policy/<name>)")
     elif not POLICY_NAME_RE.fullmatch(value):
         raise ValueError(f"{short(value)} is not a policy name or ARN")
+    *folders, name = value.split(":policy/", 1)[-1].split("/")
+    if len(name) > MAX_POLICY_NAME:
+        raise ValueError(f"policy name {short(name)} is {len(name)} characters; IAM allows at most {MAX_POLICY_NAME}")
+    path = "/" + "".join(f"{folder}/" for folder in folders)
+    if len(path) > MAX_IAM_PATH:
+        raise ValueError(f"policy path {short(path)} is {len(path)} characters; IAM allows at most {MAX_IAM_PATH}")
     return value
 
 
@@ -130,18 +142,39 @@ RoleName = Annotated[
 GroupName = Annotated[
     str, Field(min_length=1, max_length=128), _matches(f"{USER_NAME_CHARS}+", "group name ([A-Za-z0-9+=.@_-])")
 ]
+
+
+def _user_name(value: str) -> str:
+    if len(value) < MIN_USER_NAME:
+        raise ValueError(
+            f"{short(value)} is {len(value)} character; a user name needs at least {MIN_USER_NAME}: the generated "
+            "profiles use it as the role session name and source identity, which AWS requires to be 2-64 characters"
+        )
+    return value
+
+
 UserName = Annotated[
-    str, Field(min_length=1, max_length=64), _matches(f"{USER_NAME_CHARS}+", "user name ([A-Za-z0-9+=.@_-])")
+    str,
+    Field(min_length=1, max_length=64),
+    _matches(f"{USER_NAME_CHARS}+", "user name ([A-Za-z0-9+=.@_-])"),
+    AfterValidator(_user_name),
 ]
 RolePath = Annotated[
     str,
-    Field(max_length=512),
+    Field(max_length=MAX_IAM_PATH),
     _matches(f"/(?:{ROLE_NAME_CHARS}+/)*", "role path (/ or /segment/.../ with [A-Za-z0-9+.@_-] segments)"),
 ]
 Description = Annotated[
     str, Field(max_length=1000), _matches(DESCRIPTION_RE.pattern, "description (printable characters only)")
 ]
 PolicyRef = Annotated[str, AfterValidator(_policy_ref)]
+InlinePolicyName = Annotated[
+    str,
+    _matches(
+        rf"[{IAM_NAME_CHARSET}]{{1,{MAX_POLICY_NAME}}}",
+        f"policy name ([{IAM_NAME_CHARSET}], 1-{MAX_POLICY_NAME})",
+    ),
+]
 Region = Annotated[str, _matches(r"[a-z]{2}(?:-[a-z]+)+-[0-9]", "AWS region name")]
 OrganizationId = Annotated[str, _matches(r"o-[a-z0-9]{10,32}", "organization id (o-...)")]
 ExternalId = Annotated[
@@ -189,11 +222,32 @@ def _strings(value: Any) -> bool:
     )
 
 
+def _policy_strings(value: Any, where: str = "") -> Iterator[tuple[str, str, str]]:
+    """(where, "key" or "value", text) for every key and string inside a policy document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            yield inner, "key", str(key)
+            yield from _policy_strings(item, inner)
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _policy_strings(item, f"{where}[{n}]")
+    elif isinstance(value, str):
+        yield where, "value", value
+
+
 def _policy_document(value: Any) -> dict[str, Any]:
     """An identity policy document as IAM's grammar has it (what a role's inline policy must be), so that what
     validates is what CloudFormation and cdk-nag accept."""
     if not isinstance(value, dict):
         raise ValueError("must be a policy document (a map with Version and Statement)")
+    for where, what, text in _policy_strings(value):
+        if bad := POLICY_DOCUMENT_CHAR_RE.search(text):
+            char, field = bad.group(), where if len(where) <= 60 else where[:59] + "…"
+            raise ValueError(
+                f"{field}: the {what} has {char!r} (U+{ord(char):04X}); IAM allows only tab, newlines and "
+                "U+0020 to U+00FF in a policy document"
+            )
     unknown = set(value) - {"Version", "Id", "Statement"}
     if unknown:
         raise ValueError(f"unknown policy key {sorted(unknown)[0]!r} (a policy has Version, Id and Statement)")
@@ -265,7 +319,7 @@ class RoleKindSpec(StrictModel):
     description: Description | None = None
     managed_policies: list[PolicyRef] = []
     inline_policies: dict[
-        Annotated[str, _matches(rf"[{IAM_NAME_CHARSET}]{{1,128}}", f"policy name ([{IAM_NAME_CHARSET}], 1-128)")],
+        InlinePolicyName,
         PolicyDocument,
     ] = {}
     permissions_boundary: PolicyRef | None = None

@@ -1,4 +1,4 @@
-"""One entry point for "is this accounts file deployable?": schema, references and IAM quotas.
+"""One entry point for "is this accounts file deployable?": schema, references, IAM quotas and template limits.
 
 The CLI's ``validate`` and ``synth`` and the CDK app all call :func:`load_checked`,
 so a file that validates is a file that synthesizes.
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from switchrole.cfn_limits import template_problems
 from switchrole.config import Organisation, loads, locate_line, parse_yaml, read_text
 from switchrole.errors import ConfigError, Problem, sorted_problems
 from switchrole.policies import policy_problems
 
 
 def check(org: Organisation) -> list[Problem]:
-    """Problems only visible once policies are built (their sizes against IAM's quotas)."""
-    return list(policy_problems(org))
+    """Problems only visible once policies are built (their sizes against IAM's quotas), and the generated
+    templates' counts against CloudFormation's limits."""
+    return [*policy_problems(org), *template_problems(org)]
 
 
 def load_checked(path: str | Path) -> Organisation:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from factories import EXAMPLE, build, generated, variant
+from factories import EXAMPLE, build, generated, rename_kind, variant
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -91,6 +92,25 @@ def test_what_iam_or_cloudformation_would_reject_is_refused(where: tuple[Any, ..
     refused(change, words)
 
 
+def test_a_role_kind_takes_48_tags_because_iam_allows_50_and_switchrole_adds_2() -> None:
+    """49 tags validated, then the role (51 tags with switchrole's own) failed at deploy."""
+
+    def tags(n: int) -> Any:
+        return lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {f"k{i}": "v" for i in range(n)})
+
+    org = loads(variant(tags(48)))
+    assert len(org.role_kinds["ReadOnly"].role_tags) == 50  # what the role is created with
+    lines = problems(variant(tags(49)))
+    assert any("roles.ReadOnly.tags: 49 tags; IAM allows 50 on a role" in p and "at most 48" in p for p in lines), lines
+
+
+def test_tag_keys_differing_only_by_case_are_refused() -> None:
+    """IAM tag keys are case-insensitive: {Owner: a, owner: b} is one key given twice."""
+    lines = problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {"Owner": "a", "owner": "b"})))
+    assert any("roles.ReadOnly.tags.owner: tag key 'owner' differs from 'Owner' only by case" in p for p in lines)
+    assert problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("tags", {"Owner": "a", "Owner2": "b"}))) == []
+
+
 def test_a_latin1_description_is_what_iam_allows() -> None:
     assert not problems(variant(lambda d: d["roles"]["ReadOnly"].__setitem__("description", "Lecture seule, équipe")))
 
@@ -107,6 +127,10 @@ def test_a_latin1_description_is_what_iam_allows() -> None:
         ("external id", 1224, "at most 1224"),
         ("account name", 64, "at most 64"),
         ("inline policy name", 128, "policy name"),
+        ("managed policy name", 128, "roles.ReadOnly.managed_policies[0]: policy name 'xxx"),
+        ("managed policy ARN", 128, "is 129 characters; IAM allows at most 128"),
+        ("boundary policy name", 128, "roles.ReadOnly.permissions_boundary: policy name 'xxx"),
+        ("boundary policy path", 512, "policy path '/xxx"),
     ],
 )
 def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, words: str) -> None:
@@ -140,6 +164,14 @@ def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, word
                     "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}],
                 }
                 data["roles"]["ReadOnly"]["inline_policies"] = {x: document}
+            elif field == "managed policy name":
+                data["roles"]["ReadOnly"]["managed_policies"] = [x]
+            elif field == "managed policy ARN":
+                data["roles"]["ReadOnly"]["managed_policies"] = [f"arn:aws:iam::222222222222:policy/team/{x}"]
+            elif field == "boundary policy name":
+                data["roles"]["ReadOnly"]["permissions_boundary"] = x
+            elif field == "boundary policy path":  # the path is /<n - 2 characters>/
+                data["roles"]["ReadOnly"]["permissions_boundary"] = f"arn:aws:iam::aws:policy/{x[2:]}/Boundary"
 
         return change
 
@@ -147,6 +179,34 @@ def test_every_length_limit_at_the_edge_and_one_past(field: str, edge: int, word
     assert any(words in line for line in problems(variant(set_length(edge + 1)))), problems(
         variant(set_length(edge + 1))
     )
+
+
+def test_a_user_name_has_at_least_2_characters() -> None:
+    """The generated profiles pass the user name as the role session name and source identity (2-64 characters):
+    a user `a` validated, then every `assume` of theirs was refused."""
+    assert problems(variant(lambda d: d["users"].__setitem__("ab", {"groups": []}))) == []
+    lines = problems(variant(lambda d: d["users"].__setitem__("a", {"groups": []})))
+    assert any("users.a: 'a' is 1 character; a user name needs at least 2" in p and "session name" in p for p in lines)
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_inline_policies_take_iams_policy_characters_only(where: str) -> None:
+    """IAM's policy document pattern is [\\t\\n\\r\\u0020-\\u00FF]: U+00FF is the last character it takes."""
+
+    def policy(char: str) -> Any:
+        entry = {f"aws:PrincipalTag/team{char}": "x"} if where == "key" else {"s3:prefix": ["home/", f"caf{char}"]}
+        statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"StringEquals": entry}}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        return lambda d: d["roles"]["ReadOnly"].__setitem__("inline_policies", {"Fence": document})
+
+    assert problems(variant(policy("\u00ff"))) == []
+    lines = problems(variant(policy("\u0100")))
+    field = (
+        "Statement[0].Condition.StringEquals.aws:PrincipalTag/teamĀ: the key has 'Ā' (U+0100)"
+        if where == "key"
+        else "Statement[0].Condition.StringEquals.s3:prefix[1]: the value has 'Ā' (U+0100)"
+    )
+    assert any(f"roles.ReadOnly.inline_policies.Fence: {field}; IAM allows only" in p for p in lines), lines
 
 
 def test_duplicate_ou_targets_are_refused() -> None:
@@ -190,9 +250,45 @@ def test_stacksets_links_of_long_keys_stay_apart_and_keep_their_account_token() 
 # --------------------------------------------------------------------------- generated names never collide
 
 
+@pytest.mark.parametrize("reserved", ["BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports"])
+def test_role_names_the_cdk_uses_at_a_stack_root_are_refused(reserved: str) -> None:
+    """A role's construct id is its name, at the stack root: `CheckBootstrapVersion` crashed synth ("There is
+    already a Construct with name ..."), `BootstrapVersion` made the CDK silently drop its bootstrap check."""
+    lines = problems(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", reserved)))
+    assert any(
+        line.startswith("accounts.yaml:") and "roles.Auditor.name:" in line and "reserved by the AWS CDK" in line
+        for line in lines
+    ), lines
+
+    def key_only(data: Any) -> None:
+        rename_kind(data, "Auditor", reserved)
+        del data["roles"][reserved]["name"]
+
+    as_key = problems(variant(key_only))
+    assert any(f"roles.{reserved}: role name {reserved!r} is reserved by the AWS CDK" in p for p in as_key), as_key
+    # a kind key may be anything once `name:` gives the role another name
+    assert problems(variant(lambda d: rename_kind(d, "Auditor", reserved))) == []
+    assert problems(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", reserved.lower()))) == []
+
+
+def test_validate_refuses_a_reserved_role_name_before_synthesis(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(variant(lambda d: d["roles"]["Auditor"].__setitem__("name", "CheckBootstrapVersion")))
+    result = runner.invoke(app, ["validate", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"{config}:") and "roles.Auditor.name: role name 'CheckBootstrapVersion' is reserved" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["accounts.yaml"]
+
+
+HUB_ROOT_LOOKALIKES = ("BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "Exports", "RequireMfa")
+
+
 @pytest.fixture(scope="module")
 def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Role kinds named like what switchrole generates next to them, in both deployment modes."""
+    """Role kinds named like what switchrole generates next to them, in both deployment modes; hub users and
+    groups named like the ids the CDK and switchrole use at the hub stack's root."""
     from switchrole.assembly import synth
 
     roles = {
@@ -202,8 +298,12 @@ def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, A
         "AdminPrincipals": {"managed_policies": ["ReadOnlyAccess"], "trust": "strict"},
         "AdminAdmitsNobody": {"managed_policies": ["ReadOnlyAccess"]},
     }
-    grants = {"admins": [{"role": "Admin", "accounts": "*"}]}
-    data = generated(1, roles=roles, grants=grants, users={"amy": {"groups": ["admins"]}})
+    grants: dict[str, list[dict[str, Any]]] = {"admins": [{"role": "Admin", "accounts": "*"}]}
+    users: dict[str, dict[str, Any]] = {"amy": {"groups": ["admins"]}}
+    for name in HUB_ROOT_LOOKALIKES:
+        grants[name] = [{"role": "AdminRoleArn", "accounts": "*"}]
+        users[name] = {"groups": [name], "until": "2099-01-01T00:00:00Z"}
+    data = generated(1, roles=roles, grants=grants, users=users)
     deployment = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
     stacksets = {**data, "hub": {**data["hub"], "organization_id": "o-abcdefghij"}, "deployment": deployment}
     templates: dict[str, dict[str, Any]] = {}
@@ -225,6 +325,22 @@ def test_kind_keys_named_like_generated_outputs_synthesize(colliding: dict[str, 
     } <= set(outputs)
     roles = [r["Properties"]["RoleName"] for r in colliding["stacks:SwitchRole-acct-0001"]["Resources"].values()]
     assert sorted(roles) == ["Admin", "AdminAdmitsNobody", "AdminPrincipals", "AdminRoleArn", "AdminSwitchRoleUrl"]
+
+
+@pytest.mark.parametrize("mode", ["stacks", "stacksets"])
+def test_hub_users_and_groups_cannot_take_a_root_id_of_the_hub_stack(
+    colliding: dict[str, dict[str, Any]], mode: str
+) -> None:
+    """Their construct ids are User-<name> and Group-<name>: a user or group may have any name the CDK uses."""
+    hub = colliding[f"{mode}:SwitchRole-Hub"]
+    assert hub["Parameters"]["BootstrapVersion"]["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert "CheckBootstrapVersion" in hub["Rules"]
+    resources = hub["Resources"].values()
+    for kind, field in (("AWS::IAM::User", "UserName"), ("AWS::IAM::Group", "GroupName")):
+        names = {r["Properties"][field] for r in resources if r["Type"] == kind}
+        assert set(HUB_ROOT_LOOKALIKES) <= names, names
+    policies = {r["Properties"]["ManagedPolicyName"] for r in resources if r["Type"] == "AWS::IAM::ManagedPolicy"}
+    assert {"switchrole-require-mfa", "switchrole-RequireMfa-1", "switchrole-RequireMfa-until"} <= policies
 
 
 def test_kind_keys_named_like_generated_parameters_synthesize_in_stacksets_mode(

@@ -142,7 +142,7 @@ class TestGrantPolicies:
     def test_one_role_kind_in_1000_accounts_fits_and_stays_exact(self, accounts: str) -> None:
         names = [f"acct-{i:04d}" for i in range(1, 1001)]
         grant = {"role": "ReadOnly", "accounts": names if accounts == "list" else "*"}
-        org = load_data(generated(1000, grants={"readers": [grant]}, users={"u": {"groups": ["readers"]}}))
+        org = load_data(generated(1000, grants={"readers": [grant]}, users={"uma": {"groups": ["readers"]}}))
         docs = checked_grant_policies(org, "readers")
         assert 2 <= len(docs) <= GROUP_MANAGED_POLICIES - 1
         assert all(policy_chars(d) <= MANAGED_POLICY_CHARS for d in docs)

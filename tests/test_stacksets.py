@@ -13,7 +13,7 @@ import pytest
 from factories import ROOT, build, generated
 
 from switchrole.assembly import synth
-from switchrole.stacksets import plan
+from switchrole.stacksets import MAX_DESCRIPTION, describe_role_keys, plan
 from switchrole.validate import load_checked
 
 EXAMPLE = ROOT / "examples" / "stacksets.yaml"
@@ -100,6 +100,25 @@ def test_role_templates_are_account_agnostic_and_take_grantees_as_parameters(
     }
 
 
+def test_template_counts_are_the_synthesized_ones(assembly: Path, stack_sets: dict[str, dict[str, Any]]) -> None:
+    """What validate counts before synthesis (cfn_limits) is what each StackSet template and the stack hold."""
+    from switchrole.cfn_limits import roles_count
+
+    org = load_checked(EXAMPLE)
+    plans = {p.name: p for p in plan(org)}
+    for name, props in stack_sets.items():
+        body = json.loads(props["TemplateBody"])
+        role_keys = plans[name].role_keys
+        count = roles_count(org, role_keys, sum(org.role_kinds[k].strict_trust for k in role_keys))
+        assert (count.resources, count.outputs, count.parameters) == (
+            len(body["Resources"]),
+            len(body["Outputs"]),
+            len(body.get("Parameters", {})),
+        ), name
+    stack = json.loads((assembly / "SwitchRole-StackSets.template.json").read_text())
+    assert len(stack["Resources"]) == len(plans) == len(stack_sets)
+
+
 def test_cfn_lint_on_the_stack_and_every_stack_set_template(
     assembly: Path, stack_sets: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -138,6 +157,34 @@ def test_grouping_at_scale_is_by_content() -> None:
     assert sum(len(g.account_ids) for g in both.instances) == 750
     assert sorted(g.parameters[0][1].rsplit("/", 1)[-1] for g in both.instances) == ["ann", "ben"]  # one group each
     assert sum(len(g.account_ids) for g in plans["SwitchRole-ReadOnly"].instances) == 250
+
+
+def test_descriptions_list_the_role_kinds_that_fit_and_summarise_the_rest() -> None:
+    keys = tuple(f"{chr(65 + i)}{'x' * 63}" for i in range(17))  # 17 kind keys of 64 characters
+    text = describe_role_keys("switchrole roles: ", keys)
+    assert len(text) <= MAX_DESCRIPTION and text.endswith(", … (17 role kinds)")
+    assert text.startswith(f"switchrole roles: {keys[0]}, {keys[1]}, ")
+    # at the edge the list is whole; one character more and it is summarised
+    prefix = "p" * (MAX_DESCRIPTION - len(", ".join(keys[:7])))
+    assert describe_role_keys(prefix, keys[:7]) == prefix + ", ".join(keys[:7])
+    assert describe_role_keys(prefix + "p", keys[:7]).endswith("… (7 role kinds)")
+
+
+def test_a_role_template_of_many_long_kind_keys_builds() -> None:
+    """17 kind keys of 64 characters: "Stack description must be <= 1024 bytes" crashed validate in StackSets mode."""
+    import aws_cdk as cdk
+
+    from switchrole.stacks.stacksets_stack import RoleSetStack
+
+    kind = {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"}  # path + 64-character name: the console's 64
+    roles = {f"{chr(65 + i)}{'x' * 63}": kind for i in range(17)}
+    data = generated(1, roles=roles)
+    data["deployment"] = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
+    org = build(data)
+    stack = RoleSetStack(cdk.App(), "RoleSet1", org=org, role_keys=tuple(sorted(roles)))
+    description = stack.template_options.description or ""
+    assert len(description) <= MAX_DESCRIPTION and len(description.encode()) <= 1024
+    assert description.endswith("… (17 role kinds) roles that hub account identity may switch into")
 
 
 def test_replayed_in_moto_the_instances_get_the_roles(stack_sets: dict[str, dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from switchrole import nag
-from switchrole.config import MANAGED_BY_TAG, RoleKind, TargetAccount
+from switchrole.config import RoleKind, TargetAccount
 from switchrole.console import portable_switch_role_url, switch_role_url
 
 
@@ -36,7 +36,6 @@ class CrossAccountRole(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.kind = kind
-        tags = {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], "switchrole:role-kind": kind.key, **kind.tags}
         self.resource = iam.CfnRole(
             self,
             "Resource",
@@ -52,7 +51,7 @@ class CrossAccountRole(Construct):
                 for name, doc in kind.inline_policies.items()
             ]
             or None,
-            tags=[cdk.CfnTag(key=k, value=v) for k, v in tags.items()],
+            tags=[cdk.CfnTag(key=k, value=v) for k, v in kind.role_tags.items()],
         )
         if account is None:
             boundary = self.resource.permissions_boundary

@@ -11,13 +11,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
+from switchrole.cfn_limits import MAX_TEMPLATE_BODY
 from switchrole.config import Organisation
 from switchrole.policies import PolicyError, nobody_trust_document, trust_document
 from switchrole.stacks.target_account_stack import add_roles
-from switchrole.stacksets import StackSetPlan, plan, principals_parameter
-
-STACKSETS_STACK_NAME = "SwitchRole-StackSets"
-MAX_TEMPLATE_BODY = 51_200  # bytes, CloudFormation's TemplateBody limit
+from switchrole.stacksets import STACKSETS_STACK_NAME, StackSetPlan, describe_role_keys, plan, principals_parameter
 
 
 class RoleSetStack(cdk.Stack):
@@ -28,7 +26,9 @@ class RoleSetStack(cdk.Stack):
             scope,
             construct_id,
             synthesizer=cdk.BootstraplessSynthesizer(),
-            description=f"switchrole: {', '.join(role_keys)} roles that hub account {org.hub.name} may switch into",
+            description=describe_role_keys(
+                "switchrole: ", role_keys, f" roles that hub account {org.hub.name} may switch into"
+            ),
         )
         trust: dict[str, Any] = {}
         generated = Construct(self, "switchrole parameters")  # an id no role name (construct id) can take
@@ -61,7 +61,7 @@ def role_set_templates(org: Organisation, plans: list[StackSetPlan]) -> dict[tup
     """Synthesize each distinct role template once, in a throw-away app with the same cdk-nag checks."""
     from switchrole import nag
 
-    app = cdk.App(analytics_reporting=False)
+    app = cdk.App(analytics_reporting=False, context={nag.VALIDATE_TEMPLATES: True})
     nag.add_checks(app)
     ids = {}
     for number, role_keys in enumerate(dict.fromkeys(p.role_keys for p in plans), start=1):
@@ -100,7 +100,7 @@ class StackSetsStack(cdk.Stack):
                 self,
                 stack_set.name,
                 stack_set_name=stack_set.name,
-                description=f"switchrole roles: {', '.join(stack_set.role_keys)}",
+                description=describe_role_keys("switchrole roles: ", stack_set.role_keys),
                 permission_model="SERVICE_MANAGED",
                 call_as=deployment.call_as,
                 auto_deployment=cloudformation.CfnStackSet.AutoDeploymentProperty(
