@@ -300,6 +300,7 @@ def test_a_file_with_no_kind_to_audit_through_exits_2(tmp_path: Path) -> None:
         'hub: {account_id: "111111111111", name: identity}\n'
         "roles: {Admin: {managed_policies: [AdministratorAccess]}}\n"
         'accounts: [{name: solo, account_id: "222222222222", roles: [Admin]}]\n'
+        "users: {ann: {groups: []}}\n"  # a hub stack needs a resource
     )
     result = runner.invoke(app, ["audit", "--config", str(config)])
     assert result.exit_code == 2
