@@ -19,25 +19,28 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 from rich.console import Console
 from rich.table import Table
 
 from switchrole.access_diff import effective_access
-from switchrole.assembly import synth
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
@@ -111,10 +114,59 @@ def cdk_binary() -> Path:
     raise DemoFailed(f"the CDK CLI is not installed (no {looked}): run `npm ci` in the folder with package.json")
 
 
+def synth(org: Organisation, outdir: Path) -> None:
+    """switchrole.assembly.synth, imported when first used: importing aws_cdk starts jsii's kernel (a node
+    process), which must start inside the demo's folder (see run_demo), not when this module is imported."""
+    from switchrole.assembly import synth as synthesize
+
+    synthesize(org, outdir)
+
+
+def end_jsii_kernel() -> None:
+    """End jsii's kernel (the node process importing aws_cdk started) now, as jsii's exit hook would, and
+    unregister that hook: the kernel removes its jsii-kernel-* folder, the runtime its own temporary folder.
+    Quietly when its node was ended under us, where the hook would print a BrokenPipeError traceback at exit.
+    aws_cdk cannot be used in this process afterwards."""
+    from jsii._runtime import kernel
+
+    process = kernel.provider._process  # type: ignore[attr-defined]
+    try:
+        process.stop()
+    except OSError:  # its node is gone: the exit message could not be sent, and stdin is closed now,
+        process.stop()  # so this closes the other pipes and removes the runtime's folder
+
+
+@contextmanager
+def jsii_kernel_in(folder: Path) -> Iterator[None]:
+    """Meanwhile, the jsii kernel that importing aws_cdk starts (node, given the environment of that moment)
+    makes its temporary folders in ``folder`` (as Python's do), and runs in a session of its own, like every
+    other process the demo starts: a terminal's Ctrl-C, which goes to the demo's process group, does not end it
+    under the demo (leaving its jsii-kernel-* folder, and jsii's exit hook to print a BrokenPipeError traceback
+    at exit, or its node to print a broken channel's error); the demo ends it itself (end_jsii_kernel)."""
+    from jsii._kernel.providers import process  # (starts no kernel: importing aws_cdk does)
+
+    jsii_process: Any = process  # starts node with its module's `subprocess`: this one, meanwhile
+    own_session = types.SimpleNamespace(**vars(subprocess))
+    own_session.Popen = functools.partial(subprocess.Popen, start_new_session=True)
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir, jsii_process.subprocess
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    jsii_process.subprocess = own_session
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir, jsii_process.subprocess = saved[1], saved[2]
+
+
 class Demo:
     def __init__(self, org: Organisation, *, console: Console, workdir: Path, mfa_reading: str = STRICT) -> None:
         self.org, self.console, self.workdir = org, console, workdir
-        self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading)
+        self.tmp = workdir / "tmp"  # TMPDIR of everything the demo starts: nothing is left in the user's
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading, tmpdir=self.tmp)
         self.assembly = workdir / "cdk.out"
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
@@ -160,6 +212,7 @@ class Demo:
         env.update(
             HOME=str(home),
             CDK_HOME=str(home / ".cdk"),
+            TMPDIR=str(self.tmp),  # where `cdk bootstrap` writes its template (left there if it is ended)
             **OFFLINE_CLI_ENV,
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
@@ -572,37 +625,47 @@ def run_demo(
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
     rounds: list[tuple[str, list[Check]]] = []
+    owns_jsii = "aws_cdk" not in sys.modules  # then the demo's first synth starts jsii's kernel (jsii_kernel_in)
+
+    def end_jsii() -> None:
+        if owns_jsii and "aws_cdk" in sys.modules:
+            end_jsii_kernel()
 
     def terminated(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, terminated)
     try:
-        rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
-        console.print(table(rounds[-1][1], rounds[-1][0]))
-        console.print(summary(rounds[-1][1]))
-        if then is not None:
-            checks = demo.apply(then)
-            rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
-            console.print(table(checks, rounds[-1][0]))
-            console.print(summary(checks))
+        with jsii_kernel_in(demo.tmp):
+            rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
+            console.print(table(rounds[-1][1], rounds[-1][0]))
+            console.print(summary(rounds[-1][1]))
+            if then is not None:
+                checks = demo.apply(then)
+                rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
+                console.print(table(checks, rounds[-1][0]))
+                console.print(summary(checks))
     except DemoFailed as exc:
         console.print(f"[red]demo failed:[/red] {exc}", markup=True)
         console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
         console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
+        end_jsii()
         demo.stop()
         return 1
     except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, SIGTERM, or jsii's node interrupted under us
+        end_jsii()
         demo.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
         return 130
     except BaseException:
+        end_jsii()
         demo.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+    end_jsii()
     everything = [c for _, checks in rounds for c in checks]
     console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
     if keep:
