@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -37,6 +38,19 @@ def start_demo(tmpdir: Path, marker: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def wait_for_bootstrap(tmpdir: Path, demo: subprocess.Popen[str]) -> None:
+    """Until `cdk bootstrap` has written its template to a cdk-bootstrap* folder (it removes it when done; so
+    does the demo, when it ends it first), anywhere under ``tmpdir``: jsii's kernel runs too by then."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and demo.poll() is None:
+        with contextlib.suppress(OSError):  # folders come and go while we look
+            if any(tmpdir.rglob("cdk-bootstrap*")):
+                return
+        time.sleep(0.05)
+    demo.kill()
+    pytest.fail(f"`cdk bootstrap` never started: {demo.communicate()}")
+
+
 def assert_stopped_cleanly(demo: subprocess.Popen[str], tmpdir: Path, marker: str) -> None:
     out, err = demo.communicate(timeout=60)
     assert demo.returncode == 130, out + err
@@ -63,4 +77,18 @@ def test_a_signal_to_the_demo_alone_stops_everything_it_started(tmp_path: Path, 
             break
     time.sleep(2)
     demo.send_signal(signum)  # to the demo's PID alone, not its process group
+    assert_stopped_cleanly(demo, tmp_path, marker)
+
+
+def test_a_double_ctrl_c_still_stops_everything_once(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C goes to the whole process group (jsii's node too), and impatient users press it
+    twice: the second lands in the cleanup the first started, which must finish all the same. Sent while
+    `cdk bootstrap` has its template in a temporary folder, which the CLI leaves when it is ended."""
+    marker = f"SWITCHROLE_INTERRUPT_TEST={os.getpid()}-double"
+    demo = start_demo(tmp_path, marker)
+    wait_for_bootstrap(tmp_path, demo)
+    os.killpg(demo.pid, signal.SIGINT)
+    time.sleep(0.4)
+    with contextlib.suppress(ProcessLookupError):  # done already
+        os.killpg(demo.pid, signal.SIGINT)
     assert_stopped_cleanly(demo, tmp_path, marker)

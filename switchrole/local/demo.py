@@ -161,6 +161,33 @@ def jsii_kernel_in(folder: Path) -> Iterator[None]:
         tempfile.tempdir, jsii_process.subprocess = saved[1], saved[2]
 
 
+class Interruption:
+    """Ctrl-C (SIGINT) or SIGTERM while the demo runs: the first raises KeyboardInterrupt, every later one is
+    ignored, so the cleanup the first started is not stopped half-way (a terminal sends a second Ctrl-C to the
+    whole process group). Ignored by this handler rather than by SIG_IGN, which would have Python report a
+    signal already on its way as ignored "due to race condition"."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict[int, signal._HANDLER] = {}
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> Interruption:
+        self.previous = {signum: signal.signal(signum, self.handle) for signum in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            if handler is not None:  # None: not installed from Python, cannot be put back
+                signal.signal(signum, handler)
+
+
 class Demo:
     def __init__(self, org: Organisation, *, console: Console, workdir: Path, mfa_reading: str = STRICT) -> None:
         self.org, self.console, self.workdir = org, console, workdir
@@ -619,63 +646,69 @@ def run_demo(
     config_path: Path | None = None,
     then_path: Path | None = None,
 ) -> int:
-    """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected."""
+    """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected, 130 when
+    interrupted (Ctrl-C or SIGTERM: everything it started is ended, its folder removed, one line printed)."""
     console = console or Console(width=None if Console().is_terminal else 160)
     workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
-    rounds: list[tuple[str, list[Check]]] = []
     owns_jsii = "aws_cdk" not in sys.modules  # then the demo's first synth starts jsii's kernel (jsii_kernel_in)
 
-    def end_jsii() -> None:
+    def work() -> int:
+        rounds: list[tuple[str, list[Check]]] = []
+        rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
+        console.print(table(rounds[-1][1], rounds[-1][0]))
+        console.print(summary(rounds[-1][1]))
+        if then is not None:
+            checks = demo.apply(then)
+            rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
+            console.print(table(checks, rounds[-1][0]))
+            console.print(summary(checks))
+        everything = [c for _, checks in rounds for c in checks]
+        console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
+        if keep:
+            kept = keep_running(demo, config=then_path or config_path)
+            for line in kept_instructions(kept, demo.org):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return 0 if all(c.passed for c in everything) else 1
+
+    def finish(code: int | None, error: BaseException | None) -> int:
+        """End what must end and say how it went; run again from the start if the first signal lands in it
+        (every step can be repeated), then as an interruption."""
+        # Ctrl-C, SIGTERM, or jsii's node ended under us (by a signal for it alone)
+        interrupted = interruption.signum is not None or isinstance(error, (KeyboardInterrupt, BrokenPipeError))
+        failed = isinstance(error, DemoFailed) and not interrupted
+        kept = keep and code is not None and not interrupted
         if owns_jsii and "aws_cdk" in sys.modules:
             end_jsii_kernel()
+        if not kept:
+            demo.stop()
+        if not kept and not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if interrupted:
+            console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
+            return 130
+        if failed:
+            console.print(f"[red]demo failed:[/red] {error}", markup=True)
+            console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
+            console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
+            return 1
+        if error is not None:
+            raise error
+        assert code is not None
+        return code
 
-    def terminated(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminated)
-    try:
-        with jsii_kernel_in(demo.tmp):
-            rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
-            console.print(table(rounds[-1][1], rounds[-1][0]))
-            console.print(summary(rounds[-1][1]))
-            if then is not None:
-                checks = demo.apply(then)
-                rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
-                console.print(table(checks, rounds[-1][0]))
-                console.print(summary(checks))
-    except DemoFailed as exc:
-        console.print(f"[red]demo failed:[/red] {exc}", markup=True)
-        console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
-        console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
-        end_jsii()
-        demo.stop()
-        return 1
-    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, SIGTERM, or jsii's node interrupted under us
-        end_jsii()
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
-        return 130
-    except BaseException:
-        end_jsii()
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    end_jsii()
-    everything = [c for _, checks in rounds for c in checks]
-    console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
-    if keep:
-        kept = keep_running(demo, config=then_path or config_path)
-        for line in kept_instructions(kept, demo.org):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-    else:
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0 if all(c.passed for c in everything) else 1
+    with Interruption() as interruption, jsii_kernel_in(demo.tmp):
+        code: int | None = None
+        error: BaseException | None = None
+        try:
+            code = work()
+        except BaseException as exc:  # finish() re-raises what is neither a failure nor an interruption
+            error = exc
+        try:
+            return finish(code, error)
+        except KeyboardInterrupt:  # the first signal, after the work: now the second (and last) time
+            return finish(code, error)
 
 
 def keep_running(demo: Demo, *, config: Path | None) -> Kept:
