@@ -694,13 +694,7 @@ def local_demo(
     except DemoFailed as exc:
         raise fail(f"local demo: {exc}", EXIT_FAILED) from None
     code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading, config_path=config, then_path=then)
-    if code == 130:  # interrupted: everything is stopped; skip jsii's exit hooks, whose node is gone too
-        import os
-
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    raise typer.Exit(code)
+    raise typer.Exit(code)  # 130 when interrupted: everything it started is ended (jsii's kernel too)
 
 
 EndpointOption = Annotated[

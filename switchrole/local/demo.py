@@ -19,25 +19,28 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import boto3
 from rich.console import Console
 from rich.table import Table
 
 from switchrole.access_diff import effective_access
-from switchrole.assembly import synth
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
@@ -111,10 +114,86 @@ def cdk_binary() -> Path:
     raise DemoFailed(f"the CDK CLI is not installed (no {looked}): run `npm ci` in the folder with package.json")
 
 
+def synth(org: Organisation, outdir: Path) -> None:
+    """switchrole.assembly.synth, imported when first used: importing aws_cdk starts jsii's kernel (a node
+    process), which must start inside the demo's folder (see run_demo), not when this module is imported."""
+    from switchrole.assembly import synth as synthesize
+
+    synthesize(org, outdir)
+
+
+def end_jsii_kernel() -> None:
+    """End jsii's kernel (the node process importing aws_cdk started) now, as jsii's exit hook would, and
+    unregister that hook: the kernel removes its jsii-kernel-* folder, the runtime its own temporary folder.
+    Quietly when its node was ended under us, where the hook would print a BrokenPipeError traceback at exit.
+    aws_cdk cannot be used in this process afterwards."""
+    from jsii._runtime import kernel
+
+    process = kernel.provider._process  # type: ignore[attr-defined]
+    try:
+        process.stop()
+    except OSError:  # its node is gone: the exit message could not be sent, and stdin is closed now,
+        process.stop()  # so this closes the other pipes and removes the runtime's folder
+
+
+@contextmanager
+def jsii_kernel_in(folder: Path) -> Iterator[None]:
+    """Meanwhile, the jsii kernel that importing aws_cdk starts (node, given the environment of that moment)
+    makes its temporary folders in ``folder`` (as Python's do), and runs in a session of its own, like every
+    other process the demo starts: a terminal's Ctrl-C, which goes to the demo's process group, does not end it
+    under the demo (leaving its jsii-kernel-* folder, and jsii's exit hook to print a BrokenPipeError traceback
+    at exit, or its node to print a broken channel's error); the demo ends it itself (end_jsii_kernel)."""
+    from jsii._kernel.providers import process  # (starts no kernel: importing aws_cdk does)
+
+    jsii_process: Any = process  # starts node with its module's `subprocess`: this one, meanwhile
+    own_session = types.SimpleNamespace(**vars(subprocess))
+    own_session.Popen = functools.partial(subprocess.Popen, start_new_session=True)
+    saved = os.environ.get("TMPDIR"), tempfile.tempdir, jsii_process.subprocess
+    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
+    jsii_process.subprocess = own_session
+    try:
+        yield
+    finally:
+        if saved[0] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved[0]
+        tempfile.tempdir, jsii_process.subprocess = saved[1], saved[2]
+
+
+class Interruption:
+    """Ctrl-C (SIGINT) or SIGTERM while the demo runs: the first raises KeyboardInterrupt, every later one is
+    ignored, so the cleanup the first started is not stopped half-way (a terminal sends a second Ctrl-C to the
+    whole process group). Ignored by this handler rather than by SIG_IGN, which would have Python report a
+    signal already on its way as ignored "due to race condition"."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict[int, signal._HANDLER] = {}
+
+    def handle(self, signum: int, frame: object) -> None:
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> Interruption:
+        self.previous = {signum: signal.signal(signum, self.handle) for signum in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            if handler is not None:  # None: not installed from Python, cannot be put back
+                signal.signal(signum, handler)
+
+
 class Demo:
     def __init__(self, org: Organisation, *, console: Console, workdir: Path, mfa_reading: str = STRICT) -> None:
         self.org, self.console, self.workdir = org, console, workdir
-        self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading)
+        self.tmp = workdir / "tmp"  # TMPDIR of everything the demo starts: nothing is left in the user's
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading, tmpdir=self.tmp)
         self.assembly = workdir / "cdk.out"
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
@@ -160,6 +239,7 @@ class Demo:
         env.update(
             HOME=str(home),
             CDK_HOME=str(home / ".cdk"),
+            TMPDIR=str(self.tmp),  # where `cdk bootstrap` writes its template (left there if it is ended)
             **OFFLINE_CLI_ENV,
             AWS_CONFIG_FILE=str(home / ".aws" / "config"),
             AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
@@ -566,18 +646,16 @@ def run_demo(
     config_path: Path | None = None,
     then_path: Path | None = None,
 ) -> int:
-    """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected."""
+    """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected, 130 when
+    interrupted (Ctrl-C or SIGTERM: everything it started is ended, its folder removed, one line printed)."""
     console = console or Console(width=None if Console().is_terminal else 160)
     workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
-    rounds: list[tuple[str, list[Check]]] = []
+    owns_jsii = "aws_cdk" not in sys.modules  # then the demo's first synth starts jsii's kernel (jsii_kernel_in)
 
-    def terminated(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, terminated)
-    try:
+    def work() -> int:
+        rounds: list[tuple[str, list[Check]]] = []
         rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
         console.print(table(rounds[-1][1], rounds[-1][0]))
         console.print(summary(rounds[-1][1]))
@@ -586,33 +664,51 @@ def run_demo(
             rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
             console.print(table(checks, rounds[-1][0]))
             console.print(summary(checks))
-    except DemoFailed as exc:
-        console.print(f"[red]demo failed:[/red] {exc}", markup=True)
-        console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
-        console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
-        demo.stop()
-        return 1
-    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, SIGTERM, or jsii's node interrupted under us
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
-        return 130
-    except BaseException:
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    everything = [c for _, checks in rounds for c in checks]
-    console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
-    if keep:
-        kept = keep_running(demo, config=then_path or config_path)
-        for line in kept_instructions(kept, demo.org):
-            console.print(line, markup=False, highlight=False, soft_wrap=True)
-    else:
-        demo.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0 if all(c.passed for c in everything) else 1
+        everything = [c for _, checks in rounds for c in checks]
+        console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
+        if keep:
+            kept = keep_running(demo, config=then_path or config_path)
+            for line in kept_instructions(kept, demo.org):
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        return 0 if all(c.passed for c in everything) else 1
+
+    def finish(code: int | None, error: BaseException | None) -> int:
+        """End what must end and say how it went; run again from the start if the first signal lands in it
+        (every step can be repeated), then as an interruption."""
+        # Ctrl-C, SIGTERM, or jsii's node ended under us (by a signal for it alone)
+        interrupted = interruption.signum is not None or isinstance(error, (KeyboardInterrupt, BrokenPipeError))
+        failed = isinstance(error, DemoFailed) and not interrupted
+        kept = keep and code is not None and not interrupted
+        if owns_jsii and "aws_cdk" in sys.modules:
+            end_jsii_kernel()
+        if not kept:
+            demo.stop()
+        if not kept and not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        if interrupted:
+            console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
+            return 130
+        if failed:
+            console.print(f"[red]demo failed:[/red] {error}", markup=True)
+            console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
+            console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
+            return 1
+        if error is not None:
+            raise error
+        assert code is not None
+        return code
+
+    with Interruption() as interruption, jsii_kernel_in(demo.tmp):
+        code: int | None = None
+        error: BaseException | None = None
+        try:
+            code = work()
+        except BaseException as exc:  # finish() re-raises what is neither a failure nor an interruption
+            error = exc
+        try:
+            return finish(code, error)
+        except KeyboardInterrupt:  # the first signal, after the work: now the second (and last) time
+            return finish(code, error)
 
 
 def keep_running(demo: Demo, *, config: Path | None) -> Kept:

@@ -36,9 +36,17 @@ def free_port() -> int:
 class LocalAws:
     """A moto server subprocess; use as a context manager."""
 
-    def __init__(self, *, port: int | None = None, log_file: Path | None = None, mfa_reading: str = "strict") -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        log_file: Path | None = None,
+        mfa_reading: str = "strict",
+        tmpdir: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.log_file = log_file
+        self.tmpdir = tmpdir  # the server's TMPDIR (default: the caller's)
         self.mfa_reading = mfa_reading
         self.authorizing = False  # moto starts with authorization off
         self.process: subprocess.Popen[bytes] | None = None
@@ -52,6 +60,8 @@ class LocalAws:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
         env["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AWS-managed policy ARNs exist
         # never MOTO_ACCOUNT_ID: it pins every request to one account
+        if self.tmpdir is not None:
+            env["TMPDIR"] = str(self.tmpdir)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [
