@@ -189,25 +189,27 @@ def smoke(
     Exit code 0: every check passed; 1: a check failed; 2: usage or configuration.
     """
     from switchrole import smoke_cli
+    from switchrole.redact import redacted_output
 
-    code = smoke_cli.run(
-        smoke_cli.Options(
-            role_arn=role_arn,
-            all_roles=all_roles,
-            user=user,
-            org=load(config) if config is not None else None,
-            profile=profile,
-            mfa_serial=mfa_serial,
-            token_code=token_code,
-            session_name=session_name,
-            duration=duration,
-            external_id=external_id,
-            source_identity=source_identity,
-            as_json=as_json,
-            workers=workers,
-            cache=cache,
+    with redacted_output(stdout=True):  # the last resort: every line smoke prints, on both streams
+        code = smoke_cli.run(
+            smoke_cli.Options(
+                role_arn=role_arn,
+                all_roles=all_roles,
+                user=user,
+                org=load(config) if config is not None else None,
+                profile=profile,
+                mfa_serial=mfa_serial,
+                token_code=token_code,
+                session_name=session_name,
+                duration=duration,
+                external_id=external_id,
+                source_identity=source_identity,
+                as_json=as_json,
+                workers=workers,
+                cache=cache,
+            )
         )
-    )
     raise typer.Exit(code)
 
 
@@ -337,6 +339,20 @@ def _source(hub_profile: str | None) -> Any:
         raise fail(f"--hub-profile: {exc}") from None
 
 
+def _credential_process(obtain: Callable[[], Any]) -> str:
+    """The credential_process answer of ``assume`` and ``session``: ``obtain()``'s credentials as JSON, for
+    stdout. Everything else either prints goes to stderr through the last-resort redaction, and a failure is
+    its one line and exit code."""
+    from switchrole.redact import redact, redacted_output
+    from switchrole.smoke import SmokeFailed
+
+    with redacted_output(stdout=False):  # stdout carries the credentials, and nothing else
+        try:
+            return str(obtain().credential_process())
+        except SmokeFailed as exc:
+            raise fail(redact(exc.message), exc.exit_code) from None
+
+
 @app.command()
 def assume(
     role_arn: Annotated[str, typer.Option("--role-arn", help="The role to assume.")],
@@ -369,23 +385,22 @@ def assume(
     from switchrole.smoke import SESSION_NAME_RE, parse_role_arn
     from switchrole.smoke_cli import argument_problem
 
-    try:
-        parse_role_arn(role_arn)
-    except SmokeFailed as exc:
-        raise fail(exc.message) from None
-    problem = argument_problem(duration, token_code) or (
-        "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
-    )
-    if problem:
-        raise fail(problem)
-    request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
-    try:
-        credentials = assume_role(
+    def credentials() -> Any:
+        try:
+            parse_role_arn(role_arn)
+        except SmokeFailed as exc:
+            raise fail(exc.message) from None
+        problem = argument_problem(duration, token_code) or (
+            "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
+        )
+        if problem:
+            raise fail(problem)
+        request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
+        return assume_role(
             _source(hub_profile), request, token=lambda: read_token_code(token_code), cache=CredentialCache.default()
         )
-    except SmokeFailed as exc:
-        raise fail(exc.message, exc.exit_code) from None
-    typer.echo(credentials.credential_process())
+
+    typer.echo(_credential_process(credentials))
 
 
 @app.command()
@@ -398,20 +413,20 @@ def session(
 
     For work in the hub account that the MFA policy allows only with MFA.
     """
-    from switchrole.assume import SmokeFailed, session_credentials
+    from switchrole.assume import session_credentials
     from switchrole.assume import token_code as read_token_code
     from switchrole.sessions import CredentialCache
 
-    try:
-        credentials = session_credentials(
-            _source(hub_profile),
-            serial=mfa_serial,
-            token=lambda: read_token_code(token_code),
-            cache=CredentialCache.default(),
+    typer.echo(
+        _credential_process(
+            lambda: session_credentials(
+                _source(hub_profile),
+                serial=mfa_serial,
+                token=lambda: read_token_code(token_code),
+                cache=CredentialCache.default(),
+            )
         )
-    except SmokeFailed as exc:
-        raise fail(exc.message, exc.exit_code) from None
-    typer.echo(credentials.credential_process())
+    )
 
 
 @app.command()

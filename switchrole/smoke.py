@@ -275,7 +275,7 @@ def classify(
             return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}", aws_message=message)
     if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
         return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
-    return SmokeFailed("error", f"{step}: {code}: {redact(message)[:200]}")
+    return SmokeFailed("error", f"{step}: {redact(code)[:100]}: {redact(message)[:200]}")
 
 
 def _transport_failure(exc: Exception, step: str) -> SmokeFailed:

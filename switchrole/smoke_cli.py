@@ -57,8 +57,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
+def say(message: str) -> None:
+    """One line on stderr, redacted (every line the command prints passes :func:`redact`)."""
+    err.print(redact(message), markup=False)
+
+
 def usage(message: str) -> int:
-    err.print(message, markup=False)
+    say(message)
     return EXIT_USAGE
 
 
@@ -159,7 +164,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
     now = utc_now()
     total = len(org.user_roles(user, now=now))
     if not total:
-        err.print(f"{user} may switch into no role in {org.source} (none granted, or expired)", markup=False)
+        say(f"{user} may switch into no role in {org.source} (none granted, or expired)")
         return 0
     # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
     with Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress:
@@ -178,7 +183,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
                 now=now,
             )
         except SmokeFailed as failure:
-            err.print(failure.message, markup=False)
+            say(failure.message)
             return failure.exit_code
     if options.as_json:
         out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
@@ -194,8 +199,10 @@ COLUMNS = (("account", True), ("role", True), ("result", True), ("expires", True
 
 
 def _cells(report: SmokeReport) -> dict[str, str]:
+    """The row's cells, each redacted whole (a cell may be folded onto two lines, which no line-wise
+    redaction would see as one value)."""
     account, _, role_name = parse_role_arn(report.request.role_arn)
-    return {
+    cells = {
         "account": report.request.account_name or account,
         "role": report.request.role_key or role_name,
         "result": "ok" if report.ok else "FAILED",
@@ -203,6 +210,7 @@ def _cells(report: SmokeReport) -> dict[str, str]:
         "buckets": str(len(report.buckets)) if report.ok else "-",
         "identity after switch": report.assumed_arn or "-",
     }
+    return {header: redact(value) for header, value in cells.items()}
 
 
 def summary_table(reports: list[SmokeReport], title: str, width: int | None = None) -> Table:
@@ -259,7 +267,7 @@ def print_summary(reports: list[SmokeReport], title: str) -> None:
     out.print(summary_table(reports, title=title, width=out.width))
     out.print(count_line(reports), markup=False)
     for line in failure_lines(reports):
-        err.print(line, markup=False)
+        say(line)
 
 
 def _print_single(report: SmokeReport, as_json: bool) -> None:
@@ -272,6 +280,6 @@ def _print_single(report: SmokeReport, as_json: bool) -> None:
             out.print("[green]✓[/green] ", end="")
             out.print(f"{step.name}: {redact(step.detail)}", markup=False)
     if report.ok:
-        out.print(f"[green]OK[/green]: switched into {report.request.role_arn} and back")
+        out.print(Text("OK", "green"), Text(f": switched into {redact(report.request.role_arn)} and back"), sep="")
     else:
-        err.print(f"FAILED: {redact(report.failure or '')}", markup=False)
+        say(f"FAILED: {report.failure or ''}")

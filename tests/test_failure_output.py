@@ -6,12 +6,13 @@ The sentinels below are what the fake endpoint puts into its answers; none may a
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -134,6 +135,142 @@ def test_redaction_is_the_last_resort_on_every_line() -> None:
     long_role = "arn:aws:sts::222222222222:assumed-role/SomeVeryLongRoleNameForTheSwitchRoleTests/alice"
     for harmless in ("arn:aws:iam::222222222222:role/switchrole/ReadOnly is fine", long_role):
         assert redact(harmless) == harmless
+
+
+AWS_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example: 40 characters
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("aws_secret_access_key = long-term-secret", "long-term-secret"),  # not base64-shaped: hidden by its key
+        ("AWS_SESSION_TOKEN=short+token/value", "short+token/value"),
+        ('{"SessionToken": "abc123"}', "abc123"),
+        ("<SecurityToken>IQoJb3JpZ2luX2VjE</SecurityToken>", "IQoJb3JpZ2luX2VjE"),
+        (f"the key is {AWS_EXAMPLE_SECRET}.", AWS_EXAMPLE_SECRET),  # a bare 40-character secret
+        (f"token {TOKEN} here", TOKEN[:40]),  # a bare session token: one case only, but 156 characters long
+        ("ids AKIAIOSFODNN7EXAMPLE and ASIASENTINELKEY00000", "EXAMPLE"),
+    ],
+)
+def test_redaction_hides_every_credential_shape(text: str, hidden: str) -> None:
+    from switchrole.redact import REDACTED, redact
+
+    cleaned = redact(text)
+    assert hidden not in cleaned and REDACTED in cleaned, cleaned
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "The security token included in the request is invalid.",
+        "Token code accepted; Token expired; token: 6 digits",
+        "GetSessionToken: the MFA code is invalid or expired; use a fresh code",
+        "the SessionToken is missing, SessionToken expired",
+        "MFA session: new, with the MFA code (GetSessionToken)",
+        "arn:aws:iam::111111111111:policy/switchrole/SwitchRoleDevelopersAssumeRolePolicy",  # 42 letters, no digit
+        "arn:aws:sts::222222222222:assumed-role/PlatformAdministrator/ana, expires 2026-11-29T15:04:05Z",
+    ],
+)
+def test_redaction_leaves_ordinary_words_alone(harmless: str) -> None:
+    from switchrole.redact import redact
+
+    assert redact(harmless) == harmless
+
+
+@contextlib.contextmanager
+def sts_answering(answer: Callable[[str], tuple[int, str]]) -> Iterator[str]:
+    """A local fake STS: ``answer(action)`` is the status and XML body of each reply."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+            status, body = answer(form.get("Action", [""])[0])
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+NS = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
+SECRET_CODE = f"<ErrorResponse {NS}><Error><Code>{SECRET}</Code><Message>refused</Message></Error></ErrorResponse>"
+COMMANDS = {
+    "assume": ["assume", "--role-arn", ROLE, "--session-name", "alice"],
+    "assume-mfa": ["assume", "--role-arn", ROLE, "--session-name", "alice", "--mfa-serial",
+                   "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+    "session": ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+    "smoke": ["smoke", "--role-arn", ROLE, "--no-cache"],
+    "smoke-json": ["smoke", "--role-arn", ROLE, "--no-cache", "--json"],
+    "smoke-all": ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--token-code", "123456", "--no-cache"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path, command: str) -> None:
+    """An error answer's <Code> is printed as the cause's last resort: it is redacted like the message."""
+    with sts_answering(lambda action: (200, IDENTITY) if action == "GetCallerIdentity" else (400, SECRET_CODE)) as url:
+        result = run(url, tmp_path, *COMMANDS[command])
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "SENTINEL" not in output and "[redacted]" in output and "Traceback" not in output
+
+
+def test_a_caller_arn_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
+    """smoke --all names the caller whose credentials are not --user's: redacted, like every line it prints."""
+    identity = IDENTITY.replace("user/alice", f"user/{SECRET}")
+    with sts_answering(lambda action: (200, identity)) as url:
+        result = run(url, tmp_path, *COMMANDS["smoke-all"])
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "--user alice, but the credentials are" in result.stderr
+    assert "SENTINEL" not in output and "[redacted]" in output
+
+
+def test_every_line_smoke_and_assume_print_passes_the_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last resort is on the streams themselves: even a line printed without redact() is redacted, and a
+    credential written in two pieces is still seen whole."""
+    import io
+
+    from switchrole.redact import redacted_output
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    with redacted_output(stdout=True):
+        print(f"caller {SECRET[:20]}", end="")
+        print(f"{SECRET[20:]} refused")
+        print(f"key {KEY}", file=sys.stderr)
+        print("no newline at the end", file=sys.stderr, end="")
+    with redacted_output(stdout=False):  # assume and session: stdout carries the credentials
+        print(f'{{"SecretAccessKey": "{SECRET}"}}')
+    assert out.getvalue() == f'caller [redacted] refused\n{{"SecretAccessKey": "{SECRET}"}}\n'
+    assert err.getvalue() == "key [redacted]\nno newline at the end"
+
+
+def test_a_folded_table_cell_is_redacted_whole() -> None:
+    """The summary folds a long identity onto several lines; each cell is redacted before it is laid out."""
+    import io
+
+    from rich.console import Console
+
+    from switchrole.smoke import SmokeReport, SmokeRequest
+    from switchrole.smoke_cli import summary_table
+
+    report = SmokeReport(SmokeRequest(ROLE), assumed_arn=f"arn:aws:sts::222222222222:assumed-role/{SECRET}/a")
+    buffer = io.StringIO()
+    Console(file=buffer, width=70).print(summary_table([report], title="t", width=200))
+    assert "SENTINEL" not in buffer.getvalue() and "[redacted]" in buffer.getvalue()
 
 
 def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> None:
