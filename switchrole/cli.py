@@ -331,12 +331,14 @@ TokenCodeOption = Annotated[
 def _source(hub_profile: str | None) -> Any:
     import botocore.exceptions
 
-    from switchrole.sessions import source_session
+    from switchrole.sessions import SourceFailed, source_session
 
     try:
         return source_session(hub_profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise fail(f"--hub-profile: {exc}") from None
+    except SourceFailed as exc:
+        raise fail(exc.message, exc.exit_code) from None
 
 
 def _credential_process(obtain: Callable[[], Any]) -> str:

@@ -286,3 +286,59 @@ def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> Non
     assert result.returncode == 2, result.stdout + result.stderr
     assert "could not be obtained" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+EXPIRED_ANSWER = (
+    f'{{"Version": 1, "AccessKeyId": "{KEY}", "SecretAccessKey": "{SECRET}", "SessionToken": "{TOKEN}", '
+    '"Expiration": "2001-01-01T00:00:00Z"}'
+)
+BROKEN_PROCESSES = {  # script body (None: the program does not exist), expected exit code, words of the cause
+    "not-json": (f"echo '{SECRET} {{not json'", 2, "its credential_process printed no valid JSON"),
+    "expired": (f"echo '{EXPIRED_ANSWER}'", 1, "its credentials have expired, and refreshing them"),
+    "missing": (None, 2, "its credential_process could not be run (No such file or directory)"),
+    "fails": (f"echo '{SECRET}' >&2; exit 3", 2, "its credential_process failed (its output is not shown)"),
+}
+PROFILE_COMMANDS = {
+    "smoke": ["smoke", "--role-arn", ROLE, "--profile", "broken", "--no-cache"],
+    "smoke-all": ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--profile", "broken", "--no-cache",
+                  "--token-code", "123456"],
+    "assume": ["assume", "--role-arn", ROLE, "--session-name", "alice", "--hub-profile", "broken"],
+    "session": ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--hub-profile", "broken",
+                "--token-code", "123456"],
+}  # fmt: skip
+
+
+def with_credential_process(tmp_path: Path, script: str | None) -> dict[str, str]:
+    """An AWS config whose profile ``broken`` runs ``script`` as its credential_process; the environment to use."""
+    program = tmp_path / "credential-process"
+    if script is not None:
+        program.write_text(f"#!/bin/sh\n{script}\n")
+        program.chmod(0o755)
+    (tmp_path / "aws-config").write_text(f"[profile broken]\ncredential_process = {program}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+    return env | {
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HOME": str(tmp_path),
+        "SWITCHROLE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+@pytest.mark.parametrize("command", list(PROFILE_COMMANDS))
+@pytest.mark.parametrize("process", list(BROKEN_PROCESSES))
+def test_a_broken_credential_process_is_one_line_naming_the_profile(tmp_path: Path, process: str, command: str) -> None:
+    """Not "unexpected error: JSONDecodeError / RuntimeError / FileNotFoundError": the cause, with the profile,
+    and nothing the process printed (it may be a credential)."""
+    script, code, words = BROKEN_PROCESSES[process]
+    env = with_credential_process(tmp_path, script)
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", *PROFILE_COMMANDS[command]], env=env, capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    (line,) = result.stderr.splitlines()
+    assert "profile broken: " in line and words in line, line
+    assert "unexpected error" not in output and "Traceback" not in output and "SENTINEL" not in output
