@@ -131,8 +131,10 @@ def token_code(given: str | None) -> str | None:
         return given
     if os.environ.get("SWITCHROLE_TOKEN_CODE"):
         return os.environ["SWITCHROLE_TOKEN_CODE"]
+    from switchrole.deadline import paused
+
     try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
+        with open("/dev/tty", "r+", encoding="utf-8") as tty, paused():  # the person's time does not count
             tty.write("MFA code: ")
             tty.flush()
             return tty.readline().strip() or None

@@ -341,16 +341,22 @@ def _source(hub_profile: str | None) -> Any:
         raise fail(exc.message, exc.exit_code) from None
 
 
-def _credential_process(obtain: Callable[[], Any]) -> str:
+def _credential_process(command: str, obtain: Callable[[], Any]) -> str:
     """The credential_process answer of ``assume`` and ``session``: ``obtain()``'s credentials as JSON, for
-    stdout. Everything else either prints goes to stderr through the last-resort redaction, and a failure is
-    its one line and exit code."""
+    stdout, obtained under the command's deadline. Everything else either prints goes to stderr through the
+    last-resort redaction, and a failure is its one line and exit code."""
+    from switchrole import deadline
     from switchrole.redact import redact, redacted_output
     from switchrole.smoke import SmokeFailed
 
     with redacted_output(stdout=False):  # stdout carries the credentials, and nothing else
         try:
-            return str(obtain().credential_process())
+            seconds = deadline.configured_seconds()
+        except deadline.DeadlineError as exc:
+            raise fail(str(exc)) from None
+        try:
+            with deadline.running(seconds, command):  # the answer is printed after it: never cut in half
+                return str(obtain().credential_process())
         except SmokeFailed as exc:
             raise fail(redact(exc.message), exc.exit_code) from None
 
@@ -402,7 +408,7 @@ def assume(
             _source(hub_profile), request, token=lambda: read_token_code(token_code), cache=CredentialCache.default()
         )
 
-    typer.echo(_credential_process(credentials))
+    typer.echo(_credential_process("assume", credentials))
 
 
 @app.command()
@@ -421,12 +427,13 @@ def session(
 
     typer.echo(
         _credential_process(
+            "session",
             lambda: session_credentials(
                 _source(hub_profile),
                 serial=mfa_serial,
                 token=lambda: read_token_code(token_code),
                 cache=CredentialCache.default(),
-            )
+            ),
         )
     )
 

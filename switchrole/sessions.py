@@ -267,6 +267,29 @@ def credential_failure(exc: BaseException, profile: str | None) -> SourceFailed 
     return None
 
 
+def profile_session(profile: str | None, region: str | None = None) -> boto3.Session:
+    """``boto3.Session(profile_name=profile, region_name=region)``, whose credential_process (if the profile
+    has one) the command's deadline can stop (:mod:`switchrole.deadline`): botocore waits for it for ever."""
+    import botocore.exceptions
+    import botocore.session
+    from botocore.credentials import ProcessProvider
+
+    from switchrole.deadline import tracked_popen
+
+    core = botocore.session.Session(profile=profile)
+    session = boto3.Session(botocore_session=core, region_name=region)  # ProfileNotFound, as boto3 raises it
+    try:
+        resolver = core.get_component("credential_provider")
+    except botocore.exceptions.ProfileNotFound:  # $AWS_PROFILE names none: reported when credentials are needed
+        return session
+    original = resolver.get_provider("custom-process")
+    if original is not None:
+        name = core.get_config_variable("profile") or "default"  # as botocore names it
+        tracked = ProcessProvider(profile_name=name, load_config=lambda: core.full_config, popen=tracked_popen(name))
+        resolver.providers[resolver.providers.index(original)] = tracked
+    return session
+
+
 def source_session(profile: str | None, region: str | None = None) -> boto3.Session:
     """The hub user's own credentials: ``profile`` (the hub profile the generated lines name) when it holds
     credentials, as botocore does for an explicit profile; otherwise the environment's
@@ -278,7 +301,7 @@ def source_session(profile: str | None, region: str | None = None) -> boto3.Sess
 
     if profile is not None:
         try:
-            session = boto3.Session(profile_name=profile, region_name=region)
+            session = profile_session(profile, region)
             credentials = session.get_credentials()
             # only what the profile itself holds: not the instance or container role botocore would fall back to
             if credentials is not None and credentials.method in PROFILE_METHODS:
@@ -298,7 +321,7 @@ def source_session(profile: str | None, region: str | None = None) -> boto3.Sess
             aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
             region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         )
-    return boto3.Session(profile_name=profile, region_name=region)
+    return profile_session(profile, region)
 
 
 def _frozen(session: boto3.Session) -> Any:

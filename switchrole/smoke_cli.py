@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -16,9 +17,10 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from switchrole import deadline
 from switchrole.config import Organisation, utc_now
 from switchrole.redact import redact
-from switchrole.sessions import CredentialCache
+from switchrole.sessions import CredentialCache, profile_session
 from switchrole.smoke import (
     EXIT_USAGE,
     RETRIES,
@@ -73,9 +75,13 @@ def _cache(options: Options) -> CredentialCache:
 
 def run(options: Options) -> int:
     try:
-        session = boto3.Session(profile_name=options.profile)
+        session = profile_session(options.profile)
     except botocore.exceptions.ProfileNotFound as exc:
         return usage(f"--profile: {exc}")
+    try:
+        seconds = deadline.configured_seconds()
+    except deadline.DeadlineError as exc:
+        return usage(str(exc))
     if options.all_roles:
         return _run_all(session, options)
     if options.role_arn is None:
@@ -89,16 +95,18 @@ def run(options: Options) -> int:
         return usage(problem)
     request = _single_request(options)
     token: Callable[[], str] | None = None
-    if request.mfa_required or request.mfa_serial:
-        serial = request.mfa_serial or _default_serial(session, options.org)
-        if serial is None:
-            if options.org is None:
-                return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
-            return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config names: "
-                         "pass --mfa-serial")  # fmt: skip
-        request = replace(request, mfa_serial=serial)
-        token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
-    report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
+    with deadline.running(seconds, "smoke", prefix="FAILED: "):  # the report is printed after it
+        if request.mfa_required or request.mfa_serial:
+            serial = request.mfa_serial or _default_serial(session, options.org)
+            if serial is None:
+                if options.org is None:
+                    return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device "
+                                 "is known)")  # fmt: skip
+                return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config "
+                             "names: pass --mfa-serial")  # fmt: skip
+            request = replace(request, mfa_serial=serial)
+            token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
+        report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
 
@@ -151,7 +159,8 @@ def _token_code(options: Options) -> str:
     if sys.stdin.isatty():
         import typer
 
-        return str(typer.prompt("MFA code", hide_input=False)).strip()
+        with deadline.paused():  # the person's time to type does not count
+            return str(typer.prompt("MFA code", hide_input=False)).strip()
     return ""
 
 
@@ -167,7 +176,10 @@ def _run_all(session: boto3.Session, options: Options) -> int:
         say(f"{user} may switch into no role in {org.source} (none granted, or expired)")
         return 0
     # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
-    with Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress:
+    with (
+        deadline.running(deadline.configured_seconds(), "smoke --all", "FAILED: ", math.ceil(total / options.workers)),
+        Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress,
+    ):
         task = progress.add_task(f"switching as {user}", total=total)
         try:
             reports = check_user(

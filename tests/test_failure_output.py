@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,9 @@ def fake_sts(request: pytest.FixtureRequest) -> Iterator[str]:
     server.shutdown()
 
 
-def run(endpoint: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+def run(endpoint: str, tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """A switchrole command against ``endpoint`` with a hub user's keys; ``extra``: more environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))} | extra
     env |= {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -342,3 +344,96 @@ def test_a_broken_credential_process_is_one_line_naming_the_profile(tmp_path: Pa
     (line,) = result.stderr.splitlines()
     assert "profile broken: " in line and words in line, line
     assert "unexpected error" not in output and "Traceback" not in output and "SENTINEL" not in output
+
+
+# --------------------------------------------------------------------------- the overall deadline
+
+
+@contextlib.contextmanager
+def sts_dripping() -> Iterator[str]:
+    """An endpoint that answers every request with a byte every half second: each read succeeds well within
+    botocore's read timeout, so only an overall deadline ends the wait."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(400):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:  # the client is gone
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+DEADLINE_COMMANDS = {
+    "smoke": COMMANDS["smoke"],
+    "smoke-all": COMMANDS["smoke-all"],
+    "assume": COMMANDS["assume"],
+    "session": COMMANDS["session"],
+}
+
+
+@pytest.mark.parametrize("command", list(DEADLINE_COMMANDS))
+def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path, command: str) -> None:
+    """Timeouts per read never fire against a byte every half second (smoke ran past 120 s): the command's
+    deadline (SWITCHROLE_DEADLINE, 2 s here) ends it with one line and exit 1."""
+    started = time.monotonic()
+    with sts_dripping() as url:
+        result = run(url, tmp_path, *DEADLINE_COMMANDS[command], SWITCHROLE_DEADLINE="2")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "no result within " in line and "(SWITCHROLE_DEADLINE" in line, line
+    assert 2 <= elapsed < 20, elapsed
+    assert result.stdout == "" or command.startswith("smoke")  # assume and session: no half credentials
+
+
+@pytest.mark.parametrize("command", list(PROFILE_COMMANDS))
+def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_path: Path, command: str) -> None:
+    """botocore waits for a profile's credential_process for ever: the deadline names the profile, stops the
+    process and exits 1."""
+    pid_file = tmp_path / "pid"
+    env = with_credential_process(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60") | {"SWITCHROLE_DEADLINE": "2"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", *PROFILE_COMMANDS[command]], env=env, capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "profile broken: its credential_process did not finish within " in line and "stopped it" in line, line
+    assert time.monotonic() - started < 20
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # stopped, and reaped: not left sleeping
+        os.kill(pid, 0)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])
+def test_a_deadline_that_is_not_a_number_of_seconds_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    for command in ("smoke", "assume"):
+        result = run("http://127.0.0.1:9", tmp_path, *COMMANDS[command], SWITCHROLE_DEADLINE=value)
+        assert result.returncode == 2 and result.stderr.startswith("SWITCHROLE_DEADLINE: "), result.stderr
+
+
+def test_the_time_to_type_the_mfa_code_does_not_count() -> None:
+    from switchrole.deadline import Deadline
+
+    deadline = Deadline(0.5, "smoke")  # not started: its clock only
+    with deadline.paused():
+        time.sleep(0.7)
+    assert deadline.remaining() > 0.3
