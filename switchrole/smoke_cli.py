@@ -27,9 +27,12 @@ from switchrole.smoke import (
     SmokeFailed,
     SmokeReport,
     SmokeRequest,
+    Step,
     check_user,
+    classify,
     find_role,
     parse_role_arn,
+    profile_of,
     request_for,
     run_smoke,
     utc_iso,
@@ -97,7 +100,11 @@ def run(options: Options) -> int:
     token: Callable[[], str] | None = None
     with deadline.running(seconds, "smoke", prefix="FAILED: "):  # the report is printed after it
         if request.mfa_required or request.mfa_serial:
-            serial = request.mfa_serial or _default_serial(session, options.org)
+            try:
+                serial = request.mfa_serial or _default_serial(session, options.org, request)
+            except SmokeFailed as failure:  # the endpoint or the credentials: the cause, not a hint about MFA
+                _print_single(failed_report(request, "source identity", failure), options.as_json)
+                return failure.exit_code
             if serial is None:
                 if options.org is None:
                     return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device "
@@ -138,16 +145,24 @@ def _single_request(options: Options) -> SmokeRequest:
     )
 
 
-def _default_serial(session: boto3.Session, org: Organisation | None) -> str | None:
-    """The hub user's virtual MFA device, when the accounts file tells us the hub."""
+def _default_serial(session: boto3.Session, org: Organisation | None, request: SmokeRequest) -> str | None:
+    """The hub user's virtual MFA device, when the accounts file tells us the hub; None when the caller is
+    not an IAM user. A caller that cannot be asked (the endpoint, the credentials) is :class:`SmokeFailed`."""
     if org is None:
         return None
     try:
         sts = session.client("sts", region_name=session.region_name or "us-east-1", config=RETRIES)
-        arn = sts.get_caller_identity()["Arn"]
-    except Exception:  # the check itself reports credential and endpoint problems, one line each
-        return None
+        arn = str(sts.get_caller_identity()["Arn"])
+    except Exception as exc:
+        raise classify(exc, "GetCallerIdentity", request, "", org, False, profile=profile_of(session)) from None
     return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
+
+
+def failed_report(request: SmokeRequest, stage: str, failure: SmokeFailed) -> SmokeReport:
+    """The report of a check that failed at ``stage`` before :func:`run_smoke` began."""
+    report = SmokeReport(request, [Step(stage, False, failure.message)], failure.message, failure.kind)
+    report.aws_message, report.exit_code = failure.aws_message, failure.exit_code
+    return report
 
 
 def _token_code(options: Options) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import subprocess
 import sys
@@ -437,3 +438,18 @@ def test_the_time_to_type_the_mfa_code_does_not_count() -> None:
     with deadline.paused():
         time.sleep(0.7)
     assert deadline.remaining() > 0.3
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_unreachable_endpoint_is_the_cause_not_an_mfa_hint(tmp_path: Path, as_json: bool) -> None:
+    """With --config, smoke looks up the caller's MFA device first: a connection failure there is the cause
+    (exit 1), not "the caller is not a hub IAM user ...: pass --mfa-serial" (exit 2)."""
+    args = ["smoke", "--role-arn", ROLE, "--config", EXAMPLE, "--no-cache"] + (["--json"] if as_json else [])
+    result = run("http://127.0.0.1:9", tmp_path, *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "--mfa-serial" not in result.stdout + result.stderr
+    if as_json:
+        report = json.loads(result.stdout)
+        assert report["failure_kind"] == "unreachable" and report["steps"][-1]["name"] == "source identity"
+    else:
+        assert result.stderr == "FAILED: cannot reach the AWS endpoint (http://127.0.0.1:9/)\n"
