@@ -95,6 +95,23 @@ def test_failed_writes_are_one_line(tmp_path: Path) -> None:
     assert out_file.read_text() == "not a folder"
 
 
+@pytest.mark.parametrize("where", ["under-a-file", "deep-under-a-file", "proc"])
+def test_synth_out_where_no_folder_can_be_made_is_one_line(tmp_path: Path, where: str) -> None:
+    """`--out <file>/sub` was "unexpected error: FileExistsError", `--out /proc/sys/x` FileNotFoundError."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    out = {"under-a-file": afile / "sub", "deep-under-a-file": afile / "a" / "b", "proc": Path("/proc/sys/cdkout")}
+    if where == "proc" and not Path("/proc/sys").is_dir():
+        pytest.skip("no /proc/sys here")
+    before = sorted(tmp_path.rglob("*"))
+    result = runner.invoke(app, ["synth", "--config", str(EXAMPLE), "--out", str(out[where])])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"--out {out[where]}: "), line
+    assert ("afile is not a folder" if where != "proc" else "cannot write the cloud assembly there") in line
+    assert sorted(tmp_path.rglob("*")) == before and afile.read_text() == "not a folder"  # nothing written
+
+
 def test_onboard_keeps_crlf_line_endings(tmp_path: Path) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_bytes(EXAMPLE.read_text().replace("\n", "\r\n").encode())
