@@ -255,7 +255,7 @@ def profiles(
         profiles_block,
         read_aws_config,
     )
-    from switchrole.files import FileWriteError, line_ending, locked, replace_text, with_line_ending
+    from switchrole.files import FileWriteError, as_lf, line_ending, locked, replace_text, with_line_ending
 
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
@@ -273,12 +273,13 @@ def profiles(
     try:
         with locked(merge):  # a second merge waits, then merges into this one's result
             existing = guarded(lambda: read_aws_config(merge))
-            updated = with_line_ending(merge_profiles(existing, block, user), line_ending(existing))
+            # edited as LF lines (the block's markers are found by line), written back in the file's own endings
+            updated = with_line_ending(merge_profiles(as_lf(existing), block, user), line_ending(existing))
             if updated != existing:
                 replace_text(merge, updated)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
-    changes = merge_summary(existing, block, user)  # expired access gets no profile (profiles_block)
+    changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
 

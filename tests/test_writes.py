@@ -56,6 +56,20 @@ def test_a_replace_keeps_symlinks_mode_owner_and_line_endings(tmp_path: Path) ->
         assert (real.stat().st_uid, real.stat().st_gid) == (1234, 1234)
 
 
+def test_a_cr_only_file_keeps_its_line_endings(tmp_path: Path) -> None:
+    """Classic Mac OS line endings (CR alone, which the AWS CLI reads): the merged block ends its lines in CR
+    too, and a second merge finds the block again instead of adding another."""
+    config = tmp_path / "config"
+    config.write_bytes(b"[default]\rregion = eu-west-1\r")
+    first = merge(EXAMPLE, "bob", config)
+    assert first.returncode == 0 and "(updated)" in first.stderr, first.stderr
+    data = config.read_bytes()
+    assert b"\n" not in data and data.startswith(b"[default]\rregion = eu-west-1\r\r# >>> switchrole profiles for bob")
+    again = merge(EXAMPLE, "bob", config)
+    assert again.returncode == 0 and "(unchanged, nothing written)" in again.stderr, again.stderr
+    assert config.read_bytes() == data and data.count(b">>> switchrole profiles for bob") == 1
+
+
 def test_hard_links_are_not_split(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.write_text("[default]\n")
