@@ -842,19 +842,30 @@ def run(argv: list[str] | None = None) -> Any:
     """Console-script entry point: never a traceback for the user (``SWITCHROLE_DEBUG=1`` shows it), and
     nothing credential-shaped in the one line printed instead."""
     import os
+    from contextlib import nullcontext
 
-    from switchrole.redact import redact
+    from switchrole.redact import redact, redacted_output
 
-    try:
-        return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")
-    except Exception as exc:
-        if os.environ.get("SWITCHROLE_DEBUG"):
-            raise
-        reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
-        typer.echo(
-            f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)", err=True
-        )
-        return EXIT_FAILED
+    args = argv if argv is not None else sys.argv[1:]
+    command = next((arg for arg in args if not arg.startswith("-")), "")
+    # the commands that call AWS: every line redacted, the usage errors of the argument parser included
+    # (stdout too for smoke; assume and session print the credential_process answer there)
+    redacted = redacted_output(stdout=command == "smoke") if command in REDACTED_COMMANDS else nullcontext()
+    with redacted:
+        try:
+            return app(args=args, prog_name="switchrole")
+        except Exception as exc:
+            if os.environ.get("SWITCHROLE_DEBUG"):
+                raise
+            reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
+            typer.echo(
+                f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)",
+                err=True,
+            )
+            return EXIT_FAILED
+
+
+REDACTED_COMMANDS = ("smoke", "assume", "session")
 
 
 if __name__ == "__main__":
