@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -68,8 +69,7 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
         raise ConfigError.single((), f"--out {outdir} is a file, not a folder; refusing to replace it")
     if outdir.exists() and any(outdir.iterdir()) and not (outdir / "manifest.json").exists():
         raise ConfigError.single((), f"--out {outdir} exists and is not a cloud assembly; refusing to replace it")
-    outdir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    staging = _staging(outdir)
     try:
         app = cdk.App(outdir=str(staging), post_cli_context=APP_CONTEXT)
         try:
@@ -84,12 +84,38 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
         if too_large := size_lines(org, staging):
             raise SynthFailed(too_large)
         stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
-        if outdir.exists():
-            shutil.rmtree(outdir)
-        staging.rename(outdir)
+        try:
+            if outdir.exists():
+                shutil.rmtree(outdir)
+            staging.rename(outdir)
+        except OSError as exc:
+            raise _cannot_write(outdir, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [StackTemplate(name, outdir / template) for name, template in stacks]
+
+
+def _staging(outdir: Path) -> Path:
+    """A new folder beside ``outdir`` to build the assembly in (its parents created as needed), or a
+    :class:`ConfigError` saying why there can be none: a file where a folder must be, a folder not writable."""
+    for ancestor in outdir.parents:
+        if ancestor.exists() or ancestor.is_symlink():
+            if not ancestor.is_dir():
+                raise ConfigError.single((), f"--out {outdir}: {ancestor} is not a folder; nothing written")
+            break
+    created = [p for p in reversed(outdir.parents) if not p.exists()]
+    try:
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    except OSError as exc:
+        for folder in reversed(created):  # nothing written: not even the parents made on the way
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise _cannot_write(outdir, exc) from None
+
+
+def _cannot_write(outdir: Path, exc: OSError) -> ConfigError:
+    return ConfigError.single((), f"--out {outdir}: cannot write the cloud assembly there ({exc.strerror or exc})")
 
 
 def main() -> None:

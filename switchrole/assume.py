@@ -27,7 +27,7 @@ from switchrole.sessions import (
     mfa_session,
     role_cache_key,
 )
-from switchrole.smoke import RETRIES, SmokeFailed, SmokeRequest, assume_role_params, classify
+from switchrole.smoke import RETRIES, SmokeFailed, SmokeRequest, assume_role_params, classify, profile_of
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def assume_role(
             credentials = TemporaryCredentials.from_sts(answer["Credentials"])
             break
     except Exception as exc:
-        raise classify(exc, step, smoke_request, caller, None, bool(request.mfa_serial)) from None
+        mfa = bool(request.mfa_serial)
+        raise classify(exc, step, smoke_request, caller, None, mfa, profile=profile_of(source)) from None
     cache.put("role", key, credentials)
     return credentials
 
@@ -117,7 +118,8 @@ def session_credentials(
             source, serial=serial, token=token, cache=cache, endpoint_url=endpoint_url, client_config=RETRIES
         )
     except Exception as exc:
-        raise classify(exc, "GetSessionToken", SmokeRequest(role_arn="", mfa_required=True), "", None, True) from None
+        request = SmokeRequest(role_arn="", mfa_required=True)
+        raise classify(exc, "GetSessionToken", request, "", None, True, profile=profile_of(source)) from None
     if opened.credentials is None:  # the source is already a session (aws-vault): nothing to add
         raise SmokeFailed("usage", "the source credentials are already an MFA session (aws-vault?): use them", 2)
     return opened.credentials
@@ -129,8 +131,10 @@ def token_code(given: str | None) -> str | None:
         return given
     if os.environ.get("SWITCHROLE_TOKEN_CODE"):
         return os.environ["SWITCHROLE_TOKEN_CODE"]
+    from switchrole.deadline import paused
+
     try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty:
+        with open("/dev/tty", "r+", encoding="utf-8") as tty, paused():  # the person's time does not count
             tty.write("MFA code: ")
             tty.flush()
             return tty.readline().strip() or None

@@ -189,25 +189,27 @@ def smoke(
     Exit code 0: every check passed; 1: a check failed; 2: usage or configuration.
     """
     from switchrole import smoke_cli
+    from switchrole.redact import redacted_output
 
-    code = smoke_cli.run(
-        smoke_cli.Options(
-            role_arn=role_arn,
-            all_roles=all_roles,
-            user=user,
-            org=load(config) if config is not None else None,
-            profile=profile,
-            mfa_serial=mfa_serial,
-            token_code=token_code,
-            session_name=session_name,
-            duration=duration,
-            external_id=external_id,
-            source_identity=source_identity,
-            as_json=as_json,
-            workers=workers,
-            cache=cache,
+    with redacted_output(stdout=True):  # the last resort: every line smoke prints, on both streams
+        code = smoke_cli.run(
+            smoke_cli.Options(
+                role_arn=role_arn,
+                all_roles=all_roles,
+                user=user,
+                org=load(config) if config is not None else None,
+                profile=profile,
+                mfa_serial=mfa_serial,
+                token_code=token_code,
+                session_name=session_name,
+                duration=duration,
+                external_id=external_id,
+                source_identity=source_identity,
+                as_json=as_json,
+                workers=workers,
+                cache=cache,
+            )
         )
-    )
     raise typer.Exit(code)
 
 
@@ -253,7 +255,7 @@ def profiles(
         profiles_block,
         read_aws_config,
     )
-    from switchrole.files import FileWriteError, line_ending, locked, replace_text, with_line_ending
+    from switchrole.files import FileWriteError, as_lf, line_ending, locked, replace_text, with_line_ending
 
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
@@ -271,12 +273,13 @@ def profiles(
     try:
         with locked(merge):  # a second merge waits, then merges into this one's result
             existing = guarded(lambda: read_aws_config(merge))
-            updated = with_line_ending(merge_profiles(existing, block, user), line_ending(existing))
+            # edited as LF lines (the block's markers are found by line), written back in the file's own endings
+            updated = with_line_ending(merge_profiles(as_lf(existing), block, user), line_ending(existing))
             if updated != existing:
                 replace_text(merge, updated)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
-    changes = merge_summary(existing, block, user)  # expired access gets no profile (profiles_block)
+    changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
 
@@ -329,12 +332,34 @@ TokenCodeOption = Annotated[
 def _source(hub_profile: str | None) -> Any:
     import botocore.exceptions
 
-    from switchrole.sessions import source_session
+    from switchrole.sessions import SourceFailed, source_session
 
     try:
         return source_session(hub_profile)
     except botocore.exceptions.ProfileNotFound as exc:
         raise fail(f"--hub-profile: {exc}") from None
+    except SourceFailed as exc:
+        raise fail(exc.message, exc.exit_code) from None
+
+
+def _credential_process(command: str, obtain: Callable[[], Any]) -> str:
+    """The credential_process answer of ``assume`` and ``session``: ``obtain()``'s credentials as JSON, for
+    stdout, obtained under the command's deadline. Everything else either prints goes to stderr through the
+    last-resort redaction, and a failure is its one line and exit code."""
+    from switchrole import deadline
+    from switchrole.redact import redact, redacted_output
+    from switchrole.smoke import SmokeFailed
+
+    with redacted_output(stdout=False):  # stdout carries the credentials, and nothing else
+        try:
+            seconds = deadline.configured_seconds()
+        except deadline.DeadlineError as exc:
+            raise fail(str(exc)) from None
+        try:
+            with deadline.running(seconds, command):  # the answer is printed after it: never cut in half
+                return str(obtain().credential_process())
+        except SmokeFailed as exc:
+            raise fail(redact(exc.message), exc.exit_code) from None
 
 
 @app.command()
@@ -369,23 +394,22 @@ def assume(
     from switchrole.smoke import SESSION_NAME_RE, parse_role_arn
     from switchrole.smoke_cli import argument_problem
 
-    try:
-        parse_role_arn(role_arn)
-    except SmokeFailed as exc:
-        raise fail(exc.message) from None
-    problem = argument_problem(duration, token_code) or (
-        "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
-    )
-    if problem:
-        raise fail(problem)
-    request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
-    try:
-        credentials = assume_role(
+    def credentials() -> Any:
+        try:
+            parse_role_arn(role_arn)
+        except SmokeFailed as exc:
+            raise fail(exc.message) from None
+        problem = argument_problem(duration, token_code) or (
+            "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
+        )
+        if problem:
+            raise fail(problem)
+        request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
+        return assume_role(
             _source(hub_profile), request, token=lambda: read_token_code(token_code), cache=CredentialCache.default()
         )
-    except SmokeFailed as exc:
-        raise fail(exc.message, exc.exit_code) from None
-    typer.echo(credentials.credential_process())
+
+    typer.echo(_credential_process("assume", credentials))
 
 
 @app.command()
@@ -398,20 +422,21 @@ def session(
 
     For work in the hub account that the MFA policy allows only with MFA.
     """
-    from switchrole.assume import SmokeFailed, session_credentials
+    from switchrole.assume import session_credentials
     from switchrole.assume import token_code as read_token_code
     from switchrole.sessions import CredentialCache
 
-    try:
-        credentials = session_credentials(
-            _source(hub_profile),
-            serial=mfa_serial,
-            token=lambda: read_token_code(token_code),
-            cache=CredentialCache.default(),
+    typer.echo(
+        _credential_process(
+            "session",
+            lambda: session_credentials(
+                _source(hub_profile),
+                serial=mfa_serial,
+                token=lambda: read_token_code(token_code),
+                cache=CredentialCache.default(),
+            ),
         )
-    except SmokeFailed as exc:
-        raise fail(exc.message, exc.exit_code) from None
-    typer.echo(credentials.credential_process())
+    )
 
 
 @app.command()
@@ -811,19 +836,30 @@ def run(argv: list[str] | None = None) -> Any:
     """Console-script entry point: never a traceback for the user (``SWITCHROLE_DEBUG=1`` shows it), and
     nothing credential-shaped in the one line printed instead."""
     import os
+    from contextlib import nullcontext
 
-    from switchrole.redact import redact
+    from switchrole.redact import redact, redacted_output
 
-    try:
-        return app(args=argv if argv is not None else sys.argv[1:], prog_name="switchrole")
-    except Exception as exc:
-        if os.environ.get("SWITCHROLE_DEBUG"):
-            raise
-        reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
-        typer.echo(
-            f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)", err=True
-        )
-        return EXIT_FAILED
+    args = argv if argv is not None else sys.argv[1:]
+    command = next((arg for arg in args if not arg.startswith("-")), "")
+    # the commands that call AWS: every line redacted, the usage errors of the argument parser included
+    # (stdout too for smoke; assume and session print the credential_process answer there)
+    redacted = redacted_output(stdout=command == "smoke") if command in REDACTED_COMMANDS else nullcontext()
+    with redacted:
+        try:
+            return app(args=args, prog_name="switchrole")
+        except Exception as exc:
+            if os.environ.get("SWITCHROLE_DEBUG"):
+                raise
+            reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
+            typer.echo(
+                f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)",
+                err=True,
+            )
+            return EXIT_FAILED
+
+
+REDACTED_COMMANDS = ("smoke", "assume", "session")
 
 
 if __name__ == "__main__":

@@ -39,12 +39,24 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def line_ending(text: str) -> str:
-    return "\r\n" if "\r\n" in text and text.count("\r\n") == text.count("\n") else "\n"
+    """The file's line ending: CRLF when every line ends so, CR alone when no line ends in LF (classic Mac
+    OS; Python and the AWS CLI read such a file line by line), LF otherwise."""
+    if "\r\n" in text and text.count("\r\n") == text.count("\n"):
+        return "\r\n"
+    if "\r" in text and "\n" not in text:
+        return "\r"
+    return "\n"
+
+
+def as_lf(text: str) -> str:
+    """``text`` with LF line endings, to edit line by line: CRLF becomes LF, and so does CR in a file whose
+    lines all end in CR alone (elsewhere a lone CR is part of a line and stays)."""
+    return text.replace("\r", "\n") if line_ending(text) == "\r" else text.replace("\r\n", "\n")
 
 
 def with_line_ending(text: str, ending: str) -> str:
     """``text`` with every line ending made ``ending``."""
-    unified = text.replace("\r\n", "\n")
+    unified = as_lf(text)
     return unified.replace("\n", ending) if ending != "\n" else unified
 
 

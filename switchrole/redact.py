@@ -2,38 +2,104 @@
 
 The first line of defence is never to print an AWS answer's body or a botocore parser message at all
 (:func:`switchrole.smoke.classify` turns every failure into a one-line cause). This catches what a future
-message might still carry: access key ids, the values of secret-key and session-token fields, and long
-base64 runs such as session tokens.
+message might still carry, and only that (an ordinary word such as "token" stays readable):
+
+- access key ids (``AKIA``/``ASIA`` and 12 or more capitals and digits);
+- the value given to a credential key (``SecretAccessKey``, ``SessionToken``, ``SecurityToken``, their
+  ``aws_secret_access_key``-style spellings), as ``key=value``, ``key: value``, ``"key": "value"`` or
+  ``<Key>value``;
+- secret access keys: runs of 40 or more base64 characters mixing capitals, small letters and digits;
+- session tokens: runs of 100 or more base64 characters.
+
+:class:`RedactingStream` puts it on a whole output stream (``smoke``, ``assume``, ``session`` wrap stderr, and
+``smoke`` stdout too: see :func:`redacted_output`).
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 MAX_ECHO = 60  # characters of a user's value that a message may quote
-
-_PATTERNS = (
-    re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b"),
-    re.compile(r"(?i)(secret_?access_?key|session_?token|security_?token|token)(\W{1,4})([^\s<\"',}]+)"),
-    re.compile(r"[A-Za-z0-9/+=]{40,}"),
-)
 REDACTED = "[redacted]"
+
+_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{12,}\b")
+_KEY = r"(?:aws_?)?(?:secret_?access_?key|session_?token|security_?token)|x-amz-security-token"
+# the key, then a separator that makes what follows its value: = or : (quoted or not), or an XML element
+_KEY_VALUE = re.compile(rf"(?i)(?<![A-Za-z0-9])({_KEY})(\"?\s*[:=]\s*\"?|>)([^\s\"'<>,;&}}\]\)]+)")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9/+=]{40,}")
+TOKEN_LENGTH = 100  # a session token is hundreds of characters; no name or ARN part is a run this long
 
 
 def _secret_like(match: re.Match[str]) -> str:
-    """A long run with digits, upper and lower case letters (a key or token), not a path like role/a/B."""
+    """A long run with digits, capitals and small letters (a secret key), or a very long one (a token); not a
+    path like ``role/a/B`` or a long role name without digits."""
     run = match.group(0)
     mixed = any(c.isdigit() for c in run) and any(c.isupper() for c in run) and any(c.islower() for c in run)
-    return REDACTED if mixed else run
+    return REDACTED if mixed or len(run) >= TOKEN_LENGTH else run
 
 
 def redact(text: str) -> str:
-    text = _PATTERNS[0].sub(REDACTED, text)
-    text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _PATTERNS[2].sub(_secret_like, text)
+    text = _KEY_ID.sub(REDACTED, text)
+    text = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return _BASE64_RUN.sub(_secret_like, text)
 
 
 def short(value: object, limit: int = MAX_ECHO) -> str:
     """``repr`` of a user's value, cut to ``limit`` characters (a 50 MB value must not become a 50 MB message)."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class RedactingStream:
+    """A text stream that redacts each line before it reaches ``target``. Text is held until its line ends,
+    or until :meth:`flush`, so a credential written in pieces is still seen whole."""
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):  # click probes streams with b"": this one takes text only
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self._pending += text
+        if "\n" in self._pending:
+            done, _, self._pending = self._pending.rpartition("\n")
+            self._target.write(redact(done + "\n"))
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, ""
+            self._target.write(redact(pending))
+        self._target.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, errors...: the target's
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._target, name)
+
+
+@contextmanager
+def redacted_output(*, stdout: bool) -> Iterator[None]:
+    """Redact every line written to stderr (and to stdout when ``stdout``) while the block runs: the last
+    resort behind each command's own care. ``stdout=False`` for the commands whose stdout must carry
+    credentials (the credential_process answer of ``assume`` and ``session``)."""
+    saved_out, saved_err = sys.stdout, sys.stderr
+    streams = [RedactingStream(saved_err)] + ([RedactingStream(saved_out)] if stdout else [])
+    sys.stderr = streams[0]
+    if stdout:
+        sys.stdout = streams[1]
+    try:
+        yield
+    finally:
+        for stream in streams:
+            stream.flush()
+        sys.stdout, sys.stderr = saved_out, saved_err

@@ -230,22 +230,90 @@ class SessionFailed(Exception):
 PROFILE_METHODS = ("shared-credentials-file", "config-file", "custom-process")
 
 
+class SourceFailed(Exception):
+    """A profile's credentials could not be obtained: one line that names the profile (``message``), a kind for
+    scripts and an exit code (2: fix the profile; 1: refresh the credentials)."""
+
+    def __init__(self, kind: str, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.kind, self.message, self.exit_code = kind, message, exit_code
+
+
+def credential_failure(exc: BaseException, profile: str | None) -> SourceFailed | None:
+    """What went wrong obtaining ``profile``'s credentials, as :class:`SourceFailed`; None when ``exc`` is not
+    such a failure. Nothing its credential_process printed is quoted: that output may hold a credential."""
+    import botocore.exceptions as errors
+
+    if isinstance(exc, SourceFailed):
+        return exc
+    name = f"profile {profile}" if profile else "the default credentials"
+    lost = f"{name}: its credentials could not be obtained"
+    if isinstance(exc, json.JSONDecodeError):  # only a credential_process answers JSON here (STS and S3 are XML)
+        return SourceFailed("no-credentials", f"{lost}: its credential_process printed no valid JSON (not shown)")
+    if isinstance(exc, errors.CredentialRetrievalError):
+        provider = str(exc.kwargs.get("provider", ""))
+        if provider == "custom-process":
+            return SourceFailed("no-credentials", f"{lost}: its credential_process failed (its output is not shown)")
+        return SourceFailed("no-credentials", f"{lost} ({provider})")
+    if isinstance(exc, RuntimeError) and "refreshed credentials are still expired" in str(exc):
+        return SourceFailed(
+            "expired-credentials",
+            f"{name}: its credentials have expired, and refreshing them (credential_process) gave expired ones again",
+            1,
+        )
+    if isinstance(exc, OSError) and not isinstance(exc, errors.BotoCoreError):  # the process could not be run
+        why = exc.strerror or type(exc).__name__
+        return SourceFailed("no-credentials", f"{lost}: its credential_process could not be run ({why})")
+    return None
+
+
+def profile_session(profile: str | None, region: str | None = None) -> boto3.Session:
+    """``boto3.Session(profile_name=profile, region_name=region)``, whose credential_process (if the profile
+    has one) the command's deadline can stop (:mod:`switchrole.deadline`): botocore waits for it for ever."""
+    import botocore.exceptions
+    import botocore.session
+    from botocore.credentials import ProcessProvider
+
+    from switchrole.deadline import tracked_popen
+
+    core = botocore.session.Session(profile=profile)
+    session = boto3.Session(botocore_session=core, region_name=region)  # ProfileNotFound, as boto3 raises it
+    try:
+        resolver = core.get_component("credential_provider")
+    except botocore.exceptions.ProfileNotFound:  # $AWS_PROFILE names none: reported when credentials are needed
+        return session
+    original = resolver.get_provider("custom-process")
+    if original is not None:
+        name = core.get_config_variable("profile") or "default"  # as botocore names it
+        tracked = ProcessProvider(profile_name=name, load_config=lambda: core.full_config, popen=tracked_popen(name))
+        resolver.providers[resolver.providers.index(original)] = tracked
+    return session
+
+
 def source_session(profile: str | None, region: str | None = None) -> boto3.Session:
     """The hub user's own credentials: ``profile`` (the hub profile the generated lines name) when it holds
     credentials, as botocore does for an explicit profile; otherwise the environment's
     ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (and ``AWS_SESSION_TOKEN``), which is how
-    ``aws-vault exec`` and CI hand over credentials they keep elsewhere; otherwise the default chain."""
+    ``aws-vault exec`` and CI hand over credentials they keep elsewhere; otherwise the default chain.
+    A profile whose credentials cannot be obtained (its credential_process fails, prints no JSON or
+    expired credentials, or cannot be run) raises :class:`SourceFailed`."""
     import botocore.exceptions
 
     if profile is not None:
         try:
-            session = boto3.Session(profile_name=profile, region_name=region)
+            session = profile_session(profile, region)
             credentials = session.get_credentials()
             # only what the profile itself holds: not the instance or container role botocore would fall back to
             if credentials is not None and credentials.method in PROFILE_METHODS:
+                credentials.get_frozen_credentials()  # runs a refresh now (an expired credential_process answer)
                 return session
         except botocore.exceptions.ProfileNotFound:
             pass
+        except Exception as exc:
+            failure = credential_failure(exc, profile)
+            if failure is None:
+                raise
+            raise failure from None
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
         return boto3.Session(
             aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
@@ -253,7 +321,7 @@ def source_session(profile: str | None, region: str | None = None) -> boto3.Sess
             aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,
             region_name=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
         )
-    return boto3.Session(profile_name=profile, region_name=region)
+    return profile_session(profile, region)
 
 
 def _frozen(session: boto3.Session) -> Any:

@@ -11,7 +11,6 @@ session goes to the 0600 cache unless the caller passes none.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from switchrole.config import Organisation, RoleKind, TargetAccount, ended, iso,
 from switchrole.console import display_name
 from switchrole.redact import redact
 from switchrole.schema import IAM_NAME_CHARSET
-from switchrole.sessions import CredentialCache, MfaSession, SessionFailed
+from switchrole.sessions import CredentialCache, MfaSession, SessionFailed, credential_failure
 from switchrole.sessions import mfa_session as open_mfa_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -238,10 +237,15 @@ def classify(
     org: Organisation | None,
     used_mfa: bool,
     direct_mfa: bool = False,
+    profile: str | None = None,
 ) -> SmokeFailed:
-    """One clear line and an exit code for anything a smoke step can raise."""
+    """One clear line and an exit code for anything a smoke step can raise (``profile``: the source session's,
+    named when its credentials cannot be obtained)."""
     if isinstance(exc, SessionFailed):
         return SmokeFailed("usage", str(exc), EXIT_USAGE)
+    source = credential_failure(exc, profile)
+    if source is not None:
+        return SmokeFailed(source.kind, source.message, source.exit_code)
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return SmokeFailed("no-credentials", f"profile not found: {exc.kwargs.get('profile')}", EXIT_USAGE)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
@@ -275,7 +279,7 @@ def classify(
             return SmokeFailed("access-denied", f"AssumeRole refused; most likely {why}", aws_message=message)
     if step == "ListBuckets" and code in ("AccessDenied", "AllAccessDisabled"):
         return SmokeFailed("list-buckets-denied", "ListBuckets refused: the role may not call s3:ListAllMyBuckets")
-    return SmokeFailed("error", f"{step}: {code}: {redact(message)[:200]}")
+    return SmokeFailed("error", f"{step}: {redact(code)[:100]}: {redact(message)[:200]}")
 
 
 def _transport_failure(exc: Exception, step: str) -> SmokeFailed:
@@ -290,14 +294,12 @@ def _transport_failure(exc: Exception, step: str) -> SmokeFailed:
         )
     if isinstance(exc, ResponseParserError):
         return SmokeFailed("bad-answer", f"{step}: the endpoint's answer is not a valid AWS response (not shown)")
-    if isinstance(exc, errors.CredentialRetrievalError | errors.RefreshWithMFAUnsupportedError):
+    if isinstance(exc, errors.RefreshWithMFAUnsupportedError):  # a profile's failures: classify names the profile
         return SmokeFailed("no-credentials", f"{step}: the profile's credentials could not be obtained", EXIT_USAGE)
     if isinstance(exc, errors.ParamValidationError):
         return SmokeFailed("usage", f"{step}: a parameter AWS would refuse ({type(exc).__name__})", EXIT_USAGE)
     if isinstance(exc, errors.BotoCoreError):
         return SmokeFailed("error", f"{step}: {type(exc).__name__}")
-    if isinstance(exc, json.JSONDecodeError):  # only a credential_process answers JSON here (STS and S3 are XML)
-        return SmokeFailed("no-credentials", f"{step}: the profile's credentials could not be obtained", EXIT_USAGE)
     if isinstance(exc, KeyError | TypeError | ValueError):  # an answer without the fields it must have
         return SmokeFailed("bad-answer", f"{step}: the endpoint's answer lacks what AWS returns (not shown)")
     raise exc
@@ -401,8 +403,15 @@ def run_smoke(
     except SmokeFailed as failure:
         _fail(report, stage, failure)
     except Exception as exc:
-        _fail(report, stage, classify(exc, step, request, caller, org, used_mfa, bool(mfa) and not session_first))
+        direct = bool(mfa) and not session_first
+        _fail(report, stage, classify(exc, step, request, caller, org, used_mfa, direct, profile_of(session)))
     return report
+
+
+def profile_of(session: boto3.Session) -> str | None:
+    """The profile a session's credentials come from (botocore's: ``--profile``, else ``AWS_PROFILE``, else
+    ``default``), to name when they cannot be obtained."""
+    return getattr(session, "profile_name", None)
 
 
 def _session_detail(opened: MfaSession) -> str:
@@ -513,20 +522,25 @@ def check_user(
                 client_config=RETRIES,
             ).session
         except Exception as exc:
-            raise classify(exc, "GetSessionToken", requests[0], caller, org, True) from None
+            raise classify(
+                exc, "GetSessionToken", requests[0], caller, org, True, profile=profile_of(session)
+            ) from None
         requests = [replace(r, mfa_serial=None, source_has_mfa=True) for r in requests]  # the session carries MFA
     return run_many(session, requests, org=org, endpoint_url=endpoint_url, workers=workers, on_done=on_done)
 
 
 def _check_caller(session: boto3.Session, org: Organisation, user: str, endpoint_url: str | None) -> str:
     """The source's ARN, when it is hub user ``user`` (any IAM path); otherwise :class:`SmokeFailed`, exit 2."""
-    sts = session.client(
-        "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
-    )
-    try:
+    try:  # making the client loads the credentials (a profile's credential_process runs here)
+        sts = session.client(
+            "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
+        )
         caller = str(sts.get_caller_identity()["Arn"])
     except Exception as exc:
-        raise classify(exc, "GetCallerIdentity", SmokeRequest(role_arn=""), "", org, False) from None
+        failed = classify(
+            exc, "GetCallerIdentity", SmokeRequest(role_arn=""), "", org, False, profile=profile_of(session)
+        )
+        raise failed from None
     parts = caller.split(":")
     resource = parts[5] if len(parts) == 6 else ""
     if parts[4:5] == [org.hub.account_id] and resource.startswith("user/") and resource.rsplit("/", 1)[-1] == user:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import sys
@@ -16,18 +17,22 @@ from rich.progress import Progress
 from rich.table import Table
 from rich.text import Text
 
+from switchrole import deadline
 from switchrole.config import Organisation, utc_now
 from switchrole.redact import redact
-from switchrole.sessions import CredentialCache
+from switchrole.sessions import CredentialCache, profile_session
 from switchrole.smoke import (
     EXIT_USAGE,
     RETRIES,
     SmokeFailed,
     SmokeReport,
     SmokeRequest,
+    Step,
     check_user,
+    classify,
     find_role,
     parse_role_arn,
+    profile_of,
     request_for,
     run_smoke,
     utc_iso,
@@ -57,8 +62,13 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
+def say(message: str) -> None:
+    """One line on stderr, redacted (every line the command prints passes :func:`redact`)."""
+    err.print(redact(message), markup=False)
+
+
 def usage(message: str) -> int:
-    err.print(message, markup=False)
+    say(message)
     return EXIT_USAGE
 
 
@@ -68,9 +78,13 @@ def _cache(options: Options) -> CredentialCache:
 
 def run(options: Options) -> int:
     try:
-        session = boto3.Session(profile_name=options.profile)
+        session = profile_session(options.profile)
     except botocore.exceptions.ProfileNotFound as exc:
         return usage(f"--profile: {exc}")
+    try:
+        seconds = deadline.configured_seconds()
+    except deadline.DeadlineError as exc:
+        return usage(str(exc))
     if options.all_roles:
         return _run_all(session, options)
     if options.role_arn is None:
@@ -84,16 +98,22 @@ def run(options: Options) -> int:
         return usage(problem)
     request = _single_request(options)
     token: Callable[[], str] | None = None
-    if request.mfa_required or request.mfa_serial:
-        serial = request.mfa_serial or _default_serial(session, options.org)
-        if serial is None:
-            if options.org is None:
-                return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device is known)")
-            return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config names: "
-                         "pass --mfa-serial")  # fmt: skip
-        request = replace(request, mfa_serial=serial)
-        token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
-    report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
+    with deadline.running(seconds, "smoke", prefix="FAILED: "):  # the report is printed after it
+        if request.mfa_required or request.mfa_serial:
+            try:
+                serial = request.mfa_serial or _default_serial(session, options.org, request)
+            except SmokeFailed as failure:  # the endpoint or the credentials: the cause, not a hint about MFA
+                _print_single(failed_report(request, "source identity", failure), options.as_json)
+                return failure.exit_code
+            if serial is None:
+                if options.org is None:
+                    return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device "
+                                 "is known)")  # fmt: skip
+                return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config "
+                             "names: pass --mfa-serial")  # fmt: skip
+            request = replace(request, mfa_serial=serial)
+            token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
+        report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
 
@@ -125,16 +145,24 @@ def _single_request(options: Options) -> SmokeRequest:
     )
 
 
-def _default_serial(session: boto3.Session, org: Organisation | None) -> str | None:
-    """The hub user's virtual MFA device, when the accounts file tells us the hub."""
+def _default_serial(session: boto3.Session, org: Organisation | None, request: SmokeRequest) -> str | None:
+    """The hub user's virtual MFA device, when the accounts file tells us the hub; None when the caller is
+    not an IAM user. A caller that cannot be asked (the endpoint, the credentials) is :class:`SmokeFailed`."""
     if org is None:
         return None
     try:
         sts = session.client("sts", region_name=session.region_name or "us-east-1", config=RETRIES)
-        arn = sts.get_caller_identity()["Arn"]
-    except Exception:  # the check itself reports credential and endpoint problems, one line each
-        return None
+        arn = str(sts.get_caller_identity()["Arn"])
+    except Exception as exc:
+        raise classify(exc, "GetCallerIdentity", request, "", org, False, profile=profile_of(session)) from None
     return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
+
+
+def failed_report(request: SmokeRequest, stage: str, failure: SmokeFailed) -> SmokeReport:
+    """The report of a check that failed at ``stage`` before :func:`run_smoke` began."""
+    report = SmokeReport(request, [Step(stage, False, failure.message)], failure.message, failure.kind)
+    report.aws_message, report.exit_code = failure.aws_message, failure.exit_code
+    return report
 
 
 def _token_code(options: Options) -> str:
@@ -146,7 +174,8 @@ def _token_code(options: Options) -> str:
     if sys.stdin.isatty():
         import typer
 
-        return str(typer.prompt("MFA code", hide_input=False)).strip()
+        with deadline.paused():  # the person's time to type does not count
+            return str(typer.prompt("MFA code", hide_input=False)).strip()
     return ""
 
 
@@ -159,10 +188,13 @@ def _run_all(session: boto3.Session, options: Options) -> int:
     now = utc_now()
     total = len(org.user_roles(user, now=now))
     if not total:
-        err.print(f"{user} may switch into no role in {org.source} (none granted, or expired)", markup=False)
+        say(f"{user} may switch into no role in {org.source} (none granted, or expired)")
         return 0
     # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
-    with Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress:
+    with (
+        deadline.running(deadline.configured_seconds(), "smoke --all", "FAILED: ", math.ceil(total / options.workers)),
+        Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress,
+    ):
         task = progress.add_task(f"switching as {user}", total=total)
         try:
             reports = check_user(
@@ -178,7 +210,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
                 now=now,
             )
         except SmokeFailed as failure:
-            err.print(failure.message, markup=False)
+            say(failure.message)
             return failure.exit_code
     if options.as_json:
         out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
@@ -194,8 +226,10 @@ COLUMNS = (("account", True), ("role", True), ("result", True), ("expires", True
 
 
 def _cells(report: SmokeReport) -> dict[str, str]:
+    """The row's cells, each redacted whole (a cell may be folded onto two lines, which no line-wise
+    redaction would see as one value)."""
     account, _, role_name = parse_role_arn(report.request.role_arn)
-    return {
+    cells = {
         "account": report.request.account_name or account,
         "role": report.request.role_key or role_name,
         "result": "ok" if report.ok else "FAILED",
@@ -203,6 +237,7 @@ def _cells(report: SmokeReport) -> dict[str, str]:
         "buckets": str(len(report.buckets)) if report.ok else "-",
         "identity after switch": report.assumed_arn or "-",
     }
+    return {header: redact(value) for header, value in cells.items()}
 
 
 def summary_table(reports: list[SmokeReport], title: str, width: int | None = None) -> Table:
@@ -259,7 +294,7 @@ def print_summary(reports: list[SmokeReport], title: str) -> None:
     out.print(summary_table(reports, title=title, width=out.width))
     out.print(count_line(reports), markup=False)
     for line in failure_lines(reports):
-        err.print(line, markup=False)
+        say(line)
 
 
 def _print_single(report: SmokeReport, as_json: bool) -> None:
@@ -272,6 +307,6 @@ def _print_single(report: SmokeReport, as_json: bool) -> None:
             out.print("[green]✓[/green] ", end="")
             out.print(f"{step.name}: {redact(step.detail)}", markup=False)
     if report.ok:
-        out.print(f"[green]OK[/green]: switched into {report.request.role_arn} and back")
+        out.print(Text("OK", "green"), Text(f": switched into {redact(report.request.role_arn)} and back"), sep="")
     else:
-        err.print(f"FAILED: {redact(report.failure or '')}", markup=False)
+        say(f"FAILED: {report.failure or ''}")

@@ -6,12 +6,15 @@ The sentinels below are what the fake endpoint puts into its answers; none may a
 
 from __future__ import annotations
 
+import contextlib
 import http.server
+import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -77,8 +80,9 @@ def fake_sts(request: pytest.FixtureRequest) -> Iterator[str]:
     server.shutdown()
 
 
-def run(endpoint: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+def run(endpoint: str, tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """A switchrole command against ``endpoint`` with a hub user's keys; ``extra``: more environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))} | extra
     env |= {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -136,6 +140,142 @@ def test_redaction_is_the_last_resort_on_every_line() -> None:
         assert redact(harmless) == harmless
 
 
+AWS_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documentation example: 40 characters
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("aws_secret_access_key = long-term-secret", "long-term-secret"),  # not base64-shaped: hidden by its key
+        ("AWS_SESSION_TOKEN=short+token/value", "short+token/value"),
+        ('{"SessionToken": "abc123"}', "abc123"),
+        ("<SecurityToken>IQoJb3JpZ2luX2VjE</SecurityToken>", "IQoJb3JpZ2luX2VjE"),
+        (f"the key is {AWS_EXAMPLE_SECRET}.", AWS_EXAMPLE_SECRET),  # a bare 40-character secret
+        (f"token {TOKEN} here", TOKEN[:40]),  # a bare session token: one case only, but 156 characters long
+        ("ids AKIAIOSFODNN7EXAMPLE and ASIASENTINELKEY00000", "EXAMPLE"),
+    ],
+)
+def test_redaction_hides_every_credential_shape(text: str, hidden: str) -> None:
+    from switchrole.redact import REDACTED, redact
+
+    cleaned = redact(text)
+    assert hidden not in cleaned and REDACTED in cleaned, cleaned
+
+
+@pytest.mark.parametrize(
+    "harmless",
+    [
+        "The security token included in the request is invalid.",
+        "Token code accepted; Token expired; token: 6 digits",
+        "GetSessionToken: the MFA code is invalid or expired; use a fresh code",
+        "the SessionToken is missing, SessionToken expired",
+        "MFA session: new, with the MFA code (GetSessionToken)",
+        "arn:aws:iam::111111111111:policy/switchrole/SwitchRoleDevelopersAssumeRolePolicy",  # 42 letters, no digit
+        "arn:aws:sts::222222222222:assumed-role/PlatformAdministrator/ana, expires 2026-11-29T15:04:05Z",
+    ],
+)
+def test_redaction_leaves_ordinary_words_alone(harmless: str) -> None:
+    from switchrole.redact import redact
+
+    assert redact(harmless) == harmless
+
+
+@contextlib.contextmanager
+def sts_answering(answer: Callable[[str], tuple[int, str]]) -> Iterator[str]:
+    """A local fake STS: ``answer(action)`` is the status and XML body of each reply."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
+            status, body = answer(form.get("Action", [""])[0])
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+NS = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
+SECRET_CODE = f"<ErrorResponse {NS}><Error><Code>{SECRET}</Code><Message>refused</Message></Error></ErrorResponse>"
+COMMANDS = {
+    "assume": ["assume", "--role-arn", ROLE, "--session-name", "alice"],
+    "assume-mfa": ["assume", "--role-arn", ROLE, "--session-name", "alice", "--mfa-serial",
+                   "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+    "session": ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+    "smoke": ["smoke", "--role-arn", ROLE, "--no-cache"],
+    "smoke-json": ["smoke", "--role-arn", ROLE, "--no-cache", "--json"],
+    "smoke-all": ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--token-code", "123456", "--no-cache"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path, command: str) -> None:
+    """An error answer's <Code> is printed as the cause's last resort: it is redacted like the message."""
+    with sts_answering(lambda action: (200, IDENTITY) if action == "GetCallerIdentity" else (400, SECRET_CODE)) as url:
+        result = run(url, tmp_path, *COMMANDS[command])
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "SENTINEL" not in output and "[redacted]" in output and "Traceback" not in output
+
+
+def test_a_caller_arn_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
+    """smoke --all names the caller whose credentials are not --user's: redacted, like every line it prints."""
+    identity = IDENTITY.replace("user/alice", f"user/{SECRET}")
+    with sts_answering(lambda action: (200, identity)) as url:
+        result = run(url, tmp_path, *COMMANDS["smoke-all"])
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "--user alice, but the credentials are" in result.stderr
+    assert "SENTINEL" not in output and "[redacted]" in output
+
+
+def test_every_line_smoke_and_assume_print_passes_the_redaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last resort is on the streams themselves: even a line printed without redact() is redacted, and a
+    credential written in two pieces is still seen whole."""
+    import io
+
+    from switchrole.redact import redacted_output
+
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    with redacted_output(stdout=True):
+        print(f"caller {SECRET[:20]}", end="")
+        print(f"{SECRET[20:]} refused")
+        print(f"key {KEY}", file=sys.stderr)
+        print("no newline at the end", file=sys.stderr, end="")
+    with redacted_output(stdout=False):  # assume and session: stdout carries the credentials
+        print(f'{{"SecretAccessKey": "{SECRET}"}}')
+    assert out.getvalue() == f'caller [redacted] refused\n{{"SecretAccessKey": "{SECRET}"}}\n'
+    assert err.getvalue() == "key [redacted]\nno newline at the end"
+
+
+def test_a_folded_table_cell_is_redacted_whole() -> None:
+    """The summary folds a long identity onto several lines; each cell is redacted before it is laid out."""
+    import io
+
+    from rich.console import Console
+
+    from switchrole.smoke import SmokeReport, SmokeRequest
+    from switchrole.smoke_cli import summary_table
+
+    report = SmokeReport(SmokeRequest(ROLE), assumed_arn=f"arn:aws:sts::222222222222:assumed-role/{SECRET}/a")
+    buffer = io.StringIO()
+    Console(file=buffer, width=70).print(summary_table([report], title="t", width=200))
+    assert "SENTINEL" not in buffer.getvalue() and "[redacted]" in buffer.getvalue()
+
+
 def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "aws-config"
     config.write_text("[profile broken]\ncredential_process = /bin/echo not-json\n")
@@ -149,3 +289,167 @@ def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> Non
     assert result.returncode == 2, result.stdout + result.stderr
     assert "could not be obtained" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+EXPIRED_ANSWER = (
+    f'{{"Version": 1, "AccessKeyId": "{KEY}", "SecretAccessKey": "{SECRET}", "SessionToken": "{TOKEN}", '
+    '"Expiration": "2001-01-01T00:00:00Z"}'
+)
+BROKEN_PROCESSES = {  # script body (None: the program does not exist), expected exit code, words of the cause
+    "not-json": (f"echo '{SECRET} {{not json'", 2, "its credential_process printed no valid JSON"),
+    "expired": (f"echo '{EXPIRED_ANSWER}'", 1, "its credentials have expired, and refreshing them"),
+    "missing": (None, 2, "its credential_process could not be run (No such file or directory)"),
+    "fails": (f"echo '{SECRET}' >&2; exit 3", 2, "its credential_process failed (its output is not shown)"),
+}
+PROFILE_COMMANDS = {
+    "smoke": ["smoke", "--role-arn", ROLE, "--profile", "broken", "--no-cache"],
+    "smoke-all": ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--profile", "broken", "--no-cache",
+                  "--token-code", "123456"],
+    "assume": ["assume", "--role-arn", ROLE, "--session-name", "alice", "--hub-profile", "broken"],
+    "session": ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--hub-profile", "broken",
+                "--token-code", "123456"],
+}  # fmt: skip
+
+
+def with_credential_process(tmp_path: Path, script: str | None) -> dict[str, str]:
+    """An AWS config whose profile ``broken`` runs ``script`` as its credential_process; the environment to use."""
+    program = tmp_path / "credential-process"
+    if script is not None:
+        program.write_text(f"#!/bin/sh\n{script}\n")
+        program.chmod(0o755)
+    (tmp_path / "aws-config").write_text(f"[profile broken]\ncredential_process = {program}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+    return env | {
+        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "HOME": str(tmp_path),
+        "SWITCHROLE_CACHE_DIR": str(tmp_path / "cache"),
+    }
+
+
+@pytest.mark.parametrize("command", list(PROFILE_COMMANDS))
+@pytest.mark.parametrize("process", list(BROKEN_PROCESSES))
+def test_a_broken_credential_process_is_one_line_naming_the_profile(tmp_path: Path, process: str, command: str) -> None:
+    """Not "unexpected error: JSONDecodeError / RuntimeError / FileNotFoundError": the cause, with the profile,
+    and nothing the process printed (it may be a credential)."""
+    script, code, words = BROKEN_PROCESSES[process]
+    env = with_credential_process(tmp_path, script)
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", *PROFILE_COMMANDS[command]], env=env, capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == code, output
+    (line,) = result.stderr.splitlines()
+    assert "profile broken: " in line and words in line, line
+    assert "unexpected error" not in output and "Traceback" not in output and "SENTINEL" not in output
+
+
+# --------------------------------------------------------------------------- the overall deadline
+
+
+@contextlib.contextmanager
+def sts_dripping() -> Iterator[str]:
+    """An endpoint that answers every request with a byte every half second: each read succeeds well within
+    botocore's read timeout, so only an overall deadline ends the wait."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            try:
+                for _ in range(400):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:  # the client is gone
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+DEADLINE_COMMANDS = {
+    "smoke": COMMANDS["smoke"],
+    "smoke-all": COMMANDS["smoke-all"],
+    "assume": COMMANDS["assume"],
+    "session": COMMANDS["session"],
+}
+
+
+@pytest.mark.parametrize("command", list(DEADLINE_COMMANDS))
+def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path, command: str) -> None:
+    """Timeouts per read never fire against a byte every half second (smoke ran past 120 s): the command's
+    deadline (SWITCHROLE_DEADLINE, 2 s here) ends it with one line and exit 1."""
+    started = time.monotonic()
+    with sts_dripping() as url:
+        result = run(url, tmp_path, *DEADLINE_COMMANDS[command], SWITCHROLE_DEADLINE="2")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "no result within " in line and "(SWITCHROLE_DEADLINE" in line, line
+    assert 2 <= elapsed < 20, elapsed
+    assert result.stdout == "" or command.startswith("smoke")  # assume and session: no half credentials
+
+
+@pytest.mark.parametrize("command", list(PROFILE_COMMANDS))
+def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_path: Path, command: str) -> None:
+    """botocore waits for a profile's credential_process for ever: the deadline names the profile, stops the
+    process and exits 1."""
+    pid_file = tmp_path / "pid"
+    env = with_credential_process(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60") | {"SWITCHROLE_DEADLINE": "2"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", *PROFILE_COMMANDS[command]], env=env, capture_output=True, text=True,
+        timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert "profile broken: its credential_process did not finish within " in line and "stopped it" in line, line
+    assert time.monotonic() - started < 20
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # stopped, and reaped: not left sleeping
+        os.kill(pid, 0)
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])
+def test_a_deadline_that_is_not_a_number_of_seconds_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    for command in ("smoke", "assume"):
+        result = run("http://127.0.0.1:9", tmp_path, *COMMANDS[command], SWITCHROLE_DEADLINE=value)
+        assert result.returncode == 2 and result.stderr.startswith("SWITCHROLE_DEADLINE: "), result.stderr
+
+
+def test_the_time_to_type_the_mfa_code_does_not_count() -> None:
+    from switchrole.deadline import Deadline
+
+    deadline = Deadline(0.5, "smoke")  # not started: its clock only
+    with deadline.paused():
+        time.sleep(0.7)
+    assert deadline.remaining() > 0.3
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_unreachable_endpoint_is_the_cause_not_an_mfa_hint(tmp_path: Path, as_json: bool) -> None:
+    """With --config, smoke looks up the caller's MFA device first: a connection failure there is the cause
+    (exit 1), not "the caller is not a hub IAM user ...: pass --mfa-serial" (exit 2)."""
+    args = ["smoke", "--role-arn", ROLE, "--config", EXAMPLE, "--no-cache"] + (["--json"] if as_json else [])
+    result = run("http://127.0.0.1:9", tmp_path, *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "--mfa-serial" not in result.stdout + result.stderr
+    if as_json:
+        report = json.loads(result.stdout)
+        assert report["failure_kind"] == "unreachable" and report["steps"][-1]["name"] == "source identity"
+    else:
+        assert result.stderr == "FAILED: cannot reach the AWS endpoint (http://127.0.0.1:9/)\n"

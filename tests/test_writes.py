@@ -56,6 +56,20 @@ def test_a_replace_keeps_symlinks_mode_owner_and_line_endings(tmp_path: Path) ->
         assert (real.stat().st_uid, real.stat().st_gid) == (1234, 1234)
 
 
+def test_a_cr_only_file_keeps_its_line_endings(tmp_path: Path) -> None:
+    """Classic Mac OS line endings (CR alone, which the AWS CLI reads): the merged block ends its lines in CR
+    too, and a second merge finds the block again instead of adding another."""
+    config = tmp_path / "config"
+    config.write_bytes(b"[default]\rregion = eu-west-1\r")
+    first = merge(EXAMPLE, "bob", config)
+    assert first.returncode == 0 and "(updated)" in first.stderr, first.stderr
+    data = config.read_bytes()
+    assert b"\n" not in data and data.startswith(b"[default]\rregion = eu-west-1\r\r# >>> switchrole profiles for bob")
+    again = merge(EXAMPLE, "bob", config)
+    assert again.returncode == 0 and "(unchanged, nothing written)" in again.stderr, again.stderr
+    assert config.read_bytes() == data and data.count(b">>> switchrole profiles for bob") == 1
+
+
 def test_hard_links_are_not_split(tmp_path: Path) -> None:
     config = tmp_path / "config"
     config.write_text("[default]\n")
@@ -93,6 +107,23 @@ def test_failed_writes_are_one_line(tmp_path: Path) -> None:
     synth = runner.invoke(app, ["synth", "--config", str(EXAMPLE), "--out", str(out_file)])
     assert synth.exit_code == 2 and "is a file, not a folder" in synth.stderr
     assert out_file.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "deep-under-a-file", "proc"])
+def test_synth_out_where_no_folder_can_be_made_is_one_line(tmp_path: Path, where: str) -> None:
+    """`--out <file>/sub` was "unexpected error: FileExistsError", `--out /proc/sys/x` FileNotFoundError."""
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    out = {"under-a-file": afile / "sub", "deep-under-a-file": afile / "a" / "b", "proc": Path("/proc/sys/cdkout")}
+    if where == "proc" and not Path("/proc/sys").is_dir():
+        pytest.skip("no /proc/sys here")
+    before = sorted(tmp_path.rglob("*"))
+    result = runner.invoke(app, ["synth", "--config", str(EXAMPLE), "--out", str(out[where])])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), (result.output, result.exception)
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"--out {out[where]}: "), line
+    assert ("afile is not a folder" if where != "proc" else "cannot write the cloud assembly there") in line
+    assert sorted(tmp_path.rglob("*")) == before and afile.read_text() == "not a folder"  # nothing written
 
 
 def test_onboard_keeps_crlf_line_endings(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def run(options: Options) -> int:
     import botocore.exceptions
 
     from switchrole.assume import token_code
-    from switchrole.sessions import CredentialCache, source_session
+    from switchrole.sessions import CredentialCache, SourceFailed, source_session
 
     org = options.org
     if options.format not in FORMATS:
@@ -81,6 +81,9 @@ def run(options: Options) -> int:
         source = source_session(options.profile, org.hub.region)
     except botocore.exceptions.ProfileNotFound as exc:
         return usage(f"--profile: {exc}")
+    except SourceFailed as exc:
+        err.print(f"switchrole audit: {exc.message}", markup=False)
+        return exc.exit_code
     cache = CredentialCache.default() if options.cache else CredentialCache(None)
     try:
         auditor = connect(
