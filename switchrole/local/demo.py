@@ -19,15 +19,14 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
+import pickle
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -114,53 +113,6 @@ def cdk_binary() -> Path:
     raise DemoFailed(f"the CDK CLI is not installed (no {looked}): run `npm ci` in the folder with package.json")
 
 
-def synth(org: Organisation, outdir: Path) -> None:
-    """switchrole.assembly.synth, imported when first used: importing aws_cdk starts jsii's kernel (a node
-    process), which must start inside the demo's folder (see run_demo), not when this module is imported."""
-    from switchrole.assembly import synth as synthesize
-
-    synthesize(org, outdir)
-
-
-def end_jsii_kernel() -> None:
-    """End jsii's kernel (the node process importing aws_cdk started) now, as jsii's exit hook would, and
-    unregister that hook: the kernel removes its jsii-kernel-* folder, the runtime its own temporary folder.
-    Quietly when its node was ended under us, where the hook would print a BrokenPipeError traceback at exit.
-    aws_cdk cannot be used in this process afterwards."""
-    from jsii._runtime import kernel
-
-    process = kernel.provider._process  # type: ignore[attr-defined]
-    try:
-        process.stop()
-    except OSError:  # its node is gone: the exit message could not be sent, and stdin is closed now,
-        process.stop()  # so this closes the other pipes and removes the runtime's folder
-
-
-@contextmanager
-def jsii_kernel_in(folder: Path) -> Iterator[None]:
-    """Meanwhile, the jsii kernel that importing aws_cdk starts (node, given the environment of that moment)
-    makes its temporary folders in ``folder`` (as Python's do), and runs in a session of its own, like every
-    other process the demo starts: a terminal's Ctrl-C, which goes to the demo's process group, does not end it
-    under the demo (leaving its jsii-kernel-* folder, and jsii's exit hook to print a BrokenPipeError traceback
-    at exit, or its node to print a broken channel's error); the demo ends it itself (end_jsii_kernel)."""
-    from jsii._kernel.providers import process  # (starts no kernel: importing aws_cdk does)
-
-    jsii_process: Any = process  # starts node with its module's `subprocess`: this one, meanwhile
-    own_session = types.SimpleNamespace(**vars(subprocess))
-    own_session.Popen = functools.partial(subprocess.Popen, start_new_session=True)
-    saved = os.environ.get("TMPDIR"), tempfile.tempdir, jsii_process.subprocess
-    os.environ["TMPDIR"] = tempfile.tempdir = str(folder)
-    jsii_process.subprocess = own_session
-    try:
-        yield
-    finally:
-        if saved[0] is None:
-            os.environ.pop("TMPDIR", None)
-        else:
-            os.environ["TMPDIR"] = saved[0]
-        tempfile.tempdir, jsii_process.subprocess = saved[1], saved[2]
-
-
 class Interruption:
     """Ctrl-C (SIGINT) or SIGTERM while the demo runs: the first raises KeyboardInterrupt, every later one is
     ignored, so the cleanup the first started is not stopped half-way (a terminal sends a second Ctrl-C to the
@@ -197,7 +149,7 @@ class Demo:
         self.assembly = workdir / "cdk.out"
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
-        self.children: list[subprocess.Popen[str]] = []  # CDK CLI runs, each in its own process group
+        self.children: list[subprocess.Popen[Any]] = []  # synthesis and CDK CLI runs, each in its own session
         self.now = utc_now()  # the moment the checks judge expiry at (set by checks())
 
     # --- plumbing
@@ -265,8 +217,28 @@ class Demo:
         self.children.append(process)
         return process
 
+    def synth(self, org: Organisation) -> None:
+        """Synthesize ``org`` into the demo's assembly in a child process (the same switchrole.assembly.synth
+        as `switchrole synth`). jsii's kernel, the node process that importing aws_cdk starts, then lives in the
+        child: in the demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(),
+        and never under a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""
+        process = subprocess.Popen(
+            [sys.executable, "-m", "switchrole.local.synth_child", str(self.assembly)],
+            cwd=self.workdir,
+            env={**os.environ, "TMPDIR": str(self.tmp)},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.children.append(process)
+        output, _ = process.communicate(pickle.dumps(org))
+        if process.returncode != 0:
+            tail = "\n".join(output.decode(errors="replace").strip().splitlines()[-15:])
+            raise DemoFailed(f"synthesis failed (exit {process.returncode}):\n{tail}")
+
     def stop(self) -> None:
-        """End every CDK CLI run (their whole process groups) and the local AWS."""
+        """End every child (synthesis, CDK CLI runs: their whole process groups) and the local AWS."""
         for process in self.children:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -315,7 +287,7 @@ class Demo:
         key and an MFA device and switch authorization on: the running estate, before any check."""
         accounts = [self.org.hub.account_id, *(a.account_id for a in self.org.accounts)]
         with self.phase(f"synthesized {len(accounts)} stacks (cdk-nag clean)"):
-            synth(self.org, self.assembly)
+            self.synth(self.org)
         with self.phase(f"started the local AWS on {self.aws.endpoint} ({self.aws.mfa_reading} MFA reading)"):
             self.aws.start()
         with self.phase(f"bootstrapped {len(accounts)} accounts with `cdk bootstrap`"):
@@ -343,7 +315,7 @@ class Demo:
         authorization on (the kept emulator's documented path), then check it, removed access included."""
         old, self.org = self.org, new  # regions and identities of the new file from here on
         with self.phase("synthesized the changed file"):
-            synth(new, self.assembly)
+            self.synth(new)
         with self.phase("deployed the change with `cdk deploy --all` as the hub administrator (an update)"):
             deploy = self.cdk(
                 self.identities[HUB_ADMIN].session,
@@ -652,7 +624,6 @@ def run_demo(
     workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
     started = time.monotonic()
-    owns_jsii = "aws_cdk" not in sys.modules  # then the demo's first synth starts jsii's kernel (jsii_kernel_in)
 
     def work() -> int:
         rounds: list[tuple[str, list[Check]]] = []
@@ -675,12 +646,10 @@ def run_demo(
     def finish(code: int | None, error: BaseException | None) -> int:
         """End what must end and say how it went; run again from the start if the first signal lands in it
         (every step can be repeated), then as an interruption."""
-        # Ctrl-C, SIGTERM, or jsii's node ended under us (by a signal for it alone)
+        # Ctrl-C or SIGTERM (or a child's pipe closed by a signal meant for it alone)
         interrupted = interruption.signum is not None or isinstance(error, (KeyboardInterrupt, BrokenPipeError))
         failed = isinstance(error, DemoFailed) and not interrupted
         kept = keep and code is not None and not interrupted
-        if owns_jsii and "aws_cdk" in sys.modules:
-            end_jsii_kernel()
         if not kept:
             demo.stop()
         if not kept and not failed:
@@ -698,7 +667,7 @@ def run_demo(
         assert code is not None
         return code
 
-    with Interruption() as interruption, jsii_kernel_in(demo.tmp):
+    with Interruption() as interruption:
         code: int | None = None
         error: BaseException | None = None
         try:
