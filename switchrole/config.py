@@ -12,6 +12,8 @@ import datetime
 import difflib
 import math
 import os
+import re
+import struct
 import types
 import typing
 from collections import defaultdict
@@ -619,7 +621,9 @@ class _CheckingComposer(Composer):
         """``!!omap``: a list of one-key maps, each key once (ruamel's constructor asserts it)."""
         seen: set[Any] = set()
         for i, item in enumerate(node.value):
-            if not (isinstance(item, MappingNode) and len(item.value) == 1 and isinstance(item.value[0][0], ScalarNode)):
+            if not (
+                isinstance(item, MappingNode) and len(item.value) == 1 and isinstance(item.value[0][0], ScalarNode)
+            ):
                 raise self.refuse("an ordered map (!!omap) is a list of one-key maps", item.start_mark, i)
             key = item.value[0][0].value
             if key in seen:
@@ -631,7 +635,8 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     """ruamel's round-trip types -> plain dict/list/str/int/float/bool/None for strict pydantic, and only those:
     policy documents end up as JSON, so a date, a YAML tag, bytes or a set is refused (naming the field), as
     are non-finite numbers, non-string keys, self-referencing aliases, deep nesting, and aliases that expand to
-    more than :data:`MAX_VALUES` values (checked while expanding, so an alias bomb stops early)."""
+    more than :data:`MAX_VALUES` values (checked while expanding, so an alias bomb stops early). Synthesis must
+    carry every value as written: integers beyond 2^53, lone surrogates and CDK's token markers are refused."""
     budget = [MAX_VALUES]
     root = node
 
@@ -652,6 +657,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise fail(path, f"mapping keys must be strings, got {_describe(key)}")
+                checked(str(key), (*path, str(key)))
                 result[str(key)] = plain(item, (*path, str(key)), inner)
             return result
         if isinstance(value, list):
@@ -659,14 +665,18 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
         if isinstance(value, bool) or value is None:
             return value
         if isinstance(value, str) and not isinstance(value, TaggedScalar):
-            return str(value)
+            return checked(str(value), path)
         if isinstance(value, TaggedScalar) and str(value.tag) == f"{_CORE}str":  # !!str (the composer let it in)
-            return str(value.value)
+            return checked(str(value.value), path)
         if isinstance(value, int):
+            if abs(value) > MAX_EXACT_INTEGER:  # JSON numbers are doubles: CDK would write a rounded one, or null
+                raise fail(path, f"{short(value)} is not a number JSON can carry exactly (at most 2^53 - 1)")
             return int(value)
         if isinstance(value, float):
             if not math.isfinite(value):
                 raise fail(path, f"{value} is not a number JSON can carry")
+            if struct.unpack("<Q", struct.pack("<d", value))[0] >> 48 == _CDK_NUMBER_TOKEN_BITS:
+                raise fail(path, f"{value!r} is how CDK encodes a number token: {_CDK_TOKEN_EFFECT}")
             return float(value)
         if isinstance(value, datetime.datetime) and _until_path(path):  # an unquoted YAML timestamp
             # a plain datetime: ruamel's TimeStamp loses its zone when copied; the schema checks it is UTC
@@ -678,7 +688,32 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             what = "a date (an unquoted timestamp)"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
 
+    def checked(text: str, path: Path) -> str:
+        """A string synth can carry as written: whole Unicode characters, and no CDK token marker."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise fail(
+                path,
+                f"not valid Unicode: a lone surrogate U+{ord(text[exc.start]):04X} (a YAML escape must encode "
+                "a whole character: \\U0001F600, not two \\u halves)",
+            ) from None
+        if "Token[" in text or "e+289" in text:
+            found = _CDK_TOKEN.search(text)
+            if found:
+                raise fail(path, f"{found.group()!r} is how CDK marks a token: {_CDK_TOKEN_EFFECT}")
+        return text
+
     return plain(node, (), ())
+
+
+MAX_EXACT_INTEGER = 2**53 - 1
+# CDK encodes unresolved values inside strings, lists and numbers (aws-cdk-lib core/lib/private/encoding.ts):
+# "${Token[KEY]}" in a string, "#{Token[KEY]}" as a list's element, a double whose top 16 bits are 0xFBFF (about
+# -1.888e+289) for a number, and that double written into a string. Synthesis looks each up and fails.
+_CDK_TOKEN = re.compile(r"[$#]\{Token\[|-1\.\d{10,16}e\+289")
+_CDK_NUMBER_TOKEN_BITS = 0xFBFF
+_CDK_TOKEN_EFFECT = "synthesis would look it up as a reference to a value and fail (reword it)"
 
 
 def _until_path(path: Path) -> bool:

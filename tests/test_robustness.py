@@ -246,3 +246,39 @@ def test_the_limits_leave_room_for_5000_accounts() -> None:
     yaml.load(text)
     assert yaml.composer.nodes * 1.8 < MAX_NODES and text.count("\n") * 2.5 < MAX_LINES
     assert yaml.composer.anchor_count * 100 < MAX_ANCHORS
+
+
+READONLY = "Read-only view of the account for engineers and on-call"
+SYNTH_CRASHES = {  # each validated (--quick: all of them; full validate: the surrogate), then synth failed or lied
+    "string-token": (TEXT.replace(READONLY, "x ${Token[TOKEN.99]} y", 1), "'${Token[' is how CDK marks a token"),
+    "list-token": (TEXT.replace("[ReadOnlyAccess]", "['#{Token[TOKEN.99]}']", 1), "'#{Token[' is how CDK marks"),
+    "stringified-number-token": (TEXT.replace(READONLY, "x -1.8881545897087626e+289", 1), "how CDK marks a token"),
+    "token-in-a-policy": (with_policy(STATEMENT.replace("'s3:*'", "'${Token[X.1]}'")), "how CDK marks a token"),
+    "token-in-a-key": (TEXT.replace("name: identity", "name: identity\n  ${Token[X.1]}: x", 1), "how CDK marks"),
+    "number-token": (
+        with_policy(STATEMENT.replace("}]", ", Condition: {NumericLessThan: {'aws:x': -1.8881545897087626e+289}}}]")),
+        "how CDK encodes a number token",
+    ),
+    "integer-past-2^53": (  # synth wrote null (and CDK's validation report on stderr)
+        with_policy(STATEMENT.replace("}]", f", Condition: {{NumericLessThan: {{'aws:x': {'9' * 400}}}}}}}]")),
+        "is not a number JSON can carry exactly",
+    ),
+    "lone-surrogate": (
+        with_policy('Version: "2012-10-17"\nStatement: [{Effect: Deny, Action: "s3:\\ud800", Resource: "*"}]'),
+        "not valid Unicode: a lone surrogate U+D800",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SYNTH_CRASHES))
+def test_what_synth_cannot_carry_is_refused_at_validate(tmp_path: Path, name: str) -> None:
+    """CDK token markers made synth fail with 'unexpected error: RuntimeError: UnrecognizedTokenKey' after validate
+    --quick said OK; a lone surrogate validated and synth wrote a template that is not valid JSON."""
+    text, words = SYNTH_CRASHES[name]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for args in (["validate", "--quick"], ["validate"], ["synth", "--out", str(tmp_path / "cdk.out")]):
+        result = runner.invoke(app, [*args, "--config", str(config)])
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (tmp_path / "cdk.out").exists()
