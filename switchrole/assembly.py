@@ -13,7 +13,7 @@ import aws_cdk as cdk
 from switchrole import nag
 from switchrole.config import HUB_STACK_NAME, Organisation
 from switchrole.errors import ConfigError
-from switchrole.nag import SynthFailed, unacknowledged
+from switchrole.nag import SynthFailed
 from switchrole.policies import PolicyError
 from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
 from switchrole.stacks.stacksets_stack import STACKSETS_STACK_NAME
@@ -22,8 +22,9 @@ from switchrole.validate import load_checked
 DEFAULT_CONFIG = "accounts.yaml"
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
-# which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource.
-APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True}
+# which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource; CDK's validation report
+# is read, not printed (nag.CONTEXT).
+APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True, **nag.CONTEXT}
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,9 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
         try:
             add_stacks(app, org, checks=checks)
             assembly = app.synth()
-        except RuntimeError as exc:  # jsii raises plugin failures as RuntimeError("ValidationFailed: ...")
-            if "ValidationFailed" in str(exc):
-                raise SynthFailed(unacknowledged(staging / nag.REPORT)) from None
-            raise
         except PolicyError as exc:  # a StackSet template over CloudFormation's size limit
             raise SynthFailed([str(exc)]) from None
+        nag.check(staging, required=checks)
         stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
         if outdir.exists():
             shutil.rmtree(outdir)
@@ -91,14 +89,10 @@ def main() -> None:
     try:
         add_stacks(app, org)
         app.synth()
+        nag.check(Path(app.outdir))
     except SynthFailed as exc:
         print("\n".join(exc.lines), file=sys.stderr)
         raise SystemExit(2) from None
     except PolicyError as exc:
         print(str(exc), file=sys.stderr)
-        raise SystemExit(2) from None
-    except RuntimeError as exc:
-        if "ValidationFailed" not in str(exc):
-            raise
-        print(str(exc).removeprefix("ValidationFailed: "), file=sys.stderr)
         raise SystemExit(2) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -282,3 +283,46 @@ def test_what_synth_cannot_carry_is_refused_at_validate(tmp_path: Path, name: st
         assert result.exit_code == 2, (args, result.output)
         assert words in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
     assert not (tmp_path / "cdk.out").exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "synth"])
+def test_cdk_nag_findings_are_one_line_each_and_nothing_else(tmp_path: Path, command: str) -> None:
+    """CDK printed its own validation report (about 20 lines for one finding) before switchrole's lines whenever
+    it ran as a process (under pytest it keeps quiet: the environment is cleaned of pytest's variables here)."""
+    body = "".join(f"        {line}\n" for line in WILDCARD.splitlines())
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(INLINE, f"{INLINE}    inline_policies:\n      Wide:\n{body}", 1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    args = ["--out", str(tmp_path / "cdk.out")] if command == "synth" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", command, "--config", str(config), *args],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 8, result.stderr  # IAM5 on Action and on Resource, in each of the 4 accounts' ReadOnly
+    assert all("cdk-nag finding AwsSolutions-IAM5[" in line for line in lines), result.stderr
+    assert not (tmp_path / "cdk.out").exists()
+
+
+def test_a_failed_cloudformation_validation_is_one_line_per_finding(tmp_path: Path) -> None:
+    """CDK's built-in template validation fails synthesis on an error (it printed a block of warnings before)."""
+    from switchrole.nag import findings
+
+    report = tmp_path / "validation-report.json"
+    violation = {
+        "ruleName": "E3510",
+        "description": "Policies.0.PolicyDocument.Statement.0.Condition: null is not of type 'number'",
+        "severity": "error",
+        "violatingConstructs": [{"constructPath": "SwitchRole-a/ReadOnly/Resource"}],
+    }
+    report.write_text(
+        json.dumps({"pluginReports": [
+            {"pluginName": "AwsSolutions", "conclusion": "success", "violations": []},
+            {"pluginName": "CloudFormation Validate", "conclusion": "failure", "violations": [violation]},
+        ]})
+    )  # fmt: skip
+    assert findings(report) == [
+        "SwitchRole-a/ReadOnly/Resource: CloudFormation Validate finding E3510: "
+        "Policies.0.PolicyDocument.Statement.0.Condition: null is not of type 'number'"
+    ]
