@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from switchrole.cli import app
+from switchrole.errors import ConfigError
 
 runner = CliRunner()
 TEXT = EXAMPLE.read_text()
@@ -236,9 +237,9 @@ def test_large_inputs_under_the_size_limit_are_answered_in_seconds(tmp_path: Pat
 
 def test_the_limits_leave_room_for_5000_accounts() -> None:
     """The parse limits are well above what the benchmark's 5,000-account organisation is, written out."""
-    from bench.organisations import organisation
     from factories import dump
 
+    from bench.organisations import organisation
     from switchrole.config import MAX_ANCHORS, MAX_LINES, MAX_NODES, _CheckingComposer
 
     text = dump(organisation(5000))
@@ -326,3 +327,20 @@ def test_a_failed_cloudformation_validation_is_one_line_per_finding(tmp_path: Pa
         "SwitchRole-a/ReadOnly/Resource: CloudFormation Validate finding E3510: "
         "Policies.0.PolicyDocument.Statement.0.Condition: null is not of type 'number'"
     ]
+
+
+def test_a_file_with_policy_problems_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate parsed a file twice when the generated policies had problems (to name their lines): twice the
+    time of the largest step for a large file."""
+    from switchrole import validate
+
+    parses: list[int] = []
+    real = YAML.load
+    monkeypatch.setattr(YAML, "load", lambda self, stream: parses.append(1) or real(self, stream))
+    values = ", ".join(f"v{i:05d}" for i in range(2000))
+    config = tmp_path / "accounts.yaml"
+    condition = f", Condition: {{StringEquals: {{'aws:x': [{values}]}}}}}}]"
+    config.write_text(with_policy("Version: '2012-10-17'\n" + STATEMENT.replace("}]", condition)))
+    with pytest.raises(ConfigError, match="inline policies total"):
+        validate.load_checked(config)
+    assert len(parses) == 1
