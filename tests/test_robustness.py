@@ -218,7 +218,8 @@ LARGE = {  # each was answered after 9 to 78 s (and 1.3 GB) before the parse was
     "anchors": (TEXT + "junk:\n" + "".join(f"- &a{i} 0\n" for i in range(60_000)), "YAML anchors"),
     "deep-flow": (TEXT + "junk: " + "[" * 5000 + "\n", "nested more than 64 levels"),
     "comments": ("#\n" * 900_000 + TEXT, "lines; at most"),
-    "aliases": (TEXT + "junk: &z [" + ",".join(["*z"] * 600_000) + "]\n", "alias inside its own anchor"),
+    "aliases": (TEXT + "junk: [&z 0, " + ",".join(["*z"] * 600_000) + "]\n", "values as written"),
+    "self-alias": (TEXT + "junk: &z [" + ",".join(["*z"] * 600_000) + "]\n", "alias inside its own anchor"),
 }
 
 
