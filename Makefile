@@ -53,6 +53,7 @@ bench: setup
 
 fuzz: setup
 	$(BIN)/python bench/fuzz.py --inputs 5000
+	$(BIN)/python bench/fuzz.py --limits
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

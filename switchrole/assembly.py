@@ -15,7 +15,7 @@ from switchrole import nag
 from switchrole.cfn_limits import assembly_problems
 from switchrole.config import HUB_STACK_NAME, Organisation
 from switchrole.errors import ConfigError
-from switchrole.nag import SynthFailed, unacknowledged
+from switchrole.nag import SynthFailed
 from switchrole.policies import PolicyError
 from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
 from switchrole.stacksets import STACKSETS_STACK_NAME
@@ -25,13 +25,9 @@ DEFAULT_CONFIG = "accounts.yaml"
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
 # which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource. The CDK's own template
-# validation (CloudFormation's limits and resource schemas) fails synthesis, as cdk.json has it, instead of
-# printing warnings that `switchrole validate` would pass over.
-APP_CONTEXT = {
-    "aws:cdk:version-reporting": False,
-    "aws:cdk:enable-path-metadata": True,
-    nag.VALIDATE_TEMPLATES: True,
-}
+# validation (CloudFormation's limits and resource schemas) runs too; its report and cdk-nag's are read, not
+# printed (nag.CONTEXT), and fail synthesis, so `switchrole validate` passes nothing `npx cdk synth` refuses.
+APP_CONTEXT = {"aws:cdk:version-reporting": False, "aws:cdk:enable-path-metadata": True, **nag.CONTEXT}
 
 
 @dataclass(frozen=True)
@@ -75,14 +71,10 @@ def synth(org: Organisation, outdir: str | Path, *, checks: bool = True) -> list
         try:
             add_stacks(app, org, checks=checks)
             assembly = app.synth()
-        except RuntimeError as exc:  # jsii raises plugin failures as RuntimeError("ValidationFailed: ...")
-            if "ValidationFailed" in str(exc):  # the templates are written: their sizes are reported too
-                raise SynthFailed(unacknowledged(staging / nag.REPORT) + size_lines(org, staging)) from None
-            raise
         except PolicyError as exc:  # a StackSet template over CloudFormation's size limit
             raise SynthFailed([str(exc)]) from None
-        if too_large := size_lines(org, staging):
-            raise SynthFailed(too_large)
+        if lines := nag.problems(staging, required=checks) + size_lines(org, staging):
+            raise SynthFailed(lines)
         stacks = [(s.stack_name, s.template_file) for s in assembly.stacks]
         try:
             if outdir.exists():
@@ -130,17 +122,12 @@ def main() -> None:
         raise SystemExit(2) from None
     try:
         add_stacks(app, org)
-        too_large = size_lines(org, Path(app.synth().directory))
-        if too_large:
-            raise SynthFailed(too_large)
+        app.synth()
+        if lines := nag.problems(Path(app.outdir)) + size_lines(org, Path(app.outdir)):
+            raise SynthFailed(lines)
     except SynthFailed as exc:
         print("\n".join(exc.lines), file=sys.stderr)
         raise SystemExit(2) from None
     except PolicyError as exc:
         print(str(exc), file=sys.stderr)
-        raise SystemExit(2) from None
-    except RuntimeError as exc:
-        if "ValidationFailed" not in str(exc):
-            raise
-        print(str(exc).removeprefix("ValidationFailed: "), file=sys.stderr)
         raise SystemExit(2) from None

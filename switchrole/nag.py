@@ -16,9 +16,6 @@ from constructs import IConstruct
 
 PACK = "AwsSolutions"
 REPORT = "validation-report.json"
-# The CDK validates every template against CloudFormation's rules (limits, resource schemas) during synthesis;
-# with this context flag its findings fail synthesis instead of being printed as warnings.
-VALIDATE_TEMPLATES = "@aws-cdk/core:validateAgainstDefaultRules"
 
 
 class SynthFailed(Exception):
@@ -29,27 +26,59 @@ class SynthFailed(Exception):
         super().__init__("\n".join(lines))
 
 
-def unacknowledged(report_path: Path) -> list[str]:
-    """The findings of a failed validation, one line each, from the report CDK writes next to the assembly."""
+# Context for every app that runs the checks. CDK would print its own multi-line validation report (about 20
+# lines for a single finding) whenever it runs as a process, as under `npx cdk` and `switchrole validate`; with
+# this it prints nothing and throws nothing, writes the report beside the assembly, and switchrole reads it
+# (:func:`check`), printing one line per finding. CloudFormation's own template validation (CDK's built-in
+# plugin) then fails synthesis on what it calls an error, instead of printing it as a block of warnings.
+CONTEXT = {
+    "@aws-cdk/core:failSynthOnValidationErrors": False,
+    "@aws-cdk/core:validateAgainstDefaultRules": True,
+}
+MAX_DESCRIPTION = 300  # characters of a rule's description in a finding's line
+
+
+def findings(report_path: Path) -> list[str]:
+    """The findings of the validation plugins that failed, one line each, from the report CDK writes next to the
+    assembly (empty when every plugin passed)."""
     try:
         report = json.loads(report_path.read_text())
     except (OSError, ValueError):
         return ["cdk-nag validation failed (no readable validation report)"]
     lines = []
-    for plugin in report.get("pluginReports", []):
+    failed = [p for p in report.get("pluginReports", []) if p.get("conclusion", "failure") != "success"]
+    for plugin in failed:
         for violation in plugin.get("violations", []):
-            for construct in violation.get("violatingConstructs", []):
+            if violation.get("severity", "error") not in ("error", "fatal"):
+                continue
+            for construct in violation.get("violatingConstructs", []) or [{"constructPath": "(template)"}]:
+                where, rule = construct.get("constructPath") or "(template)", violation.get("ruleName", "?")
                 if plugin.get("pluginName") == PACK:
                     lines.append(
-                        f"{construct['constructPath']}: cdk-nag finding {violation['ruleName']} is not acknowledged "
+                        f"{where}: cdk-nag finding {rule} is not acknowledged "
                         "(fix the policy, or add it to the role kind's nag_acknowledgments with a reason)"
                     )
                 else:  # the CDK's own template validation: CloudFormation would refuse the template
+                    description = " ".join(str(violation.get("description", "")).split())[:MAX_DESCRIPTION]
                     lines.append(
-                        f"{construct['constructPath']}: CloudFormation would refuse this template: "
-                        f"{violation.get('description', '?')} ({plugin.get('pluginName')} {violation['ruleName']})"
+                        f"{where}: CloudFormation would refuse this template: {description} "
+                        f"({plugin.get('pluginName')} {rule})"
                     )
-    return lines or ["template validation failed (see validation-report.json)"]
+    return lines or (["validation failed (see validation-report.json)"] if failed else [])
+
+
+def problems(outdir: Path, *, required: bool = True) -> list[str]:
+    """One line per finding if the validation of the assembly in ``outdir`` failed (or, when ``required``, did
+    not run: CDK writes no report when no validation plugin ran)."""
+    if not required and not (outdir / REPORT).exists():
+        return []
+    return findings(outdir / REPORT)
+
+
+def check(outdir: Path, *, required: bool = True) -> None:
+    """Raise :class:`SynthFailed` with :func:`problems`, if any."""
+    if lines := problems(outdir, required=required):
+        raise SynthFailed(lines)
 
 
 def add_checks(app: cdk.App) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from switchrole.cfn_limits import template_problems
-from switchrole.config import Organisation, loads, locate_line, parse_yaml, read_text
+from switchrole.config import Organisation, from_data, locate_line, parse_yaml, read_text, to_plain
 from switchrole.errors import ConfigError, Problem, sorted_problems
 from switchrole.policies import policy_problems
 
@@ -22,11 +22,11 @@ def check(org: Organisation) -> list[Problem]:
 
 def load_checked(path: str | Path) -> Organisation:
     """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems."""
-    text = read_text(path)
-    org = loads(text, str(path))
+    source = str(path)
+    root = parse_yaml(read_text(path), source)  # parsed once: the parse is most of a large file's time
+    org = from_data(to_plain(root, source), source, locate=lambda where: locate_line(root, where))
     problems = check(org)
     if problems:
-        root = parse_yaml(text, str(path))
         located = [Problem(p.path, p.message, locate_line(root, p.path)) for p in problems]
         raise ConfigError(sorted_problems(located), str(path))
     return org

@@ -25,7 +25,7 @@ from bench.fuzz import EXAMPLE, mutate, outcome
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), edits=st.integers(min_value=1, max_value=5))
 def test_mutated_files_end_in_exit_0_or_2(tmp_path: Path, seed: int, edits: int) -> None:
     text = mutate(EXAMPLE, random.Random(seed), edits)
-    code, stderr, _ = outcome(text, tmp_path)
+    code, stderr, _, _ = outcome(text, tmp_path)
     assert code in (0, 2), stderr
     assert "Traceback" not in stderr
     if code == 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from factories import EXAMPLE
+from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from switchrole.cli import app
+from switchrole.errors import ConfigError
 
 runner = CliRunner()
 TEXT = EXAMPLE.read_text()
@@ -129,3 +132,216 @@ def test_validate_gives_synths_answer_for_cdk_nag_findings(tmp_path: Path, mode:
     synth = runner.invoke(app, ["synth", "--config", str(config), "--out", str(tmp_path / "cdk.out")])
     assert synth.exit_code == 2 and isinstance(synth.exception, SystemExit)
     assert not (tmp_path / "cdk.out").exists()
+
+
+ERIN = "erin:  {groups: []}"
+SELF_ALIASES = {
+    "in-a-list": ("erin: &e {groups: [*e]}", "users.erin.groups[0]", "&e"),
+    "as-a-time": ("erin: &e {groups: [], until: *e}", "users.erin.until", "&e"),
+    "merge-key": ("erin: &c {<<: *c}", "users.erin['<<']", "&c"),
+}
+
+
+@pytest.mark.parametrize("name", list(SELF_ALIASES))
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path: Path, name: str) -> None:
+    """ruamel constructs a recursive alias as None (a misleading 'got NoneType', or exit 0 for `until: *e`), and
+    crashes on a merge key that merges its own map: each is refused by name, at its line."""
+    entry, path, anchor = SELF_ALIASES[name]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(ERIN, entry, 1))
+    line = TEXT[: TEXT.index(ERIN)].count("\n") + 1
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"{config}:{line}: {path}: an alias inside its own anchor ({anchor}) is refused\n"
+
+
+def test_a_description_aliasing_its_own_map_is_refused(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace("description: Break-glass administration", "description: &p {a: *p}", 1))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2 and "roles.Admin.description.a: an alias inside its own anchor (&p)" in result.stderr
+
+
+def test_an_alias_of_an_earlier_anchor_is_fine(tmp_path: Path) -> None:
+    """Not every alias under an anchor of the same name is recursive: an anchor redefined inside is another node."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(ERIN, "erin: &e {groups: &e [readers], until: '2099-01-01T00:00:00Z'}\n  "
+                                   "frank: {groups: *e}", 1))  # fmt: skip
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+
+
+def test_an_ordered_map_with_a_key_twice_is_refused(tmp_path: Path) -> None:
+    """ruamel's constructor asserts !!omap keys are distinct: it said 'not valid YAML: AssertionError'."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(ERIN, "erin: !!omap [{groups: []}, {groups: [readers]}]", 1))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "users.erin[1]: an ordered map (!!omap) lists the key 'groups' twice" in result.stderr
+
+
+TAGGED = {
+    "tagged-map": ("erin: !Foo {groups: []}", "users.erin", "!Foo"),
+    "tagged-list": ("erin: {groups: !Foo []}", "users.erin.groups", "!Foo"),
+    "set": ("erin: {groups: !!set {readers}}", "users.erin.groups", "!!set"),
+    "non-specific": ("erin: {groups: [! readers]}", "users.erin.groups[0]", "!"),
+    "int-on-a-word": ("erin: {groups: [!!int readers]}", "users.erin.groups[0]", "!!int"),
+    "map-on-a-list": ("erin: {groups: !!map []}", "users.erin.groups", "!!map"),
+}
+
+
+@pytest.mark.parametrize("name", list(TAGGED))
+def test_a_tag_on_a_map_or_list_is_refused_like_on_a_scalar(tmp_path: Path, name: str) -> None:
+    """`!Foo {a: 1}` was accepted as a plain map, though a YAML tag is refused: only the core tags that say what the
+    value already is (or !!str, making any scalar a string) are allowed."""
+    entry, path, tag = TAGGED[name]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(ERIN, entry, 1))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}: YAML tag {tag} is not allowed here" in result.stderr
+
+
+def test_core_tags_that_name_the_values_own_kind_are_allowed(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    text = TEXT.replace(ERIN, "erin: !!map {groups: !!seq [!!str readers]}", 1)
+    text = text.replace('account_id: "222222222222"', "account_id: !!str 222222222222", 1)
+    config.write_text(text.replace("max_session_duration: 3600\n", "max_session_duration: !!int 3600\n", 1))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+
+
+ZEROS = 950_000
+LARGE = {  # each was answered after 9 to 78 s (and 1.3 GB) before the parse was bounded
+    "flow-list": (TEXT + "junk: [" + ",".join(["0"] * ZEROS) + "]\n", "values as written"),
+    "block-list": (TEXT + "junk:\n" + "- 0\n" * 480_000, "lines; at most"),
+    "anchors": (TEXT + "junk:\n" + "".join(f"- &a{i} 0\n" for i in range(60_000)), "YAML anchors"),
+    "deep-flow": (TEXT + "junk: " + "[" * 5000 + "\n", "nested more than 64 levels"),
+    "comments": ("#\n" * 900_000 + TEXT, "lines; at most"),
+    "aliases": (TEXT + "junk: [&z 0, " + ",".join(["*z"] * 600_000) + "]\n", "values as written"),
+    "self-alias": (TEXT + "junk: &z [" + ",".join(["*z"] * 600_000) + "]\n", "alias inside its own anchor"),
+}
+
+
+@pytest.mark.parametrize("name", list(LARGE))
+def test_large_inputs_under_the_size_limit_are_answered_in_seconds(tmp_path: Path, name: str) -> None:
+    text, words = LARGE[name]
+    assert len(text.encode()) <= 2_000_000
+    config = tmp_path / "accounts.yaml"
+    config.write_text(text)
+    start = time.process_time()  # CPU time: the machine's other work does not count
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert time.process_time() - start < 8, name
+    assert result.exit_code == 2 and words in result.stderr, result.stderr[:300]
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_the_limits_leave_room_for_5000_accounts() -> None:
+    """The parse limits are well above what the benchmark's 5,000-account organisation is, written out."""
+    from factories import dump
+
+    from bench.organisations import organisation
+    from switchrole.config import MAX_ANCHORS, MAX_LINES, MAX_NODES, _CheckingComposer
+
+    text = dump(organisation(5000))
+    yaml = YAML(typ="rt")
+    yaml.Composer = _CheckingComposer
+    yaml.load(text)
+    assert yaml.composer.nodes * 1.8 < MAX_NODES and text.count("\n") * 2.5 < MAX_LINES
+    assert yaml.composer.anchor_count * 100 < MAX_ANCHORS
+
+
+READONLY = "Read-only view of the account for engineers and on-call"
+SYNTH_CRASHES = {  # each validated (--quick: all of them; full validate: the surrogate), then synth failed or lied
+    "string-token": (TEXT.replace(READONLY, "x ${Token[TOKEN.99]} y", 1), "'${Token[' is how CDK marks a token"),
+    "list-token": (TEXT.replace("[ReadOnlyAccess]", "['#{Token[TOKEN.99]}']", 1), "'#{Token[' is how CDK marks"),
+    "stringified-number-token": (TEXT.replace(READONLY, "x -1.8881545897087626e+289", 1), "how CDK marks a token"),
+    "token-in-a-policy": (with_policy(STATEMENT.replace("'s3:*'", "'${Token[X.1]}'")), "how CDK marks a token"),
+    "token-in-a-key": (TEXT.replace("name: identity", "name: identity\n  ${Token[X.1]}: x", 1), "how CDK marks"),
+    "number-token": (
+        with_policy(STATEMENT.replace("}]", ", Condition: {NumericLessThan: {'aws:x': -1.8881545897087626e+289}}}]")),
+        "how CDK encodes a number token",
+    ),
+    "integer-past-2^53": (  # synth wrote null (and CDK's validation report on stderr)
+        with_policy(STATEMENT.replace("}]", f", Condition: {{NumericLessThan: {{'aws:x': {'9' * 400}}}}}}}]")),
+        "is not a number JSON can carry exactly",
+    ),
+    "lone-surrogate": (
+        with_policy('Version: "2012-10-17"\nStatement: [{Effect: Deny, Action: "s3:\\ud800", Resource: "*"}]'),
+        "not valid Unicode: a lone surrogate U+D800",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(SYNTH_CRASHES))
+def test_what_synth_cannot_carry_is_refused_at_validate(tmp_path: Path, name: str) -> None:
+    """CDK token markers made synth fail with 'unexpected error: RuntimeError: UnrecognizedTokenKey' after validate
+    --quick said OK; a lone surrogate validated and synth wrote a template that is not valid JSON."""
+    text, words = SYNTH_CRASHES[name]
+    config = tmp_path / "accounts.yaml"
+    config.write_text(text, encoding="utf-8", errors="surrogatepass")
+    for args in (["validate", "--quick"], ["validate"], ["synth", "--out", str(tmp_path / "cdk.out")]):
+        result = runner.invoke(app, [*args, "--config", str(config)])
+        assert result.exit_code == 2, (args, result.output)
+        assert words in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    assert not (tmp_path / "cdk.out").exists()
+
+
+@pytest.mark.parametrize("command", ["validate", "synth"])
+def test_cdk_nag_findings_are_one_line_each_and_nothing_else(tmp_path: Path, command: str) -> None:
+    """CDK printed its own validation report (about 20 lines for one finding) before switchrole's lines whenever
+    it ran as a process (under pytest it keeps quiet: the environment is cleaned of pytest's variables here)."""
+    body = "".join(f"        {line}\n" for line in WILDCARD.splitlines())
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace(INLINE, f"{INLINE}    inline_policies:\n      Wide:\n{body}", 1))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    args = ["--out", str(tmp_path / "cdk.out")] if command == "synth" else []
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", command, "--config", str(config), *args],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 8, result.stderr  # IAM5 on Action and on Resource, in each of the 4 accounts' ReadOnly
+    assert all("cdk-nag finding AwsSolutions-IAM5[" in line for line in lines), result.stderr
+    assert not (tmp_path / "cdk.out").exists()
+
+
+def test_a_failed_cloudformation_validation_is_one_line_per_finding(tmp_path: Path) -> None:
+    """CDK's built-in template validation fails synthesis on an error (it printed a block of warnings before)."""
+    from switchrole.nag import findings
+
+    report = tmp_path / "validation-report.json"
+    violation = {
+        "ruleName": "E3510",
+        "description": "Policies.0.PolicyDocument.Statement.0.Condition: null is not of type 'number'",
+        "severity": "error",
+        "violatingConstructs": [{"constructPath": "SwitchRole-a/ReadOnly/Resource"}],
+    }
+    report.write_text(
+        json.dumps({"pluginReports": [
+            {"pluginName": "AwsSolutions", "conclusion": "success", "violations": []},
+            {"pluginName": "CloudFormation Validate", "conclusion": "failure", "violations": [violation]},
+        ]})
+    )  # fmt: skip
+    assert findings(report) == [
+        "SwitchRole-a/ReadOnly/Resource: CloudFormation would refuse this template: "
+        "Policies.0.PolicyDocument.Statement.0.Condition: null is not of type 'number' (CloudFormation Validate E3510)"
+    ]
+
+
+def test_a_file_with_policy_problems_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """validate parsed a file twice when the generated policies had problems (to name their lines): twice the
+    time of the largest step for a large file."""
+    from switchrole import validate
+
+    parses: list[int] = []
+    real = YAML.load
+    monkeypatch.setattr(YAML, "load", lambda self, stream: parses.append(1) or real(self, stream))
+    values = ", ".join(f"v{i:05d}" for i in range(2000))
+    config = tmp_path / "accounts.yaml"
+    condition = f", Condition: {{StringEquals: {{'aws:x': [{values}]}}}}}}]"
+    config.write_text(with_policy("Version: '2012-10-17'\n" + STATEMENT.replace("}]", condition)))
+    with pytest.raises(ConfigError, match="inline policies total"):
+        validate.load_checked(config)
+    assert len(parses) == 1
