@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 DEFAULT_SECONDS = 90.0  # a single switch makes at most 6 AWS calls; one call that never answers ends in ~60 s
@@ -128,10 +130,27 @@ class Deadline:
             sys.stderr.flush()
         for process, _ in self._processes:
             if process.poll() is None:
+                for pid in descendants(process.pid):  # a wrapper's helpers too (not a process group of its own:
+                    with suppress(OSError):  # the process may prompt on /dev/tty, as a foreground job)
+                        os.kill(pid, signal.SIGKILL)
                 with suppress(OSError, subprocess.TimeoutExpired):
                     process.kill()
                     process.wait(timeout=2)
         os._exit(EXIT_FAILED)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid`` and by them, deepest last (Linux's /proc; elsewhere none are found)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            with suppress(OSError):
+                pending += [int(child) for child in children.read_text().split()]
+        if parent != pid:
+            found.append(parent)
+    return found
 
 
 _current: Deadline | None = None

@@ -408,8 +408,9 @@ def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path, comma
 def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_path: Path, command: str) -> None:
     """botocore waits for a profile's credential_process for ever: the deadline names the profile, stops the
     process and exits 1."""
-    pid_file = tmp_path / "pid"
-    env = with_credential_process(tmp_path, f"echo $$ > {pid_file}\nexec sleep 60") | {"SWITCHROLE_DEADLINE": "2"}
+    pid_file, helper_file = tmp_path / "pid", tmp_path / "helper"
+    script = f"sleep 60 &\necho $! > {helper_file}\necho $$ > {pid_file}\nwait"  # a wrapper and its helper
+    env = with_credential_process(tmp_path, script) | {"SWITCHROLE_DEADLINE": "2"}
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "switchrole.cli", *PROFILE_COMMANDS[command]], env=env, capture_output=True, text=True,
@@ -422,6 +423,13 @@ def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_pa
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # stopped, and reaped: not left sleeping
         os.kill(pid, 0)
+    helper = Path(f"/proc/{helper_file.read_text().strip()}/status")
+    for _ in range(50):  # ended with its wrapper (and reaped by init, which may take a moment)
+        if not helper.exists() or "\nState:\tZ" in helper.read_text():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"the credential_process's own helper is still running: {helper}")
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])
