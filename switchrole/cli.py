@@ -851,7 +851,7 @@ def run(argv: list[str] | None = None) -> Any:
         except Exception as exc:
             if os.environ.get("SWITCHROLE_DEBUG"):
                 raise
-            reason = redact(str(exc).splitlines()[0][:200] if str(exc) else "")
+            reason = redact(str(exc).splitlines()[0])[:200] if str(exc) else ""  # redacted, then cut
             typer.echo(
                 f"switchrole: unexpected error: {type(exc).__name__}: {reason} (SWITCHROLE_DEBUG=1 shows more)",
                 err=True,

@@ -42,10 +42,26 @@ def _secret_like(match: re.Match[str]) -> str:
     return REDACTED if mixed or len(run) >= TOKEN_LENGTH else run
 
 
+_known: set[str] = set()  # texts from the accounts file (role ARNs): never credentials, always shown
+
+
+def never_redact(*texts: str) -> None:
+    """Register texts that come from the accounts file, such as role ARNs, whose long mixed-case path and name
+    would look like a secret key to the shape rules: :func:`redact` leaves them whole."""
+    _known.update(t for t in texts if t)
+
+
 def redact(text: str) -> str:
+    kept: list[str] = []
+    for known in sorted((k for k in _known if k in text), key=len, reverse=True):
+        text = text.replace(known, f"\x00{len(kept)}\x00")  # no rule below matches a NUL-framed number
+        kept.append(known)
     text = _KEY_ID.sub(REDACTED, text)
     text = _KEY_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
-    return _BASE64_RUN.sub(_secret_like, text)
+    text = _BASE64_RUN.sub(_secret_like, text)
+    for n, known in enumerate(kept):
+        text = text.replace(f"\x00{n}\x00", known)
+    return text
 
 
 def short(value: object, limit: int = MAX_ECHO) -> str:
@@ -68,8 +84,15 @@ class RedactingStream:
         self._pending += text
         if "\n" in self._pending:
             done, _, self._pending = self._pending.rpartition("\n")
-            self._target.write(redact(done + "\n"))
+            self._emit(redact(done + "\n"))
         return len(text)
+
+    def _emit(self, text: str) -> None:
+        try:
+            self._target.write(text)
+        except UnicodeEncodeError:  # an ASCII terminal: "…" as \u2026 rather than no line at all
+            encoding = getattr(self._target, "encoding", None) or "ascii"
+            self._target.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
     def writelines(self, lines: Any) -> None:
         for line in lines:
@@ -78,11 +101,12 @@ class RedactingStream:
     def flush(self) -> None:
         if self._pending:
             pending, self._pending = self._pending, ""
-            self._target.write(redact(pending))
+            self._emit(redact(pending))
         self._target.flush()
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, errors...: the target's
-        if name.startswith("_"):
+        # never the binary `buffer` under it: click writes there, past the redaction, when the encoding is ASCII
+        if name.startswith("_") or name in ("buffer", "detach"):
             raise AttributeError(name)
         return getattr(self._target, name)
 

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from switchrole import deadline
 from switchrole.config import Organisation, utc_now
-from switchrole.redact import redact
+from switchrole.redact import never_redact, redact
 from switchrole.sessions import CredentialCache, profile_session
 from switchrole.smoke import (
     EXIT_USAGE,
@@ -77,6 +77,9 @@ def _cache(options: Options) -> CredentialCache:
 
 
 def run(options: Options) -> int:
+    if options.org is not None:  # its role ARNs are shown whole, however long and mixed-case their names
+        org = options.org
+        never_redact(*(org.role_kinds[k].arn(a.account_id) for a in org.accounts for k in a.role_keys))
     try:
         session = profile_session(options.profile)
     except botocore.exceptions.ProfileNotFound as exc:

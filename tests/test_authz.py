@@ -248,8 +248,21 @@ class TestIamSemantics:
             ("Bool", "aws:SecureTransport", "false", {}),  # AWS always sets it; the emulator speaks HTTP
             ("NumericLessThanIfExists", "aws:TokenIssueTime", "1", {}),
             ("Null", "aws:PrincipalOrgID", "true", {}),
+            ("Bool", "aws:PrincipalIsAWSService", "false", {}),
+            ("StringEquals", "aws:PrincipalTag/switchrole:managed-by", "switchrole", {}),
+            ("StringEquals", "iam:ResourceTag/team", "platform", {}),
         ],
-        ids=["malformed date", "malformed number", "malformed network", "SecureTransport", "TokenIssueTime", "org"],
+        ids=[
+            "malformed date",
+            "malformed number",
+            "malformed network",
+            "SecureTransport",
+            "TokenIssueTime",
+            "org",
+            "PrincipalIsAWSService",
+            "PrincipalTag",
+            "ResourceTag",
+        ],
     )
     def test_what_the_model_cannot_decide_fails_closed(
         self, operator: str, key: str, expected: str, context: dict[str, str]

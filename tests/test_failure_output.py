@@ -461,3 +461,27 @@ def test_an_unreachable_endpoint_is_the_cause_not_an_mfa_hint(tmp_path: Path, as
         assert report["failure_kind"] == "unreachable" and report["steps"][-1]["name"] == "source identity"
     else:
         assert result.stderr == "FAILED: cannot reach the AWS endpoint (http://127.0.0.1:9/)\n"
+
+
+def test_role_arns_from_the_accounts_file_are_shown_whole() -> None:
+    """A role path and name of 40 characters mixing cases and digits looks like a secret key to the shape
+    rules: an ARN the accounts file names is left whole, a secret beside it is still redacted."""
+    from switchrole.redact import never_redact, redact
+
+    arn = "arn:aws:iam::222222222222:role/teams/platform/DatabaseAdministrator2"
+    assert "[redacted]" in redact(arn)  # the shape rule alone
+    never_redact(arn)
+    assert redact(f"switched into {arn}; key {SECRET}") == f"switched into {arn}; key [redacted]"
+
+
+def test_an_ascii_terminal_does_not_bypass_the_redaction(tmp_path: Path) -> None:
+    """click writes to a stream's binary buffer when its encoding is ASCII: the redacting stream has none, so
+    usage errors and failure lines are redacted there too."""
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run(
+        [sys.executable, "-m", "switchrole.cli", "assume", "--role-arn", f"arn:aws:iam::2:role/{SECRET}",
+         "--session-name", "alice"], env=env, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output = (result.stdout + result.stderr).decode("ascii", "replace")
+    assert result.returncode == 2, output
+    assert "SENTINEL" not in output and "[redacted]" in output

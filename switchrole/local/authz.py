@@ -109,8 +109,17 @@ UNMODELLED_KEYS = frozenset(
         "aws:PrincipalType",
         "aws:userid",
         "aws:ViaAWSService",
+        "aws:PrincipalIsAWSService",
+        "aws:PrincipalServiceName",
     )
 )
+# Tag keys: AWS sets one for each tag of the principal or resource (switchrole tags its users and roles).
+UNMODELLED_PREFIXES = ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")
+
+
+def unmodelled(key: str) -> bool:
+    lowered = key.lower()
+    return lowered in UNMODELLED_KEYS or lowered.startswith(UNMODELLED_PREFIXES)
 
 
 def _date(value: str) -> datetime.datetime:
@@ -171,7 +180,7 @@ def condition_holds(operator: str, key: str, expected: Any, context: Context) ->
     qualifier, _, operator = operator.rpartition(":")
     if qualifier not in ("", "ForAnyValue", "ForAllValues"):
         raise UnknownOperator(f"{qualifier}:{operator}")
-    if key.lower() in UNMODELLED_KEYS and not _has(context, key):
+    if unmodelled(key) and not _has(context, key):
         raise Undecidable(f"{key} is not modelled")
     if operator == "Null":  # "true": the key must be absent; "false": present
         return any(str(v).lower() == str(not _has(context, key)).lower() for v in _as_list(expected))

@@ -223,7 +223,7 @@ class Demo:
         child: in the demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(),
         and never under a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""
         process = subprocess.Popen(
-            [sys.executable, "-m", "switchrole.local.synth_child", str(self.assembly)],
+            [sys.executable, "-P", "-m", "switchrole.local.synth_child", str(self.assembly)],  # -P: not the cwd
             cwd=self.workdir,
             env={**os.environ, "TMPDIR": str(self.tmp)},
             stdin=subprocess.PIPE,
