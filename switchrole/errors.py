@@ -48,6 +48,9 @@ class Problem:
         return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
 
 
+MAX_PROBLEMS = 200  # lines of one error; the rest are counted
+
+
 @dataclass
 class ConfigError(Exception):
     """Raised when a configuration cannot be used; carries every problem found."""
@@ -57,7 +60,11 @@ class ConfigError(Exception):
     lines: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lines = [p.render(self.source) for p in self.problems]
+        self.lines = [p.render(self.source) for p in self.problems[:MAX_PROBLEMS]]
+        if len(self.problems) > MAX_PROBLEMS:  # a 99,000-item junk list would print 99,000 lines
+            more = len(self.problems) - MAX_PROBLEMS
+            where = self.source or "the file"
+            self.lines.append(f"{where}: … and {more:,} more problems (fix these, then validate again)")
         super().__init__("\n".join(self.lines))
 
     @classmethod

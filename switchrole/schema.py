@@ -276,6 +276,14 @@ def _policy_document(value: Any) -> dict[str, Any]:
         condition = statement.get("Condition", {})
         if not isinstance(condition, dict) or not all(isinstance(v, dict) for v in condition.values()):
             raise ValueError(f"{where}: Condition must map operators to maps of keys and values")
+        for operator, tests in condition.items():
+            for key, expected in tests.items():
+                values = expected if isinstance(expected, list) else [expected]
+                if not values or not all(isinstance(v, str | int | float | bool) for v in values):
+                    # a map here would reach the template as a CloudFormation function ({Ref: ...}, Fn::...)
+                    raise ValueError(
+                        f"{where}: Condition.{operator}.{key} must be a string, number or boolean, or a list of them"
+                    )
     return value
 
 

@@ -209,6 +209,27 @@ def test_inline_policies_take_iams_policy_characters_only(where: str) -> None:
     assert any(f"roles.ReadOnly.inline_policies.Fence: {field}; IAM allows only" in p for p in lines), lines
 
 
+@pytest.mark.parametrize(
+    "value", [{"Ref": "AWS::AccountId"}, [{"Fn::ImportValue": "x"}], []], ids=["Ref", "in a list", "empty list"]
+)
+def test_condition_values_are_plain_values(value: Any) -> None:
+    """A map as a condition value reached the template as a CloudFormation function ({Ref: ...}), which the
+    reviewed file does not show as the value IAM will see."""
+
+    def policy(expected: Any) -> Any:
+        condition = {"StringEquals": {"aws:ResourceAccount": expected}}
+        statement = {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": condition}
+        document = {"Version": "2012-10-17", "Statement": [statement]}
+        return lambda d: d["roles"]["ReadOnly"].__setitem__("inline_policies", {"Fence": document})
+
+    assert problems(variant(policy(["222222222222", 333333333333, True]))) == []
+    lines = problems(variant(policy(value)))
+    assert any(
+        "inline_policies.Fence: Statement[0]: Condition.StringEquals.aws:ResourceAccount must be a string" in p
+        for p in lines
+    ), lines
+
+
 def test_duplicate_ou_targets_are_refused() -> None:
     text = STACKSETS.read_text()
     line = "    - {ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}"

@@ -345,3 +345,14 @@ def test_a_file_with_policy_problems_is_parsed_once(tmp_path: Path, monkeypatch:
     with pytest.raises(ConfigError, match="inline policies total"):
         validate.load_checked(config)
     assert len(parses) == 1
+
+
+def test_a_flood_of_problems_is_cut_to_a_readable_count(tmp_path: Path) -> None:
+    """A junk list of 99,000 items printed 99,000 problem lines: the first 200 are shown, the rest counted."""
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT.replace("accounts:\n", "accounts:\n" + "  - 7\n" * 300, 1))
+    result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 201 and lines[0].startswith(f"{config}:")
+    assert lines[-1].endswith(": … and 100 more problems (fix these, then validate again)")
