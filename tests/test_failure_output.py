@@ -101,34 +101,52 @@ def run(endpoint: str, tmp_path: Path, *args: str, **extra: str) -> subprocess.C
     )  # fmt: skip
 
 
+def at_once(calls: dict[str, Callable[[], subprocess.CompletedProcess[str]]]) -> dict[str, Any]:
+    """Run each command's subprocess at the same time (each waits out a deadline): (result, seconds) by name."""
+
+    def timed(call: Callable[[], subprocess.CompletedProcess[str]]) -> tuple[subprocess.CompletedProcess[str], float]:
+        started = time.monotonic()
+        return call(), time.monotonic() - started
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = {name: pool.submit(timed, call) for name, call in calls.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
 ROLE = "arn:aws:iam::222222222222:role/switchrole/ReadOnly"
 EXAMPLE = str(Path(__file__).resolve().parent.parent / "accounts.yaml")
 
 
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["smoke", "--role-arn", ROLE, "--token-code", "123456", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice"],
-        ["smoke", "--role-arn", ROLE, "--config", EXAMPLE, "--token-code", "123456", "--json"],
-        ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--token-code", "123456"],
-        ["smoke", "--role-arn", ROLE, "--no-cache"],  # no MFA: straight to AssumeRole
-        ["assume", "--role-arn", ROLE, "--session-name", "alice", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice",
-         "--token-code", "123456"],
-        ["assume", "--role-arn", ROLE, "--session-name", "alice"],
-        ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
-    ],
-    ids=["smoke", "smoke-json", "smoke-all", "smoke-no-mfa", "assume", "assume-no-mfa", "session"],
-)  # fmt: skip
-def test_no_failure_prints_a_credential(fake_sts: str, tmp_path: Path, args: list[str]) -> None:
-    result = run(fake_sts, tmp_path, *args)
-    output = result.stdout + result.stderr
-    assert result.returncode in (1, 2), output
-    assert "Traceback" not in output
-    for sentinel in (SECRET, TOKEN[:40], KEY, "SENTINEL"):
-        assert sentinel not in output, output
-    assert not list(tmp_path.rglob("*.json")) or all(
-        SECRET not in p.read_text() for p in tmp_path.rglob("*.json")
-    )  # nothing of a broken answer is cached either
+BROKEN_ANSWER_COMMANDS = {
+    "smoke": ["smoke", "--role-arn", ROLE, "--token-code", "123456", "--mfa-serial",
+              "arn:aws:iam::111111111111:mfa/alice"],
+    "smoke-json": ["smoke", "--role-arn", ROLE, "--config", EXAMPLE, "--token-code", "123456", "--json"],
+    "smoke-all": ["smoke", "--all", "--config", EXAMPLE, "--user", "alice", "--token-code", "123456"],
+    "smoke-no-mfa": ["smoke", "--role-arn", ROLE, "--no-cache"],  # no MFA: straight to AssumeRole
+    "assume": ["assume", "--role-arn", ROLE, "--session-name", "alice", "--mfa-serial",
+               "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+    "assume-no-mfa": ["assume", "--role-arn", ROLE, "--session-name", "alice"],
+    "session": ["session", "--mfa-serial", "arn:aws:iam::111111111111:mfa/alice", "--token-code", "123456"],
+}  # fmt: skip
+
+
+def test_no_failure_prints_a_credential(fake_sts: str, tmp_path: Path) -> None:
+    """Each command against each broken answer (the fixture's modes), the commands at the same time."""
+    folders = {command: tmp_path / command for command in BROKEN_ANSWER_COMMANDS}
+    for folder in folders.values():
+        folder.mkdir()
+    results = at_once({
+        command: functools.partial(run, fake_sts, folders[command], *args)
+        for command, args in BROKEN_ANSWER_COMMANDS.items()
+    })  # fmt: skip
+    for command, (result, _) in results.items():
+        output = result.stdout + result.stderr
+        assert result.returncode in (1, 2), (command, output)
+        assert "Traceback" not in output, (command, output)
+        for sentinel in (SECRET, TOKEN[:40], KEY, "SENTINEL"):
+            assert sentinel not in output, (command, output)
+        cached = list(folders[command].rglob("*.json"))
+        assert all(SECRET not in p.read_text() for p in cached), command  # nothing of a broken answer is cached
 
 
 def test_redaction_is_the_last_resort_on_every_line() -> None:
@@ -221,14 +239,19 @@ COMMANDS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("command", list(COMMANDS))
-def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path, command: str) -> None:
+def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
     """An error answer's <Code> is printed as the cause's last resort: it is redacted like the message."""
+    folders = {command: tmp_path / command for command in COMMANDS}
+    for folder in folders.values():
+        folder.mkdir()
     with sts_answering(lambda action: (200, IDENTITY) if action == "GetCallerIdentity" else (400, SECRET_CODE)) as url:
-        result = run(url, tmp_path, *COMMANDS[command])
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, output
-    assert "SENTINEL" not in output and "[redacted]" in output and "Traceback" not in output
+        results = at_once(
+            {command: functools.partial(run, url, folders[command], *args) for command, args in COMMANDS.items()}
+        )
+    for command, (result, _) in results.items():
+        output = result.stdout + result.stderr
+        assert result.returncode == 1, (command, output)
+        assert "SENTINEL" not in output and "[redacted]" in output and "Traceback" not in output, (command, output)
 
 
 def test_a_caller_arn_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
@@ -389,18 +412,6 @@ DEADLINE_COMMANDS = {
     "assume": COMMANDS["assume"],
     "session": COMMANDS["session"],
 }
-
-
-def at_once(calls: dict[str, Callable[[], subprocess.CompletedProcess[str]]]) -> dict[str, Any]:
-    """Run each command's subprocess at the same time (each waits out a deadline): (result, seconds) by name."""
-
-    def timed(call: Callable[[], subprocess.CompletedProcess[str]]) -> tuple[subprocess.CompletedProcess[str], float]:
-        started = time.monotonic()
-        return call(), time.monotonic() - started
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        futures = {name: pool.submit(timed, call) for name, call in calls.items()}
-        return {name: future.result() for name, future in futures.items()}
 
 
 def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path) -> None:
