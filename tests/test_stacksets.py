@@ -227,3 +227,27 @@ def test_replayed_in_moto_the_instances_get_the_roles(stack_sets: dict[str, dict
             assert trust == {"aws:PrincipalArn": ["arn:aws:iam::111111111111:user/alice"]}
             attached = iam.list_attached_role_policies(RoleName="ReadOnly")["AttachedPolicies"]
             assert [p["PolicyName"] for p in attached] == ["ReadOnlyAccess"]
+
+
+def test_a_stackset_template_over_the_body_limit_is_a_clean_validate_error(tmp_path: Path) -> None:
+    """Six role kinds with large inline policies: each role within IAM's quotas, their StackSet template over
+    CloudFormation's 51,200-byte TemplateBody. validate gave a PolicyError traceback; now one line, exit 2."""
+    from typer.testing import CliRunner
+
+    from switchrole.cli import app
+
+    def fence(kind: int) -> dict[str, Any]:  # a Deny (no cdk-nag finding) of about 8,500 characters
+        buckets = [f"arn:aws:s3:::kind{kind}-bucket-{n:03d}-of-a-long-name/*" for n in range(170)]
+        statement = {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": buckets}
+        return {"Version": "2012-10-17", "Statement": [statement]}
+
+    roles = {f"Kind{k}": {"managed_policies": ["ReadOnlyAccess"], "inline_policies": {"Fence": fence(k)}}
+             for k in range(6)}  # fmt: skip
+    data = generated(2, roles=roles, users={"ann": {"groups": []}})
+    data["deployment"] = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
+    config = tmp_path / "accounts.yaml"
+    config.write_text(json.dumps(data))  # JSON is YAML
+    result = CliRunner().invoke(app, ["validate", "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert "template body" in line and "> 51,200" in line and "Traceback" not in result.output
