@@ -59,13 +59,39 @@ def reply(action: str, mode: str) -> tuple[int, str]:
 def fake_sts(request: pytest.FixtureRequest) -> Iterator[str]:
     mode = request.param
 
+    def answer(action: str) -> tuple[int, str] | None:
+        if mode == "closed" and action != "GetCallerIdentity":
+            return None  # no answer at all: the connection just closes
+        return reply(action, mode)
+
+    with sts_answering(answer) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A local HTTP server with ``handler`` for the block, stopped at once after it; its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+@contextlib.contextmanager
+def sts_answering(answer: Callable[[str], tuple[int, str] | None]) -> Iterator[str]:
+    """A local fake STS: ``answer(action)`` is the status and XML body of each reply (None: close the connection
+    without any)."""
+
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
-            if mode == "closed" and form.get("Action", [""])[0] != "GetCallerIdentity":
-                self.close_connection = True  # no answer at all: the connection just closes
+            answered = answer(form.get("Action", [""])[0])
+            if answered is None:
+                self.close_connection = True
                 return
-            status, body = reply(form.get("Action", [""])[0], mode)
+            status, body = answered
             data = body.encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/xml")
@@ -76,10 +102,8 @@ def fake_sts(request: pytest.FixtureRequest) -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def run(endpoint: str, tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -198,32 +222,6 @@ def test_redaction_leaves_ordinary_words_alone(harmless: str) -> None:
     from switchrole.redact import redact
 
     assert redact(harmless) == harmless
-
-
-@contextlib.contextmanager
-def sts_answering(answer: Callable[[str], tuple[int, str]]) -> Iterator[str]:
-    """A local fake STS: ``answer(action)`` is the status and XML body of each reply."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
-            status, body = answer(form.get("Action", [""])[0])
-            data = body.encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
 
 
 NS = 'xmlns="https://sts.amazonaws.com/doc/2011-06-15/"'
@@ -398,12 +396,8 @@ def sts_dripping() -> Iterator[str]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 DEADLINE_COMMANDS = {
