@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from switchrole.local.kept import OFFLINE_CLI_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "accounts.yaml"
 
@@ -14,10 +16,8 @@ EXAMPLE = ROOT / "accounts.yaml"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(ROOT / ".cache" / "jsii"))
 os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
-os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
-os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
-os.environ.setdefault("NPM_CONFIG_UPDATE_NOTIFIER", "false")
-os.environ.setdefault("AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true")
+for name, value in OFFLINE_CLI_ENV.items():  # the settings the demo and a kept emulator's env file use
+    os.environ.setdefault(name, value)
 # Nothing may reach a real AWS address: clients without an explicit endpoint go to a closed local port.
 os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
