@@ -117,13 +117,14 @@ def redacted_output(*, stdout: bool) -> Iterator[None]:
     resort behind each command's own care. ``stdout=False`` for the commands whose stdout must carry
     credentials (the credential_process answer of ``assume`` and ``session``)."""
     saved_out, saved_err = sys.stdout, sys.stderr
-    streams = [RedactingStream(saved_err)] + ([RedactingStream(saved_out)] if stdout else [])
-    sys.stderr = streams[0]
-    if stdout:
-        sys.stdout = streams[1]
+    if not isinstance(saved_err, RedactingStream):  # nested (the console entry, then the command): wrapped once
+        sys.stderr = RedactingStream(saved_err)
+    if stdout and not isinstance(saved_out, RedactingStream):
+        sys.stdout = RedactingStream(saved_out)
     try:
         yield
     finally:
-        for stream in streams:
-            stream.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if isinstance(stream, RedactingStream) and stream not in (saved_out, saved_err):
+                stream.flush()
         sys.stdout, sys.stderr = saved_out, saved_err

@@ -512,3 +512,18 @@ def test_an_ascii_terminal_does_not_bypass_the_redaction(tmp_path: Path) -> None
     output = (result.stdout + result.stderr).decode("ascii", "replace")
     assert result.returncode == 2, output
     assert "SENTINEL" not in output and "[redacted]" in output
+
+
+def test_nested_redaction_wraps_each_stream_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The console entry and the command both ask for the redaction: one wrapper per stream, not two."""
+    import io
+
+    from switchrole.redact import RedactingStream, redacted_output
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with redacted_output(stdout=False):
+        outer = sys.stderr
+        with redacted_output(stdout=False):
+            assert sys.stderr is outer and isinstance(outer, RedactingStream)
+            print(f"key {KEY}", file=sys.stderr)
+        assert sys.stderr is outer
