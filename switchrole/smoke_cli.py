@@ -89,7 +89,7 @@ def run(options: Options) -> int:
     except deadline.DeadlineError as exc:
         return usage(str(exc))
     if options.all_roles:
-        return _run_all(session, options)
+        return _run_all(session, options, seconds)
     if options.role_arn is None:
         return usage("give --role-arn ARN, or --all --config accounts.yaml --user NAME")
     try:
@@ -182,7 +182,7 @@ def _token_code(options: Options) -> str:
     return ""
 
 
-def _run_all(session: boto3.Session, options: Options) -> int:
+def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
     org, user = options.org, options.user
     if org is None or user is None:
         return usage("--all needs --config accounts.yaml and --user NAME")
@@ -195,7 +195,7 @@ def _run_all(session: boto3.Session, options: Options) -> int:
         return 0
     # a progress bar only on a terminal: elsewhere it would leave an empty line on stderr
     with (
-        deadline.running(deadline.configured_seconds(), "smoke --all", "FAILED: ", math.ceil(total / options.workers)),
+        deadline.running(seconds, "smoke --all", "FAILED: ", math.ceil(total / options.workers)),
         Progress(console=err, transient=True, disable=options.as_json or not err.is_terminal) as progress,
     ):
         task = progress.add_task(f"switching as {user}", total=total)
