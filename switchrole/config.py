@@ -26,15 +26,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
-from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
 from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
+from switchrole.yaml_bounds import MAX_DEPTH, MAX_LINES, CheckingComposer, Refused, count_lines, prescan
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -451,13 +449,7 @@ def expiring_entries(
 
 MAX_FILE_BYTES = 2_000_000  # accounts files of 5,000 accounts are under 1 MB
 MAX_VALUES = 1_000_000  # values in the parsed file, aliases expanded (5,000 accounts: ~60,000)
-MAX_DEPTH = 64  # nesting of maps and lists (a policy document needs about 8)
-# Checked before or while parsing, so that no file under MAX_FILE_BYTES keeps the (pure Python) parser busy for
-# long: each node costs it about 40 microseconds, each comment line 9. The benchmark's 5,000 accounts (bench/)
-# are 54,000 nodes on 34,000 lines (block style), with no anchor.
-MAX_LINES = 100_000
-MAX_NODES = 100_000  # scalars, maps, lists and aliases as written (MAX_VALUES counts what aliases expand to)
-MAX_ANCHORS = 10_000
+# The limits on the YAML as written (lines, nodes, anchors, depth) are in yaml_bounds.
 
 
 def read_text(path: str | FsPath, what: str = "the file", limit: int = MAX_FILE_BYTES) -> str:
@@ -519,14 +511,15 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages)."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError.single((), f"the file is over {MAX_FILE_BYTES:,} characters", source)
-    lines = sum(text.count(end) for end in ("\n", "\r", "\x85", "\u2028", "\u2029")) - text.count("\r\n")
+    lines = count_lines(text)
     if lines > MAX_LINES:
         raise ConfigError.single((), f"the file has {lines:,} lines; at most {MAX_LINES:,} are read", source)
     yaml = YAML(typ="rt")
-    yaml.Composer = _CheckingComposer
+    yaml.Composer = CheckingComposer
     try:
+        prescan(text)  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
         root = yaml.load(text)
-    except _Refused as exc:
+    except Refused as exc:
         raise ConfigError.single(exc.path, exc.message, source, exc.line) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -547,105 +540,6 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
             (), f"the top level must be a mapping (hub:, roles:, accounts:, ...), not {_describe(root)}", source, 1
         )
     return root
-
-
-class _Refused(Exception):
-    """What :class:`_CheckingComposer` refuses, at a field path and file line."""
-
-    def __init__(self, path: Path, message: str, line: int) -> None:
-        super().__init__(message)
-        self.path, self.message, self.line = path, message, line
-
-
-_CORE = "tag:yaml.org,2002:"
-_SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null")}
-_COLLECTION_TAGS = {SequenceNode: {f"{_CORE}seq", f"{_CORE}omap"}, MappingNode: {f"{_CORE}map"}}
-
-
-class _CheckingComposer(Composer):
-    """ruamel's composer, checking each node as the parser hands it over, before anything is constructed: so
-    the parse stops at the first node past a limit (:data:`MAX_NODES`, :data:`MAX_ANCHORS`, :data:`MAX_DEPTH`),
-    an alias inside its own anchor is refused (ruamel would construct it as None, or crash on a merge key), and
-    so is a YAML tag other than the core ones that say what the value already is (``!!str`` on any scalar,
-    ``!!int`` on an integer, ``!!map`` on a map, ``!!seq`` or ``!!omap`` on a list, ...)."""
-
-    def __init__(self, loader: Any = None) -> None:
-        super().__init__(loader)
-        self.warn_double_anchors = False  # legal YAML (the later anchor wins); a Python warning would be a stray line
-        self.nodes = 0
-        self.anchor_count = 0
-        self.open: list[Any] = []  # the nodes being composed, outermost first
-        self.path: list[Any] = []  # and the field path to the node being composed
-
-    def refuse(self, message: str, mark: Any, *more: Any) -> _Refused:
-        path = tuple(p for p in self.path if p is not None)
-        return _Refused((*path, *more), message, mark.line + 1)
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if isinstance(index, ScalarNode):
-            part: Any = str(index.value)
-        elif isinstance(index, int) or index is None:
-            part = index if parent is not None else None
-        else:
-            part = "?"  # a value under a complex key: refused later, as a key that is not a string
-        self.path.append(part)
-        self.open.append(parent)
-        try:
-            return self._checked_node(parent, index)
-        finally:
-            self.path.pop()
-            self.open.pop()
-
-    def _checked_node(self, parent: Any, index: Any) -> Any:
-        event = self.parser.peek_event()
-        self.nodes += 1
-        if self.nodes > MAX_NODES:
-            raise self.refuse(f"the file has more than {MAX_NODES:,} values as written", event.start_mark)
-        if isinstance(event, AliasEvent):
-            target = self.anchors.get(event.anchor)
-            if target is not None and any(target is node for node in self.open):
-                raise self.refuse(f"an alias inside its own anchor (&{event.anchor}) is refused", event.start_mark)
-            return super().compose_node(parent, index)
-        if len(self.open) > MAX_DEPTH:
-            raise self.refuse(f"nested more than {MAX_DEPTH} levels", event.start_mark)
-        if event.anchor is not None:
-            self.anchor_count += 1
-            if self.anchor_count > MAX_ANCHORS:
-                raise self.refuse(f"the file has more than {MAX_ANCHORS:,} YAML anchors (&name)", event.start_mark)
-        tagged = isinstance(event, ScalarEvent | SequenceStartEvent | MappingStartEvent) and event.ctag is not None
-        if tagged:
-            self._check_tag(event)
-        node = super().compose_node(parent, index)
-        if tagged and str(node.tag) == f"{_CORE}omap":
-            self._check_omap(node)
-        return node
-
-    def _check_tag(self, event: Any) -> None:
-        tag, written = str(event.ctag), f"{event.ctag.handle or ''}{event.ctag.suffix}"
-        if isinstance(event, ScalarEvent):
-            plain = str(self.resolver.resolve(ScalarNode, event.value, (True, False)))
-            allowed = tag == f"{_CORE}str" or (tag in _SCALAR_TAGS and tag == plain)
-        else:
-            allowed = tag in _COLLECTION_TAGS[SequenceNode if isinstance(event, SequenceStartEvent) else MappingNode]
-        if not allowed:
-            raise self.refuse(
-                f"YAML tag {short(written, 40)[1:-1]} is not allowed here: only plain values (strings, numbers, "
-                "booleans, lists and maps) and the core tags that name their own kind (!!str, !!int, !!map, ...)",
-                event.start_mark,
-            )
-
-    def _check_omap(self, node: Any) -> None:
-        """``!!omap``: a list of one-key maps, each key once (ruamel's constructor asserts it)."""
-        seen: set[Any] = set()
-        for i, item in enumerate(node.value):
-            if not (
-                isinstance(item, MappingNode) and len(item.value) == 1 and isinstance(item.value[0][0], ScalarNode)
-            ):
-                raise self.refuse("an ordered map (!!omap) is a list of one-key maps", item.start_mark, i)
-            key = item.value[0][0].value
-            if key in seen:
-                raise self.refuse(f"an ordered map (!!omap) lists the key {short(key)} twice", item.start_mark, i)
-            seen.add(key)
 
 
 def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
@@ -683,7 +577,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             return value
         if isinstance(value, str) and not isinstance(value, TaggedScalar):
             return checked(str(value), path)
-        if isinstance(value, TaggedScalar) and str(value.tag) == f"{_CORE}str":  # !!str (the composer let it in)
+        if isinstance(value, TaggedScalar) and str(value.tag) == "tag:yaml.org,2002:str":  # !!str, let in
             return checked(str(value.value), path)
         if isinstance(value, int):
             if abs(value) > MAX_EXACT_INTEGER:  # JSON numbers are doubles: CDK would write a rounded one, or null

@@ -1,4 +1,4 @@
-"""A seeded Hypothesis campaign over mutated accounts files: exit 0 or exit 2 only, no traceback, fast.
+"""A seeded Hypothesis campaign over mutated accounts files: exit 0 or exit 2 only, no traceback.
 
 `make fuzz` runs a longer campaign of the same mutations (bench/fuzz.py; figures in BENCHMARKS.md).
 """
@@ -18,7 +18,7 @@ from bench.fuzz import EXAMPLE, mutate, outcome
 @settings(
     max_examples=300,
     derandomize=True,  # the same inputs on every run: a failure here is reproducible
-    deadline=3000,  # ms per input: the alias bombs and huge files of old took a minute
+    deadline=None,  # how long an input takes is bench/fuzz.py's figure: a loaded machine must not fail the test
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from factories import EXAMPLE
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
+from switchrole import yaml_bounds
 from switchrole.cli import app
 from switchrole.errors import ConfigError
 
@@ -53,9 +53,7 @@ CASES = {
 def test_odd_yaml_is_a_clean_exit_2(tmp_path: Path, name: str) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_text(CASES[name])
-    start = time.monotonic()
     result = runner.invoke(app, ["validate", "--config", str(config)])
-    assert time.monotonic() - start < 10, name
     assert result.exit_code == 2, (name, result.output, result.exception)
     assert isinstance(result.exception, SystemExit)  # not an exception escaping as a traceback
     lines = result.stderr.strip().splitlines()
@@ -81,10 +79,8 @@ def test_an_ordered_map_is_just_a_map(tmp_path: Path) -> None:
 def test_large_files_are_refused_before_reading(tmp_path: Path) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_text(TEXT + "#" * 3_000_000 + "\n")
-    start = time.monotonic()
     result = runner.invoke(app, ["validate", "--config", str(config)])
-    assert time.monotonic() - start < 2
-    assert result.exit_code == 2 and "at most 2,000,000 are read" in result.stderr
+    assert result.exit_code == 2 and "is 3,00" in result.stderr and "bytes; at most 2,000,000 are read" in result.stderr
 
 
 def test_a_huge_value_is_echoed_short(tmp_path: Path) -> None:
@@ -212,28 +208,48 @@ def test_core_tags_that_name_the_values_own_kind_are_allowed(tmp_path: Path) -> 
 
 
 ZEROS = 950_000
+VALUES = "the file has more than 100,000 values as written"
 LARGE = {  # each was answered after 9 to 78 s (and 1.3 GB) before the parse was bounded
-    "flow-list": (TEXT + "junk: [" + ",".join(["0"] * ZEROS) + "]\n", "values as written"),
-    "block-list": (TEXT + "junk:\n" + "- 0\n" * 480_000, "lines; at most"),
-    "anchors": (TEXT + "junk:\n" + "".join(f"- &a{i} 0\n" for i in range(60_000)), "YAML anchors"),
+    "flow-list": (TEXT + "junk: [" + ",".join(["0"] * ZEROS) + "]\n", f"junk[99782]: {VALUES}"),
+    "block-list": (TEXT + "junk:\n" + "- 0\n" * 480_000, "the file has 480,070 lines; at most 100,000 are read"),
+    "anchors": (
+        TEXT + "junk:\n" + "".join(f"- &a{i} 0\n" for i in range(60_000)),
+        "junk[10000]: the file has more than 10,000 YAML anchors",
+    ),
     "deep-flow": (TEXT + "junk: " + "[" * 5000 + "\n", "nested more than 64 levels"),
-    "comments": ("#\n" * 900_000 + TEXT, "lines; at most"),
-    "aliases": (TEXT + "junk: [&z 0, " + ",".join(["*z"] * 600_000) + "]\n", "values as written"),
-    "self-alias": (TEXT + "junk: &z [" + ",".join(["*z"] * 600_000) + "]\n", "alias inside its own anchor"),
+    "deep-map": (TEXT + "junk: " + "{a: " * 900 + "\n", "junk" + ".a" * 62 + ": nested more than 64 levels"),
+    "comments": ("#\n" * 900_000 + TEXT, "the file has 900,069 lines; at most 100,000 are read"),
+    "aliases": (TEXT + "junk: [&z 0, " + ",".join(["*z"] * 600_000) + "]\n", f"junk[99782]: {VALUES}"),
+    "self-alias": (
+        TEXT + "junk: &z [" + ",".join(["*z"] * 600_000) + "]\n",
+        "junk[0]: an alias inside its own anchor (&z)",
+    ),
 }
 
 
 @pytest.mark.parametrize("name", list(LARGE))
-def test_large_inputs_under_the_size_limit_are_answered_in_seconds(tmp_path: Path, name: str) -> None:
+def test_large_inputs_are_refused_before_the_expensive_parse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Each file under the size limit that goes past a limit is refused, with the limit named in one line, before
+    ruamel's pure-Python composer sees a single node (it took 10 s of CPU for the flow list on a slow machine).
+    How long that takes is a benchmark's figure (bench/fuzz.py --limits, BENCHMARKS.md), not a test's."""
     text, words = LARGE[name]
     assert len(text.encode()) <= 2_000_000
     config = tmp_path / "accounts.yaml"
     config.write_text(text)
-    start = time.process_time()  # CPU time: the machine's other work does not count
+    composed: list[object] = []
+    original = yaml_bounds.CheckingComposer.compose_node
+
+    def counting(self: yaml_bounds.CheckingComposer, parent: object, index: object) -> object:
+        composed.append(index)
+        return original(self, parent, index)
+
+    monkeypatch.setattr(yaml_bounds.CheckingComposer, "compose_node", counting)
     result = runner.invoke(app, ["validate", "--quick", "--config", str(config)])
-    assert time.process_time() - start < 8, name
-    assert result.exit_code == 2 and words in result.stderr, result.stderr[:300]
+    assert result.exit_code == 2 and f"{config}:" in result.stderr and words in result.stderr, result.stderr[:300]
     assert len(result.stderr.splitlines()) == 1
+    assert composed == []
 
 
 def test_the_limits_leave_room_for_5000_accounts() -> None:
@@ -241,14 +257,14 @@ def test_the_limits_leave_room_for_5000_accounts() -> None:
     from factories import dump
 
     from bench.organisations import organisation
-    from switchrole.config import MAX_ANCHORS, MAX_LINES, MAX_NODES, _CheckingComposer
+    from switchrole.yaml_bounds import MAX_ANCHORS, MAX_LINES, MAX_NODES, CheckingComposer
 
     text = dump(organisation(5000))
     yaml = YAML(typ="rt")
-    yaml.Composer = _CheckingComposer
+    yaml.Composer = CheckingComposer
     yaml.load(text)
-    assert yaml.composer.nodes * 1.8 < MAX_NODES and text.count("\n") * 2.5 < MAX_LINES
-    assert yaml.composer.anchor_count * 100 < MAX_ANCHORS
+    assert yaml.composer.budget.nodes * 1.8 < MAX_NODES and text.count("\n") * 2.5 < MAX_LINES
+    assert yaml.composer.budget.anchors * 100 < MAX_ANCHORS
 
 
 READONLY = "Read-only view of the account for engineers and on-call"
