@@ -80,29 +80,55 @@ def validate(
     quick: Annotated[
         bool, typer.Option("--quick", help="Skip the synthesis checks (cdk-nag, template sizes): ~3 s faster.")
     ] = False,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            help="Git revision or file of what is deployed: also check that the change deploys as one update.",
+        ),
+    ] = None,
 ) -> None:
     """Check the accounts file: schema, references, IAM quotas and (unless --quick) synthesis.
 
     Every IAM quota the generated policies must fit, and everything synthesis checks (cdk-nag, template sizes),
-    so that a file that validates is a file that synthesizes.
+    so that a file that validates is a file that synthesizes. With --base, also that CloudFormation can deploy
+    the change over --base as one update (no replacement of a named resource); --quick skips that too.
     """
     import tempfile
 
     from switchrole.summary import summarize, warnings
 
     org = load(config)
+    base_org = _base(base, config) if base is not None and not quick else None
     if not quick:
         from switchrole.assembly import synth as synth_assembly
         from switchrole.nag import SynthFailed
 
         with tempfile.TemporaryDirectory(prefix="switchrole-validate-") as scratch:
+            assembly = Path(scratch) / "cdk.out"
             try:
-                guarded(lambda: synth_assembly(org, Path(scratch) / "cdk.out"))
+                guarded(lambda: synth_assembly(org, assembly))
+                if base_org is not None:
+                    _refuse_replacements(base_org, org, config, assembly)
             except SynthFailed as exc:
                 raise fail([f"{config}: {line}" for line in exc.lines]) from None
     for warning in warnings(org):
         typer.echo(f"{config}: warning: {warning}", err=True)
     typer.echo(f"{config}: OK: {summarize(org)}" + (" (--quick: synthesis not checked)" if quick else ""))
+
+
+def _base(base: str, config: Path) -> Organisation | None:
+    from switchrole.access_diff import load_base
+
+    return guarded(lambda: load_base(base, config))[0]
+
+
+def _refuse_replacements(base: Organisation, head: Organisation, config: Path, assembly: Path | None = None) -> None:
+    """Exit 2, one line each, for every change CloudFormation could not deploy over ``base`` as one update."""
+    from switchrole.replacement import update_problems
+
+    if problems := update_problems(base, head, assembly):
+        raise fail([problem.render(str(config)) for problem in problems])
 
 
 @app.command()
@@ -466,9 +492,15 @@ def diff(
     """
     from switchrole.access_diff import diff as access_diff
     from switchrole.access_diff import load_base
+    from switchrole.nag import SynthFailed
 
     head = load(config)
     base_org, base_label = guarded(lambda: load_base(base, config))
+    if base_org is not None:
+        try:
+            _refuse_replacements(base_org, head, config)
+        except SynthFailed as exc:
+            raise fail([f"{config}: {line}" for line in exc.lines]) from None
     result = access_diff(base_org, head, base_label=base_label, head_label=str(config))
     typer.echo(result.to_json() if format == "json" else result.to_markdown(), nl=format == "json")
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)

@@ -37,7 +37,9 @@ class HubAccessGroup(Construct):
                 f"Grants{number}",
                 managed_policy_name=f"switchrole-{group.name}-{number}",
                 path=HUB_PATH,
-                description=f"switchrole: roles group {group.name} may switch into ({number}/{len(grant_policies)})",
+                # Never the count of policies, nor anything else that changes with the grants: a managed
+                # policy's Description is create-only, and a replacement of a named policy cannot deploy.
+                description=f"switchrole: roles group {group.name} may switch into (part {number})",
                 policy_document=dict(document),
                 groups=[self.group.ref],
             )

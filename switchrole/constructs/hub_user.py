@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from switchrole.config import HUB_PATH, MANAGED_BY_TAG, End, iso
+from switchrole.config import HUB_PATH, MANAGED_BY_TAG, End
 from switchrole.policies import user_expiry_policy
 
 
@@ -41,7 +41,9 @@ class HubUser(Construct):
                 "Expiry",
                 managed_policy_name=f"switchrole-{user_name}-until",
                 path=HUB_PATH,
-                description=f"switchrole: {user_name} may switch role until {iso(until)} (accounts file until:)",
+                # Never the date: a managed policy's Description is create-only, and a replacement of a named
+                # policy cannot deploy. The date is in the document's condition, which updates in place.
+                description=f"switchrole: when {user_name} may no longer switch role (accounts file until:)",
                 policy_document=user_expiry_policy(until),
                 users=[self.resource.ref],
             )
