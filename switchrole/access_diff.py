@@ -14,6 +14,7 @@ changes, and finally what was added.
 
 from __future__ import annotations
 
+import datetime
 import json
 import subprocess
 from collections import defaultdict
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from switchrole.config import MAX_FILE_BYTES, End, Organisation, RoleKind, TargetAccount, iso, loads
+from switchrole.config import MAX_FILE_BYTES, End, Organisation, RoleKind, TargetAccount, iso, loads, utc_now
 from switchrole.errors import ConfigError
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
@@ -274,8 +275,8 @@ def condition_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
             yield Change(
                 "trust: strict removed: any hub principal allowed sts:AssumeRole on it may now switch in", WEAKER, 2
             )
-    elif old.admits == () and new.admits:
-        yield Change(f"admits {', '.join(new.admits)} again (trust: strict)", NEUTRAL)
+    elif old.admits == () and new.admits:  # a grant, not a return: the file cannot say it ever admitted anyone
+        yield Change(f"now admits {', '.join(new.admits)} (trust: strict; it admitted nobody)", WEAKER, 6)
 
 
 # --------------------------------------------------------------------------- the review
@@ -334,7 +335,7 @@ class AccessDiff:
                 out += [
                     f"| {r['user']} | {r['account']} ({r['account_id']}) | {r['role']} | {', '.join(r['groups'])} | "
                     f"{'yes' if r['mfa_required'] else '**no**'} | {_hours(r['max_session_duration'])} | "
-                    f"{r['until'] or '-'} |"
+                    f"{_until_cell(r)} |"
                     for r in rows
                 ]
                 out.append("")
@@ -347,6 +348,12 @@ class AccessDiff:
         return "\n".join(out)
 
 
+def _until_cell(row: dict[str, Any]) -> str:
+    if row["until"] is None:
+        return "-"
+    return f"**expired** {row['until']} (IAM refuses it)" if row["expired"] else row["until"]
+
+
 def _role_change_line(change: dict[str, Any]) -> str:
     accounts = change["accounts"]
     where = accounts[0] if len(accounts) == 1 else f"{len(accounts)} accounts ({', '.join(accounts)})"
@@ -354,24 +361,42 @@ def _role_change_line(change: dict[str, Any]) -> str:
     return f"**{change['role']}**: {change['change']} in {where}{holders}"
 
 
-def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...]) -> dict[str, Any]:
+def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...], *, now: str) -> dict[str, Any]:
+    """One access row; ``expired``: its end is already past, so IAM refuses the switch whatever the row says."""
     user, account, role = key
-    return {"user": user, "account": account, "role": role, "groups": list(groups), **conditions.__dict__}
+    expired = conditions.until is not None and conditions.until <= now
+    return {
+        "user": user,
+        "account": account,
+        "role": role,
+        "groups": list(groups),
+        **conditions.__dict__,
+        "expired": expired,
+    }
 
 
-def diff(base: Organisation | None, head: Organisation, *, base_label: str, head_label: str) -> AccessDiff:
-    """The review of ``head`` against ``base`` (None: the file is new). Accounts are matched by id and
-    role kinds by IAM role name, so renames are reported as such, with every other change still seen."""
+def diff(
+    base: Organisation | None,
+    head: Organisation,
+    *,
+    base_label: str,
+    head_label: str,
+    now: datetime.datetime | None = None,
+) -> AccessDiff:
+    """The review of ``head`` against ``base`` (None: the file is new), at ``now`` (what has already expired is
+    marked so). Accounts are matched by id and role kinds by IAM role name, so renames are reported as such, with
+    every other change still seen."""
     result = AccessDiff(base_label, head_label)
+    at = iso(now or utc_now())
     renames, moved = kind_renames(base, head), account_renames(base, head)
     old = {(u, moved.get(a, a), renames.get(r, r)): v for (u, a, r), v in effective_access(base).items()}
     new = effective_access(head)
     for key in sorted(new.keys() - old.keys()):
-        result.gained.append(_row(key, *new[key]))
+        result.gained.append(_row(key, *new[key], now=at))
     for key in sorted(old.keys() - new.keys()):
-        result.lost.append(_row(key, *old[key]))
+        result.lost.append(_row(key, *old[key], now=at))
     _role_changes(base, head, renames, moved, new, result)
-    _expiry_changes(old, new, result)
+    _expiry_changes(old, new, result, at)
     _structure(base, head, renames, moved, result)
     _settings(base, head, result)
     return result
@@ -412,13 +437,19 @@ def _role_changes(
     _add_role_changes(result, rows)
 
 
-def expiry_change(user: str, old: str | None, new: str | None) -> Change | None:
+def expiry_change(user: str, old: str | None, new: str | None, now: str | None = None) -> Change | None:
     """How the end of one user's switch moved. An end removed or moved later widens access (IAM would have
-    refused it from then on); one added or moved earlier narrows it. ISO times compare as times."""
+    refused it from then on); one added or moved earlier narrows it, and one that is already past at ``now``
+    ends the access with the deploy. ISO times (UTC, one format) compare as times."""
     if old == new:
         return None
     if new is None:
         return Change(f"{user}'s access no longer ends (was until {old})", WEAKER, 2)
+    if now is not None and new <= now and (old is None or old > now):
+        was = f"was until {old}" if old is not None else "did not end"
+        return Change(
+            f"{user}'s access ends now: until {new} is past ({was}); IAM refuses it from the deploy", NARROWER
+        )
     if old is None:
         return Change(f"{user}'s access now ends at {new} (until:)", NARROWER)
     if new > old:
@@ -430,18 +461,23 @@ def _expiry_changes(
     old: dict[AccessKey, tuple[Conditions, tuple[str, ...]]],
     new: dict[AccessKey, tuple[Conditions, tuple[str, ...]]],
     result: AccessDiff,
+    now: str,
 ) -> None:
-    """Access held before and after whose end (``until:`` of a grant or of the user) moved, added or went."""
-    grouped: dict[tuple[str, str, Change], list[str]] = defaultdict(list)
+    """Access held before and after whose end (``until:`` of a grant or of the user) moved, added or went: one
+    line per user and change, however many roles it moves (a user's own ``until:`` moves every role of theirs)."""
+    grouped: dict[tuple[str, Change], list[tuple[str, str]]] = defaultdict(list)
     for key in sorted(old.keys() & new.keys()):
         user, account, role = key
-        change = expiry_change(user, old[key][0].until, new[key][0].until)
+        change = expiry_change(user, old[key][0].until, new[key][0].until, now)
         if change is not None:
-            grouped[(role, user, change)].append(account)
-    rows = [
-        (change.rank, _role_change(role, accounts, change, [user]))
-        for (role, user, change), accounts in grouped.items()
-    ]
+            grouped[(user, change)].append((role, account))
+    rows = []
+    for (user, change), pairs in grouped.items():
+        roles = sorted({role for role, _ in pairs})
+        accounts = sorted({account for _, account in pairs})
+        if len(roles) > 1:
+            change = Change(f"{change.text} ({len(pairs)} roles)", change.effect, change.rank)
+        rows.append((change.rank, _role_change(", ".join(roles), accounts, change, [user])))
     _add_role_changes(result, rows)
 
 
@@ -523,8 +559,12 @@ def _structure(
                 result.structure.append(f"role {key} added to {name}")
     for old_key, new_key in sorted(renames.items()):
         role_name = head.role_kinds[new_key].name
+        accounts = [a.name for a in head.accounts if new_key in a.role_keys]
+        example = f" (e.g. {accounts[0]}-{old_key} -> {accounts[0]}-{new_key})" if accounts else ""
         result.structure.append(
-            f"role kind renamed: {old_key} -> {new_key} (IAM role {role_name} kept: deployed as an in-place update)"
+            f"role kind renamed: {old_key} -> {new_key} (IAM role {role_name} kept: deployed as an in-place update); "
+            f"every holder's profile and console names change{example}: regenerate them with "
+            "`switchrole profiles --merge`"
         )
     old_kinds = {renames.get(k, k) for k in base.role_kinds} if base else set()
     new_kinds = set(head.role_kinds)

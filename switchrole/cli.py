@@ -729,8 +729,12 @@ app.add_typer(local_app, name="local")
 def local_demo(
     config: ConfigOption = DEFAULT_CONFIG,
     then: Annotated[
-        Path | None,
-        typer.Option("--then", help="A changed accounts file to deploy onto the same emulator afterwards (an update)."),
+        list[Path] | None,
+        typer.Option(
+            "--then",
+            help="A changed accounts file to deploy onto the same emulator afterwards (an update); repeat it for "
+            "a chain of changes, deployed in order.",
+        ),
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS running afterwards.")] = False,
     mfa_reading: Annotated[
@@ -740,17 +744,39 @@ def local_demo(
             help="strict: an AssumeRole's MFA code counts for the trust policy only; lenient: for the caller too.",
         ),
     ] = "strict",
+    format: Annotated[
+        Literal["table", "json"],
+        typer.Option(
+            "--format", "-f", help="table, or json: every round's checks as JSON on stdout (progress on stderr)."
+        ),
+    ] = "table",
 ) -> None:
     """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
+    import sys
+
+    from rich.console import Console
+
     from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
 
     org = load(config)
-    changed = load(then) if then is not None else None  # both files are valid before anything starts
+    changes = [load(path) for path in then or []]  # every file is valid before anything starts
     try:
         cdk_binary()  # before any work folder or server exists
     except DemoFailed as exc:
         raise fail(f"local demo: {exc}", EXIT_FAILED) from None
-    code = run_demo(org, then=changed, keep=keep, mfa_reading=mfa_reading, config_path=config, then_path=then)
+    console = None
+    if format == "json":
+        console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
+    code = run_demo(
+        org,
+        then=changes,
+        keep=keep,
+        mfa_reading=mfa_reading,
+        console=console,
+        config_path=config,
+        then_path=then[-1] if then else None,
+        json_out=sys.stdout if format == "json" else None,
+    )
     raise typer.Exit(code)  # 130 when interrupted: everything it started is ended (jsii's kernel too)
 
 

@@ -12,18 +12,21 @@ import pytest
 from factories import EXAMPLE, rename_kind, variant
 from typer.testing import CliRunner
 
+from switchrole.access_diff import diff as access_diff
 from switchrole.cli import app
+from switchrole.validate import load_checked
 
 runner = CliRunner()
 AWS_POLICY = "arn:aws:iam::aws:policy"
 
 
 def review(tmp_path: Path, change: Callable[[Any], None], fmt: str = "json") -> tuple[int, Any]:
+    """The review the CLI prints (the CLI itself, with its deploy check, is tested below): exit code, report."""
     head = tmp_path / "accounts.yaml"
     head.write_text(variant(change))
-    result = runner.invoke(app, ["diff", "--base", str(EXAMPLE), "--config", str(head), "--format", fmt])
-    assert result.exit_code in (0, 3), result.output
-    return result.exit_code, json.loads(result.stdout) if fmt == "json" else result.stdout
+    result = access_diff(load_checked(EXAMPLE), load_checked(head), base_label=str(EXAMPLE), head_label=str(head))
+    code = 3 if result.access_changed else 0
+    return code, json.loads(result.to_json()) if fmt == "json" else result.to_markdown()
 
 
 def test_no_change_exits_0(tmp_path: Path) -> None:
@@ -131,8 +134,10 @@ def test_kind_renamed_with_the_same_role_name_is_a_rename_not_loss_and_gain(tmp_
     code, report = review(tmp_path, lambda data: rename_kind(data, "Developer", "Engineer"))
     assert code == 3  # a rename is still worth a reviewer's look
     assert report["gained"] == report["lost"] == report["destructive"] == []
-    assert report["structure"] == [
-        "role kind renamed: Developer -> Engineer (IAM role Developer kept: deployed as an in-place update)"
+    assert report["structure"] == [  # and everyone's profile names change with the key (it was not said)
+        "role kind renamed: Developer -> Engineer (IAM role Developer kept: deployed as an in-place update); every "
+        "holder's profile and console names change (e.g. shop-dev-Developer -> shop-dev-Engineer): regenerate them "
+        "with `switchrole profiles --merge`"
     ]
 
 
@@ -329,3 +334,45 @@ def test_a_base_revision_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["diff", "--base", "main", "--config", str(config)])
     assert result.exit_code == 2 and "not UTF-8: byte 0xe9" in result.stderr
     assert isinstance(result.exception, SystemExit)
+
+
+# --------------------------------------------------------------------------- how routine changes read (issue 18)
+
+
+def test_a_first_holder_of_a_strict_role_is_a_grant_not_a_return(tmp_path: Path) -> None:
+    """Admin admitting nobody, then granted: it read "admits alice again", under narrower permissions."""
+    base = tmp_path / "base.yaml"
+    base.write_text(variant(lambda d: d["users"].pop("alice")))
+    result = access_diff(load_checked(base), load_checked(EXAMPLE), base_label="b", head_label="h")
+    lines = [row["change"] for row in result.weaker]
+    assert "now admits alice (trust: strict; it admitted nobody)" in lines
+    assert not any("again" in row["change"] for row in [*result.weaker, *result.changed])
+
+
+def test_an_expired_user_gaining_a_role_is_marked_expired(tmp_path: Path) -> None:
+    def expired_gains(data: Any) -> None:
+        data["users"]["erin"]["until"] = "2020-01-01T00:00:00Z"
+        data["users"]["erin"]["groups"] = ["platform-admins"]
+
+    _, report = review(tmp_path, expired_gains)
+    assert {r["expired"] for r in report["gained"] if r["user"] == "erin"} == {True}
+    _, markdown = review(tmp_path, expired_gains, fmt="md")
+    row = "| erin | shop-prod (222222222222) | Admin | platform-admins | yes | 1 h | **expired** 2020-01-01"
+    assert row in markdown
+
+
+def test_an_end_moved_into_the_past_ends_access_now(tmp_path: Path) -> None:
+    _, report = review(tmp_path, lambda d: d["users"]["bob"].__setitem__("until", "2020-01-01T00:00:00Z"))
+    changes = [r["change"] for r in report["changed"]]
+    assert changes == [
+        "bob's access ends now: until 2020-01-01T00:00:00Z is past (was until 2099-06-30T00:00:00Z); IAM refuses it "
+        "from the deploy (3 roles)"
+    ]
+
+
+def test_one_users_end_moved_on_every_role_is_one_line(tmp_path: Path) -> None:
+    """It printed one near-identical line per role kind (41 lines for a user with 41 roles)."""
+    _, report = review(tmp_path, lambda d: d["users"]["bob"].__setitem__("until", "2099-09-30T00:00:00Z"))
+    (row,) = report["weaker"]
+    assert row["change"] == "bob's access extended: until 2099-06-30T00:00:00Z -> 2099-09-30T00:00:00Z (3 roles)"
+    assert row["role"] == "Developer, ReadOnly" and row["accounts"] == ["shop-dev", "shop-prod"]

@@ -266,7 +266,7 @@ class TestAccessReview:
         result = runner.invoke(app, ["diff", "--base", str(base), "--config", str(head), "--format", "json"])
         assert result.exit_code == 3, result.output
         weaker = [r["change"] for r in json.loads(result.stdout)["weaker"]]
-        assert weaker[:1] == ["carol's access no longer ends (was until 2099-01-01T00:00:00Z)"]
+        assert weaker[:1] == ["carol's access no longer ends (was until 2099-01-01T00:00:00Z) (5 roles)"]  # one line
         assert "session 4 h -> 8 h" in weaker
         assert "dave's access extended: until 2098-12-31T00:00:00Z -> 2099-12-31T00:00:00Z" in weaker
 

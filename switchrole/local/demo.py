@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pickle
 import shutil
@@ -27,13 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import boto3
 from rich.console import Console
@@ -41,7 +42,15 @@ from rich.table import Table
 
 from switchrole.access_diff import effective_access
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
-from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, STRICT, totp, totp_valid
+from switchrole.local.authz import (
+    IDENTITY_DENY,
+    NO_IDENTITY_ALLOW,
+    NO_TRUST_ALLOW,
+    STRICT,
+    TRUST_DENY,
+    totp,
+    totp_valid,
+)
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
 from switchrole.local.server import LocalAws, admin_get
 from switchrole.local.verify import differences
@@ -58,6 +67,8 @@ BY_HUB = NO_IDENTITY_ALLOW.format(action="sts:AssumeRole")  # no hub grant (or i
 BY_MFA_POLICY = IDENTITY_DENY  # the hub's MFA policy: everything but MFA set-up is denied without MFA
 BY_TRUST = NO_TRUST_ALLOW.format(action="sts:AssumeRole")  # the target role's trust policy
 BY_USER_DENY = IDENTITY_DENY  # an expired user's own Deny of every switch
+BY_TRUST_DENY = TRUST_DENY  # a strict role nobody is granted: its trust denies the hub outright
+NOT_AS_EXPECTED = "✗ NOT AS EXPECTED"  # plain text, so a failed row shows in a CI log without colour
 
 
 @dataclass
@@ -259,6 +270,15 @@ class Demo:
             args += ["--trust", self.org.hub.account_id, "--cloudformation-execution-policies", EXECUTION_POLICY]
         return args
 
+    def bootstrap(self, accounts: list[str]) -> None:
+        """`cdk bootstrap` each account in its region, all at once (while authorization is off)."""
+        self.wait(
+            [
+                (f"cdk bootstrap {a}", self.cdk(self.setup_session(a), "bootstrap", *self.bootstrap_args(a)))
+                for a in accounts
+            ]
+        )
+
     @staticmethod
     def wait(processes: list[tuple[str, subprocess.Popen[str]]]) -> None:
         for what, process in processes:
@@ -291,12 +311,7 @@ class Demo:
         with self.phase(f"started the local AWS on {self.aws.endpoint} ({self.aws.mfa_reading} MFA reading)"):
             self.aws.start()
         with self.phase(f"bootstrapped {len(accounts)} accounts with `cdk bootstrap`"):
-            self.wait(
-                [
-                    (f"cdk bootstrap {a}", self.cdk(self.setup_session(a), "bootstrap", *self.bootstrap_args(a)))
-                    for a in accounts
-                ]
-            )
+            self.bootstrap(accounts)
         with self.phase("deployed every stack with `cdk deploy --all`"):
             deploy = self.cdk(
                 self.setup_session(self.org.hub.account_id),
@@ -316,6 +331,14 @@ class Demo:
         old, self.org = self.org, new  # regions and identities of the new file from here on
         with self.phase("synthesized the changed file"):
             self.synth(new)
+        before = {(a.account_id, a.region) for a in old.accounts}
+        added = [a for a in new.accounts if (a.account_id, a.region) not in before]
+        if added:  # as docs/onboarding.md says: a new account (or region) is bootstrapped before the deploy
+            phase = f"bootstrapped {len(added)} added account(s) with `cdk bootstrap`"
+            with self.phase(phase), self.aws.authorization_off():
+                self.bootstrap([a.account_id for a in added])
+                known = {a.account_id for a in old.accounts}
+                self.create_buckets([a for a in added if a.account_id not in known])
         with self.phase("deployed the change with `cdk deploy --all` as the hub administrator (an update)"):
             deploy = self.cdk(
                 self.identities[HUB_ADMIN].session,
@@ -359,8 +382,8 @@ class Demo:
             identities[user] = Identity(user, session, seed)
         return identities
 
-    def create_buckets(self) -> None:
-        for account in self.org.accounts:
+    def create_buckets(self, accounts: list[TargetAccount] | None = None) -> None:
+        for account in self.org.accounts if accounts is None else accounts:
             s3 = self.setup_session(account.account_id).client("s3", endpoint_url=self.aws.endpoint)
             where = {} if account.region == "us-east-1" else {"LocationConstraint": account.region}
             for suffix in ("app-data", "logs"):
@@ -465,10 +488,24 @@ class Demo:
                 )
             )
         refusals += self.trust_conditions(org, now)
+        nobody = org.strict_roles_admitting_nobody()
+        admits_nobody = {(a.name, k.key) for a, k in nobody}
         strict_role = next(
-            ((a, org.role_kinds[k]) for a in org.accounts for k in a.role_keys if org.role_kinds[k].strict_trust), None
+            (
+                (a, org.role_kinds[k])
+                for a in org.accounts
+                for k in a.role_keys
+                if org.role_kinds[k].strict_trust and (a.name, k) not in admits_nobody
+            ),
+            None,
         )
         admin = identities[HUB_ADMIN]
+        shown: set[str] = set()
+        for account, kind in nobody:  # one row per kind: its trust denies the hub, the hub admin included
+            if kind.key not in shown:
+                shown.add(kind.key)
+                request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
+                refusals.append(Check(HUB_ADMIN, request, False, "admits nobody", admin.token, because=BY_TRUST_DENY))
         if strict_role is not None:
             account, kind = strict_role
             request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
@@ -584,7 +621,7 @@ def table(checks: list[Check], title: str = "switchrole local demo: switches on 
     for c in checks:
         report = c.report
         assert report is not None
-        outcome = "switched" if report.ok else "refused"
+        outcome = ("switched" if report.ok else "refused") + ("" if c.passed else f" {NOT_AS_EXPECTED}")
         colour = "green" if c.passed else "red"
         if report.ok and report.assumed_arn:
             account, identity = report.assumed_arn.split(":")[4], report.assumed_arn.split(":")[5]
@@ -594,32 +631,62 @@ def table(checks: list[Check], title: str = "switchrole local demo: switches on 
         result.add_row(
             c.who,
             c.request.label,
-            ("switch" if c.expect_ok else "refuse") + f" ({c.why})",
+            expected(c),
             f"[{colour}]{outcome}[/{colour}]",
             proof,
         )
     return result
 
 
+def expected(check: Check) -> str:
+    return ("switch" if check.expect_ok else "refuse") + f" ({check.why})"
+
+
 def summary(checks: list[Check]) -> str:
+    """One line; it names every row that was not as expected (colour alone is lost in a CI log)."""
     passed = sum(c.passed for c in checks)
     switched = sum(1 for c in checks if c.passed and c.expect_ok)
     refused = sum(1 for c in checks if c.passed and not c.expect_ok)
-    return f"{passed}/{len(checks)} checks as expected: {switched} switches succeeded, {refused} refusals held"
+    line = f"{passed}/{len(checks)} checks as expected: {switched} switches succeeded, {refused} refusals held"
+    failed = [f"{c.who} {c.request.label} {expected(c)}" for c in checks if not c.passed]
+    return line + (f"; {NOT_AS_EXPECTED}: " + "; ".join(failed) if failed else "")
+
+
+def records(checks: list[Check]) -> list[dict[str, Any]]:
+    """The table's rows as data (``--format json``)."""
+    rows = []
+    for c in checks:
+        report = c.report
+        rows.append(
+            {
+                "who": c.who,
+                "role": c.request.label,
+                "role_arn": c.request.role_arn,
+                "expected": "switch" if c.expect_ok else "refuse",
+                "why": c.why,
+                "result": "missing" if report is None else "switched" if report.ok else "refused",
+                "as_expected": c.passed,
+                "assumed_arn": report.assumed_arn if report is not None and report.ok else None,
+                "failure": None if report is None else report.failure,
+            }
+        )
+    return rows
 
 
 def run_demo(
     org: Organisation,
     *,
-    then: Organisation | None = None,
+    then: Sequence[Organisation] = (),
     keep: bool = False,
     mfa_reading: str = STRICT,
     console: Console | None = None,
     config_path: Path | None = None,
     then_path: Path | None = None,
+    json_out: TextIO | None = None,
 ) -> int:
-    """Run the demo (and, with ``then``, the change onto it); 0 when every check behaved as expected, 130 when
-    interrupted (Ctrl-C or SIGTERM: everything it started is ended, its folder removed, one line printed)."""
+    """Run the demo (and, with ``then``, each change onto it in turn); 0 when every check behaved as expected, 130
+    when interrupted (Ctrl-C or SIGTERM: everything it started is ended, its folder removed, one line printed).
+    With ``json_out``, every round's table is written there as JSON at the end (``--format json``)."""
     console = console or Console(width=None if Console().is_terminal else 160)
     workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
@@ -629,14 +696,20 @@ def run_demo(
         rounds: list[tuple[str, list[Check]]] = []
         rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
         console.print(table(rounds[-1][1], rounds[-1][0]))
-        console.print(summary(rounds[-1][1]))
-        if then is not None:
-            checks = demo.apply(then)
-            rounds.append((f"after deploying {then.source} onto it (a CloudFormation update)", checks))
+        console.print(summary(rounds[-1][1]), markup=False, highlight=False)
+        for changed in then:
+            checks = demo.apply(changed)
+            rounds.append((f"after deploying {changed.source} onto it (a CloudFormation update)", checks))
             console.print(table(checks, rounds[-1][0]))
-            console.print(summary(checks))
+            console.print(summary(checks), markup=False, highlight=False)
         everything = [c for _, checks in rounds for c in checks]
         console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
+        if json_out is not None:
+            document = {
+                "as_expected": all(c.passed for c in everything),
+                "rounds": [{"title": t, "summary": summary(cs), "checks": records(cs)} for t, cs in rounds],
+            }
+            json_out.write(json.dumps(document, indent=2) + "\n")
         if keep:
             kept = keep_running(demo, config=then_path or config_path)
             for line in kept_instructions(kept, demo.org):
