@@ -821,9 +821,11 @@ def _kept_defaults(endpoint: str | None, config: Path | None) -> tuple[str | Non
     return endpoint or kept.endpoint, config or (Path(kept.config) if kept.config else DEFAULT_CONFIG)
 
 
-def _local_admin(endpoint: str | None, config: Path | None, user: str | None, what: str) -> dict[str, str]:
+def _local_admin(
+    endpoint: str | None, config: Path | None, user: str | None, what: str, *, account: str | None = None
+) -> dict[str, str]:
     """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file
-    (``user`` None: the demo's hub administrator, who deploys)."""
+    (``user`` None: the demo's hub administrator, who deploys), in ``account`` (default: the hub)."""
     from switchrole.local.demo import HUB_ADMIN
     from switchrole.local.server import admin_get
 
@@ -836,7 +838,7 @@ def _local_admin(endpoint: str | None, config: Path | None, user: str | None, wh
     else:
         _known_user(org, user, config)
     try:
-        return admin_get(endpoint, what, org.hub.account_id, user)
+        return admin_get(endpoint, what, account or org.hub.account_id, user)
     except (LookupError, OSError) as exc:
         raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
 
@@ -847,6 +849,14 @@ def local_credentials(
     deployer: Annotated[
         bool, typer.Option("--deployer", help="The hub administrator instead, for `npx cdk deploy` / `cdk diff`.")
     ] = False,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="First access to an account instead (what its OrganizationAccountAccessRole gives in AWS), to "
+            "`npx cdk bootstrap` an account the file adds.",
+        ),
+    ] = None,
     endpoint: EndpointOption = None,
     config: LocalConfigOption = None,
 ) -> None:
@@ -855,12 +865,17 @@ def local_credentials(
     eval "$(switchrole local credentials --user alice)"; for the local AWS only. At IAM's limit of two keys,
     the oldest key switchrole created for that user is deleted first.
     """
-    if (user is None) == (not deployer):
-        raise fail("give either --user NAME or --deployer")
+    if sum((user is not None, deployer, account is not None)) != 1:
+        raise fail("give one of --user NAME, --deployer or --account ID")
     import re
     import shlex
 
-    key = _local_admin(endpoint, config, user, "access-key")
+    if account is not None:
+        if not re.fullmatch(r"\d{12}", account):
+            raise fail(f"--account: {account!r} is not a 12-digit account id")
+        key = _local_admin(endpoint, config, None, "first-access", account=account)
+    else:
+        key = _local_admin(endpoint, config, user, "access-key")
     key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
     if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
         raise fail("local AWS: the answer is not an access key", EXIT_FAILED)

@@ -5,8 +5,10 @@ key for a hub user (what an administrator would hand out; at IAM's limit of
 two, it rotates: the oldest key it created is deleted first), and
 ``GET /moto-api/switchrole/mfa-code?account=ID&user=NAME`` shows the current
 code of the user's virtual MFA device, as an authenticator app would; the
-device's seed never leaves the server. ``/moto-api/switchrole/mfa-reading``
-tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
+device's seed never leaves the server. ``GET /moto-api/switchrole/first-access?account=ID``
+creates a key with AdministratorAccess in any account: the first access that a new member
+account's OrganizationAccountAccessRole gives in AWS, to bootstrap an added account.
+``/moto-api/switchrole/mfa-reading`` tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
 keys the authorization model plays (see :mod:`switchrole.local.authz`), and
 ``POST /moto-api/switchrole/age-sessions?account=ID&user=NAME`` makes a user's
 MFA sessions older by the posted number of seconds, and
@@ -73,6 +75,26 @@ def access_key(request: Any, full_url: str, headers: Any) -> Response:
     return 200, {}, json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
 
 
+FIRST_ACCESS_USER = "switchrole-first-access"
+
+
+def first_access(request: Any, full_url: str, headers: Any) -> Response:
+    """A key with AdministratorAccess in ``account``: what a new member account's OrganizationAccountAccessRole
+    gives a management-account session in AWS (docs/onboarding.md, "First access"), so that a kept emulator can
+    bootstrap an account the file adds exactly as the docs and ``switchrole onboard`` say."""
+    from moto.iam.models import iam_backends
+
+    account = parse_qs(urlparse(full_url).query).get("account", [""])[0]
+    if not (len(account) == 12 and account.isdigit()):
+        return _error(LookupError(f"not an account id: {account!r}"))
+    backend = iam_backends[account]["aws"]
+    if FIRST_ACCESS_USER not in backend.users:
+        backend.create_user(region_name="us-east-1", user_name=FIRST_ACCESS_USER)
+        backend.attach_user_policy("arn:aws:iam::aws:policy/AdministratorAccess", FIRST_ACCESS_USER)
+    query = f"account={account}&user={FIRST_ACCESS_USER}"
+    return access_key(request, f"{full_url.split('?')[0]}?{query}", headers)
+
+
 def mfa_code(request: Any, full_url: str, headers: Any) -> Response:
     try:
         backend, user = _user(full_url)
@@ -134,6 +156,7 @@ def install() -> None:
 
     urls.url_paths["{0}/moto-api/switchrole/access-key"] = access_key
     urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
+    urls.url_paths["{0}/moto-api/switchrole/first-access"] = first_access
     urls.url_paths["{0}/moto-api/switchrole/mfa-reading"] = mfa_reading
     urls.url_paths["{0}/moto-api/switchrole/age-sessions"] = age_sessions
     urls.url_paths["{0}/moto-api/switchrole/age-access-keys"] = age_access_keys

@@ -40,7 +40,7 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from switchrole.access_diff import effective_access
+from switchrole.access_diff import diff as access_diff
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import (
     IDENTITY_DENY,
@@ -423,13 +423,18 @@ class Demo:
         return [(user, account, kind) for user in org.users for account, kind in org.user_roles(user)]
 
     def removed(self, old: Organisation, new: Organisation) -> list[Check]:
-        """For every access ``old`` granted and ``new`` does not, the switch that must now be refused."""
-        gone = sorted(effective_access(old).keys() - effective_access(new).keys())
+        """For every access the review of ``old`` -> ``new`` lists as lost, the switch that must now be refused:
+        by the hub (no grant any more), or by the role's own trust where it is strict and now admits nobody (an
+        explicit Deny wins over everything). Renamed kinds and accounts are not losses, as in the review."""
+        nobody = {(a.name, k.key) for a, k in new.strict_roles_admitting_nobody()}
         checks = []
-        for user, account_name, key in gone:
-            request = request_for(old, old.account(account_name), old.role_kinds[key], user)
+        for row in access_diff(old, new, base_label=old.source, head_label=new.source).lost:
+            user, account_name, key = row["user"], row["account"], row["role"]
+            org = new if key in new.role_kinds and account_name in {a.name for a in new.accounts} else old
+            request = request_for(org, org.account(account_name), org.role_kinds[key], user)
             token = self.identities[user].token if request.mfa_required else None
-            checks.append(Check(user, request, False, "access removed", token, because=BY_HUB))
+            because = BY_TRUST_DENY if (account_name, key) in nobody else BY_HUB
+            checks.append(Check(user, request, False, "access removed", token, because=because))
         return checks
 
     def refusals(self, org: Organisation, now: datetime) -> list[Check]:
@@ -776,5 +781,6 @@ def kept_instructions(kept: Kept, org: Organisation) -> list[str]:
         f'  eval "$(switchrole local credentials --user {user})"   # a key for {user}, in this shell only',
         f"  switchrole local mfa-code --user {user}                # {user}'s current MFA code",
         '  eval "$(switchrole local credentials --deployer)"      # the hub administrator, for `npx cdk deploy`',
+        '  eval "$(switchrole local credentials --account ID)"    # first access to a new account, to bootstrap it',
         "  switchrole local stop                                # stop it and remove its files",
     ]
