@@ -149,6 +149,35 @@ def synth(
         typer.echo(f"{stack.stack_name}\t{stack.template}")
 
 
+@app.command("bootstrap-template")
+def bootstrap_template(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write it.")] = Path("bootstrap-template.json"),
+) -> None:
+    """Write switchrole's CDK bootstrap template for target accounts (`npx cdk bootstrap --template FILE`).
+
+    The CDK CLI's own template, except that only the account's own deployer roles (switchrole-github-deploy,
+    OrganizationAccountAccessRole) may use its deployment roles (no hub principal, whatever --trust says), and
+    CloudFormation may manage only IAM roles under the file's role paths. Commit it beside accounts.yaml.
+    """
+    from switchrole.bootstrap import render
+    from switchrole.files import FileWriteError, replace_text
+    from switchrole.local.demo import DemoFailed, cdk_binary
+
+    org = load(config)
+    try:
+        text = render(org, cdk_binary())
+    except (DemoFailed, OSError) as exc:
+        raise fail(f"bootstrap-template: {exc}", EXIT_FAILED) from None
+    try:
+        replace_text(out, text)
+    except FileWriteError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(
+        f"{out}: switchrole's bootstrap template; use it as: npx cdk bootstrap aws://ACCOUNT/REGION --template {out}"
+    )
+
+
 @app.command()
 def matrix(
     config: ConfigOption = DEFAULT_CONFIG,
@@ -873,15 +902,35 @@ def local_credentials(
     if account is not None:
         if not re.fullmatch(r"\d{12}", account):
             raise fail(f"--account: {account!r} is not a 12-digit account id")
-        key = _local_admin(endpoint, config, None, "first-access", account=account)
-    else:
-        key = _local_admin(endpoint, config, user, "access-key")
+        _print_first_access(endpoint, config, account)
+        return
+    key = _local_admin(endpoint, config, user, "access-key")
     key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
     if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
         raise fail("local AWS: the answer is not an access key", EXIT_FAILED)
     typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(key_id)}")  # eval'ed by a shell: quoted, whatever it is
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
+
+
+def _print_first_access(endpoint: str | None, config: Path | None, account: str) -> None:
+    """A session of ``account``'s OrganizationAccountAccessRole, assumed from the emulated management account."""
+    import shlex
+
+    from switchrole.local.server import first_access_session
+
+    endpoint, config = _kept_defaults(endpoint, config)
+    if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
+    try:
+        session = first_access_session(endpoint, account, load(config).hub.region)
+    except (LookupError, OSError) as exc:
+        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    credentials = session.get_credentials().get_frozen_credentials()
+    typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key)}")
+    typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(credentials.secret_key)}")
+    typer.echo(f"export AWS_SESSION_TOKEN={shlex.quote(credentials.token or '')}")
+    typer.echo("unset AWS_PROFILE")
 
 
 @local_app.command("mfa-code")

@@ -97,6 +97,14 @@ def _covers_assume_role(statement: Mapping[str, Any]) -> bool:
     return not any(_matches(a, "sts:AssumeRole") for a in _strings(statement.get("NotAction", [])))
 
 
+def allows_assume_role(document: Mapping[str, Any] | None) -> bool:
+    """Whether an identity policy has an Allow statement whose actions cover sts:AssumeRole (resources and
+    conditions not read: the audit's question is whether it *may*)."""
+    statements = (document or {}).get("Statement", [])
+    statements = [statements] if isinstance(statements, Mapping) else statements
+    return any(isinstance(s, Mapping) and s.get("Effect") == "Allow" and _covers_assume_role(s) for s in statements)
+
+
 def _of_account(principal: str, account_id: str) -> bool:
     if principal == "*" or principal == account_id:
         return True

@@ -194,15 +194,18 @@ def _append_item(seq: CommentedSeq, lines: list[str], item: dict[str, Any]) -> t
 def next_steps(new: NewAccount, *, hub_account_id: str, region: str, config: str) -> list[str]:
     """What the operator does after the pull request merges."""
     target = f"aws://{new.account_id}/{new.region or region}"
+    context = "" if config == "accounts.yaml" else f" -c config={config}"
     return [
         "1. Open a pull request with this change; CI posts `switchrole diff --base origin/main` for review.",
-        "2. After merge, bootstrap the new account so the deploying account may deploy into it "
-        "(first access: the organization's OrganizationAccountAccessRole, see docs/onboarding.md):",
-        f"     npx cdk bootstrap {target} --trust {hub_account_id} "
-        "--cloudformation-execution-policies arn:aws:iam::aws:policy/IAMFullAccess",
-        "3. Deploy the hub (new grants) and the new account's roles:",
-        f"     npx cdk deploy SwitchRole-Hub SwitchRole-{new.name}"
-        + ("" if config == "accounts.yaml" else f" -c config={config}"),
+        "2. After merge, bootstrap the new account with switchrole's template, from its first-access session "
+        "(OrganizationAccountAccessRole, see docs/onboarding.md): only the account's own deployer roles may deploy "
+        "into it, no principal of the hub",
+        f"     switchrole bootstrap-template --config {config} --out bootstrap-template.json",
+        f"     npx cdk bootstrap {target} --template bootstrap-template.json",
+        "3. Deploy the new account's roles from that same session (or let CI deploy them with the account's "
+        "GitHub OIDC role), then the hub's new grants from the hub (hub " + hub_account_id + "):",
+        f"     npx cdk deploy SwitchRole-{new.name}{context}",
+        f"     npx cdk deploy SwitchRole-Hub{context}",
         "4. Prove it works, as a granted user:",
         f"     switchrole smoke --all --config {config} --user <user>",
     ]

@@ -46,8 +46,9 @@ def test_adds_only_lines_and_keeps_every_other_byte(config: Path) -> None:
     assert added == ['  - {name: shop-stg,  account_id: "444444444444", roles: [ReadOnly, Admin]}\n']  # aligned
     org = load(config)
     assert org.account("shop-stg").role_keys == ("ReadOnly", "Admin")
-    assert "npx cdk bootstrap aws://444444444444/us-east-1 --trust 111111111111" in out
-    assert "npx cdk deploy SwitchRole-Hub SwitchRole-shop-stg" in out
+    assert "npx cdk bootstrap aws://444444444444/us-east-1 --template bootstrap-template.json" in out
+    assert "--trust" not in out  # no principal of the hub may deploy into it (issue 19)
+    assert "npx cdk deploy SwitchRole-shop-stg" in out and "npx cdk deploy SwitchRole-Hub" in out
     assert "switchrole smoke" in out
 
 

@@ -40,6 +40,7 @@ def chain(folder: Path) -> list[Path]:
         for i, (account, role) in enumerate(((a, r) for a in data["accounts"] for r in a["roles"]), start=1)
     ]
     data["groups"]["oncall"] = {"grants": oncall}
+    before_stage = len(oncall)
     data["users"]["fay"] = {"groups": ["oncall"]}
     data["users"]["kim"] = {"groups": ["readers"], "until": "2020-01-01T00:00:00Z"}  # left long ago
     files: list[tuple[str, Any]] = [("a-start", dump(data))]
@@ -52,7 +53,7 @@ def chain(folder: Path) -> list[Path]:
         for i, role in enumerate(KINDS, start=1)
     ]
     files.append(("c-account-added-group-crosses-up", dump(data)))
-    data["groups"]["oncall"]["grants"] = data["groups"]["oncall"]["grants"][: len(oncall)]
+    data["groups"]["oncall"]["grants"] = data["groups"]["oncall"]["grants"][:before_stage]
     files.append(("d-group-crosses-down", dump(data)))
     rename_kind(data, "Developer", "Engineer")
     files.append(("e-kind-renamed", dump(data)))

@@ -11,7 +11,10 @@ reports every difference from what the file's templates deploy:
   do not exist;
 - in each target account, read through the audit role kind (``audit: true``): roles under switchrole's
   paths that the file does not have, *any* role whose trust admits the hub account or a hub principal
-  that switchrole did not create (shadow access), and trust and permission documents that differ.
+  that switchrole did not create (shadow access), every role reachable from switchrole's roles or the
+  bootstrap roles (a trust naming them, or this account's root while one of them may call sts:AssumeRole),
+  CDK bootstrap roles that are not switchrole's bootstrap (trusting the hub, or with policies added), and
+  trust and permission documents that differ.
 
 Every finding carries the commands that would fix it (AWS CLI; for entries of the file, the edit).
 Accounts are read concurrently (a bounded pool); an account that cannot be read is reported and the others
@@ -21,7 +24,7 @@ Modules: ``findings`` (kinds, report, exit code), ``fixes`` (the suggested comma
 IAM access), ``hub`` and ``accounts`` (the checks), ``runner`` (getting in, concurrency), ``cli`` (terminal).
 """
 
-from switchrole.audit.accounts import audit_account, is_cdk_bootstrap_role
+from switchrole.audit.accounts import audit_account, bootstrap_role_kind
 from switchrole.audit.findings import (
     EXIT_CLEAN,
     EXIT_DRIFT,
@@ -51,11 +54,11 @@ __all__ = [
     "Finding",
     "audit_account",
     "audit_hub",
+    "bootstrap_role_kind",
     "connect",
     "create_role_commands",
     "delete_role_commands",
     "expected",
     "expired_findings",
-    "is_cdk_bootstrap_role",
     "run",
 ]

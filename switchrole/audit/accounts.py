@@ -1,4 +1,4 @@
-"""A target account against the file: switchrole's roles, and any role that trusts the hub (shadow access)."""
+"""A target account against the file: switchrole's roles, and every role switchrole's can reach (doors)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,45 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from switchrole.audit.findings import DOCUMENT_DIFFERS, EXTRA_POLICY, MISSING, NOT_IN_FILE, SHADOW_TRUST, AccountResult
+from switchrole.audit.findings import (
+    DOCUMENT_DIFFERS,
+    EXTRA_POLICY,
+    MISSING,
+    NOT_IN_FILE,
+    REACHABLE,
+    SHADOW_TRUST,
+    AccountResult,
+)
 from switchrole.audit.fixes import create_role_commands, delete_role_commands, document_arg, iam_cmd, q
 from switchrole.audit.reading import Where, managed_by_switchrole, pages
+from switchrole.bootstrap import DEPLOYER_ROLES, QUALIFIER, trust_document
 from switchrole.config import MANAGED_BY_TAG, PARTITION, Organisation, TargetAccount
-from switchrole.documents import admitted, difference, same
+from switchrole.documents import admitted, allows_assume_role, difference, same
 from switchrole.templates import ExpectedRole
 
-# Roles `cdk bootstrap --trust <hub>` creates, as docs/onboarding.md prescribes: they trust the hub by design.
-# Only the default qualifier, this account and its region, at path "/", trusting the hub account's root and
-# nothing else of the hub: a role that borrows the name but admits anything more is shadow trust.
-CDK_QUALIFIER = "hnb659fds"
+# The bootstrap roles switchrole's template (switchrole.bootstrap) creates: named like the CDK's, trusting only
+# the account's own named deployer roles. Acknowledged (no finding) only as that template makes them: the same
+# trust, no managed policy beyond the CDK's. A bootstrap role that trusts the hub (`cdk bootstrap --trust`, the
+# CDK's default template) is the door switchrole closes: every hub principal allowed sts:AssumeRole deploys here.
 CDK_BOOTSTRAP_ROLE = re.compile(
-    rf"cdk-{CDK_QUALIFIER}-(?:deploy|file-publishing|image-publishing|lookup)-role-(\d{{12}})-([a-z0-9-]+)"
+    rf"cdk-{QUALIFIER}-(deploy|file-publishing|image-publishing|lookup)-role-(\d{{12}})-([a-z0-9-]+)"
 )
+BOOTSTRAP_MANAGED = {"deploy": {"AWSCloudFormationReadOnlyAccess"}, "lookup": {"ReadOnlyAccess"}}
 
 
-def is_cdk_bootstrap_role(name: str, path: str, admits: list[str], account: TargetAccount, hub: str) -> bool:
+def bootstrap_role_kind(name: str, account: TargetAccount) -> str | None:
+    """deploy, lookup, file-publishing or image-publishing: a CDK bootstrap role of this account and region."""
     match = CDK_BOOTSTRAP_ROLE.fullmatch(name)
-    return (
-        match is not None
-        and match.groups() == (account.account_id, account.region)
-        and path == "/"
-        and admits == [f"arn:{PARTITION}:iam::{hub}:root"]
-    )
+    return match.group(1) if match and match.groups()[1:] == (account.account_id, account.region) else None
+
+
+def bootstrap_trust(account_id: str) -> dict[str, Any]:
+    """switchrole's bootstrap trust as IAM shows it in ``account_id`` (the template's Fn::Sub resolved)."""
+    document = trust_document()
+    condition = document["Statement"][0]["Condition"]
+    condition["ArnEquals"]["aws:PrincipalArn"] = [f"arn:{PARTITION}:iam::{account_id}:role/{n}" for n in DEPLOYER_ROLES]
+    document["Statement"][0]["Principal"] = {"AWS": f"arn:{PARTITION}:iam::{account_id}:root"}
+    return document
 
 
 def audit_account(
@@ -39,44 +54,138 @@ def audit_account(
     roles: Mapping[str, ExpectedRole],
     result: AccountResult,
 ) -> None:
-    """Every role of the account: switchrole's against the file, and anyone's trust of the hub."""
+    """Every role of the account: switchrole's against the file, then every role anything of switchrole's can
+    reach (:func:`_reachable`)."""
     at = Where(result.name, result.account_id, result.findings)
-    hub = org.hub.account_id
-    paths = {kind.path for kind in org.role_kinds.values()} - {"/"}
     live = {r["RoleName"]: r for r in pages(iam, "list_roles", "Roles")}
     for name, role in sorted(roles.items()):
         if name not in live:
             at.add(MISSING, f"role {name}", f"role {role.path}{name} does not exist", create_role_commands(role))
         else:
             _audit_role(iam, role, at)
-    for name in sorted(set(live) - set(roles)):
+    _reachable(iam, org, account, roles, live, at, result)
+
+
+def _trust(iam: Any, summary: Mapping[str, Any]) -> Any:
+    return (
+        summary.get("AssumeRolePolicyDocument")
+        or iam.get_role(RoleName=summary["RoleName"])["Role"]["AssumeRolePolicyDocument"]
+    )
+
+
+def _reachable(
+    iam: Any,
+    org: Organisation,
+    account: TargetAccount,
+    roles: Mapping[str, ExpectedRole],
+    live: Mapping[str, Any],
+    at: Where,
+    result: AccountResult,
+) -> None:
+    """Reachability, not only direct trust: starting from the hub (any of its principals), switchrole's roles
+    here and the acknowledged bootstrap roles, every role whose trust admits one of them, to a fixed point. A
+    role trusting another role here needs no identity-policy Allow (same-account trust naming a role ARN is
+    enough), and a role trusting this account's root admits whichever of them may call sts:AssumeRole: each is
+    a door around the file, reported with the chain that reaches it."""
+    hub, here = org.hub.account_id, account.account_id
+    paths = {kind.path for kind in org.role_kinds.values()} - {"/"}
+    reached: dict[str, str] = {live[n]["Arn"]: f"switchrole's role {n}" for n in roles if n in live}
+    assumers = [arn for arn, _ in reached.items() if _may_assume_roles(iam, arn.rsplit("/", 1)[-1])]
+    pending = sorted(set(live) - set(roles))
+    for name in list(pending):
+        kind = bootstrap_role_kind(name, account)
+        if kind is None:
+            continue
         summary = live[name]
-        trust = (
-            summary.get("AssumeRolePolicyDocument") or iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
-        )
-        admits = admitted(trust, hub)
-        if is_cdk_bootstrap_role(name, summary["Path"], admits, account, hub):
-            result.acknowledged.append(f"role {name} (cdk bootstrap --trust {hub})")
-            continue
-        tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
-        if not admits and summary["Path"] not in paths and not tagged:
-            continue
-        fix = _delete_live_role(iam, name)
-        note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
-        if admits:
+        extra = _bootstrap_extras(iam, name, kind)
+        admits_hub = admitted(_trust(iam, summary), hub)
+        if summary["Path"] == "/" and same(bootstrap_trust(here), _trust(iam, summary)) and not extra:
+            result.acknowledged.append(f"role {name} (switchrole bootstrap: its own deployer roles only)")
+            reached[summary["Arn"]] = f"bootstrap role {name}"
+            pending.remove(name)
+        elif admits_hub:
             at.add(
                 SHADOW_TRUST,
-                f"role {summary['Path']}{name}",
-                f"its trust admits {', '.join(admits)} of the hub; the file has no such role{note}",
-                fix,
+                f"role {name}",
+                f"CDK bootstrap role trusts {', '.join(admits_hub)} of the hub (`cdk bootstrap --trust`): any hub "
+                "principal allowed sts:AssumeRole deploys here as administrator, around trust: strict and MFA; "
+                "re-bootstrap with `switchrole bootstrap-template` (docs/onboarding.md)",
+                _delete_live_role(iam, name),
             )
-        else:
+            pending.remove(name)
+        elif extra:
+            at.add(EXTRA_POLICY, f"role {name}", f"bootstrap role has {', '.join(extra)} beyond the bootstrap's", [])
+            reached[summary["Arn"]] = f"bootstrap role {name}"
+            pending.remove(name)
+    changed = True
+    while changed:
+        changed = False
+        for name in list(pending):
+            summary = live[name]
+            trust = _trust(iam, summary)
+            how = _admission(trust, hub, here, reached, assumers)
+            tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
+            note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
+            if how is not None:
+                kind_of = SHADOW_TRUST if admitted(trust, hub) else REACHABLE
+                at.add(
+                    kind_of,
+                    f"role {summary['Path']}{name}",
+                    f"{how}; the file has no such role{note}",
+                    _delete_live_role(iam, name),
+                )
+                reached[summary["Arn"]] = f"role {name}"
+                if _may_assume_roles(iam, name):
+                    assumers.append(summary["Arn"])
+                pending.remove(name)
+                changed = True
+    for name in pending:
+        summary = live[name]
+        tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
+        if summary["Path"] in paths or tagged:
+            note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
             at.add(
                 NOT_IN_FILE,
                 f"role {summary['Path']}{name}",
                 f"role under switchrole's path, or tagged as switchrole's, that the file does not have{note}",
-                fix,
+                _delete_live_role(iam, name),
             )
+
+
+def _admission(trust: Any, hub: str, here: str, reached: Mapping[str, str], assumers: list[str]) -> str | None:
+    """How ``trust`` lets something switchrole reaches in, or None."""
+    of_hub = admitted(trust, hub)
+    if of_hub:
+        return f"its trust admits {', '.join(of_hub)} of the hub"
+    local = admitted(trust, here)
+    for principal in local:
+        if principal in reached:
+            return f"its trust admits {principal}, which {reached[principal]} is or reaches"
+    root = {here, f"arn:{PARTITION}:iam::{here}:root", "*"}
+    if any(p in root or p.startswith("everyone") for p in local) and assumers:
+        return (
+            f"its trust admits this account's root: any principal here allowed sts:AssumeRole, "
+            f"{reached[assumers[0]]} included"
+        )
+    return None
+
+
+def _bootstrap_extras(iam: Any, name: str, kind: str) -> list[str]:
+    """Managed policies on a bootstrap role beyond what the CDK's template attaches to it."""
+    attached = {p["PolicyName"] for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)}
+    return [f"managed policy {p}" for p in sorted(attached - BOOTSTRAP_MANAGED.get(kind, set()))]
+
+
+def _may_assume_roles(iam: Any, name: str) -> bool:
+    """Whether any policy of role ``name`` (attached or inline) allows sts:AssumeRole (conditions not read)."""
+    documents = []
+    for attached in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name):
+        policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+        version = iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"])
+        documents.append(version["PolicyVersion"]["Document"])
+    for policy_name in pages(iam, "list_role_policies", "PolicyNames", RoleName=name):
+        documents.append(iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"])
+    return any(allows_assume_role(document) for document in documents)
 
 
 def _delete_live_role(iam: Any, name: str) -> list[str]:

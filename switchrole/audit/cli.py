@@ -145,7 +145,10 @@ def _notes(results: Sequence[AccountResult]) -> list[str]:
     acknowledged = [f"{r.name}: {a}" for r in results for a in r.acknowledged]
     if not acknowledged:
         return []
-    return [f"not findings: {len(acknowledged)} role(s) trust the hub by design (CDK bootstrap, docs/onboarding.md)"]
+    return [
+        f"not findings: {len(acknowledged)} CDK bootstrap role(s) as switchrole's bootstrap makes them (only their "
+        "account's own deployer roles may use them; docs/onboarding.md)"
+    ]
 
 
 def table(report: AuditReport) -> Table:

@@ -17,6 +17,7 @@ DEFAULT_MAX_KEY_AGE = 90  # days
 
 # Finding kinds, most dangerous first: the report is sorted by this order.
 SHADOW_TRUST = "shadow-trust"
+REACHABLE = "reachable"
 EXTRA_MEMBERSHIP = "extra-membership"
 DOCUMENT_DIFFERS = "document-differs"
 EXTRA_POLICY = "extra-policy"
@@ -27,6 +28,7 @@ MISSING = "missing"
 EXPIRED_ENTRY = "expired-entry"
 KINDS: dict[str, str] = {
     SHADOW_TRUST: "role outside switchrole trusts the hub",
+    REACHABLE: "role outside switchrole reachable from switchrole's roles",
     EXTRA_MEMBERSHIP: "membership the file does not have",
     DOCUMENT_DIFFERS: "document or setting differs from the file",
     EXTRA_POLICY: "policy attached that the file does not have",

@@ -6,8 +6,8 @@ two, it rotates: the oldest key it created is deleted first), and
 ``GET /moto-api/switchrole/mfa-code?account=ID&user=NAME`` shows the current
 code of the user's virtual MFA device, as an authenticator app would; the
 device's seed never leaves the server. ``GET /moto-api/switchrole/first-access?account=ID``
-creates a key with AdministratorAccess in any account: the first access that a new member
-account's OrganizationAccountAccessRole gives in AWS, to bootstrap an added account.
+gives the first access to a member account that AWS Organizations gives: its
+OrganizationAccountAccessRole (created if missing) and a management-account key to assume it.
 ``/moto-api/switchrole/mfa-reading`` tells (GET) or sets (POST ``strict`` or ``lenient``) which reading of IAM's MFA
 keys the authorization model plays (see :mod:`switchrole.local.authz`), and
 ``POST /moto-api/switchrole/age-sessions?account=ID&user=NAME`` makes a user's
@@ -75,24 +75,54 @@ def access_key(request: Any, full_url: str, headers: Any) -> Response:
     return 200, {}, json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key})
 
 
-FIRST_ACCESS_USER = "switchrole-first-access"
+MANAGEMENT_ACCOUNT = "999999999999"  # the emulated AWS Organizations management account
+MANAGEMENT_USER = "switchrole-demo-management"  # an administrator there
+FIRST_ACCESS_ROLE = "OrganizationAccountAccessRole"
+ADMINISTRATOR = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def first_access(request: Any, full_url: str, headers: Any) -> Response:
-    """A key with AdministratorAccess in ``account``: what a new member account's OrganizationAccountAccessRole
-    gives a management-account session in AWS (docs/onboarding.md, "First access"), so that a kept emulator can
-    bootstrap an account the file adds exactly as the docs and ``switchrole onboard`` say."""
+    """First access to ``account``, as AWS Organizations gives it: the member account's
+    ``OrganizationAccountAccessRole`` (AdministratorAccess, trusting the management account), created if
+    missing, and a new key of an administrator of the management account, who assumes it (the caller does,
+    through STS, like any other switch). Answers ``AccessKeyId``, ``SecretAccessKey`` and ``RoleArn``."""
     from moto.iam.models import iam_backends
 
     account = parse_qs(urlparse(full_url).query).get("account", [""])[0]
-    if not (len(account) == 12 and account.isdigit()):
-        return _error(LookupError(f"not an account id: {account!r}"))
-    backend = iam_backends[account]["aws"]
-    if FIRST_ACCESS_USER not in backend.users:
-        backend.create_user(region_name="us-east-1", user_name=FIRST_ACCESS_USER)
-        backend.attach_user_policy("arn:aws:iam::aws:policy/AdministratorAccess", FIRST_ACCESS_USER)
-    query = f"account={account}&user={FIRST_ACCESS_USER}"
-    return access_key(request, f"{full_url.split('?')[0]}?{query}", headers)
+    if not (len(account) == 12 and account.isdigit()) or account == MANAGEMENT_ACCOUNT:
+        return _error(LookupError(f"not a member account id: {account!r}"))
+    management = iam_backends[MANAGEMENT_ACCOUNT]["aws"]
+    if MANAGEMENT_USER not in management.users:
+        management.create_user(region_name="us-east-1", user_name=MANAGEMENT_USER)
+        management.attach_user_policy(ADMINISTRATOR, MANAGEMENT_USER)
+    member = iam_backends[account]["aws"]
+    if FIRST_ACCESS_ROLE not in {role.name for role in member.roles.values()}:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{MANAGEMENT_ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        member.create_role(
+            role_name=FIRST_ACCESS_ROLE,
+            assume_role_policy_document=json.dumps(trust),
+            path="/",
+            permissions_boundary=None,
+            description="First access from the management account (AWS Organizations)",
+            tags=[],
+            max_session_duration="3600",
+        )
+        member.attach_role_policy(ADMINISTRATOR, FIRST_ACCESS_ROLE)
+    query = f"account={MANAGEMENT_ACCOUNT}&user={MANAGEMENT_USER}"
+    status, response_headers, body = access_key(request, f"{full_url.split('?')[0]}?{query}", headers)
+    if status != 200:
+        return status, response_headers, body
+    answer = json.loads(body) | {"RoleArn": f"arn:aws:iam::{account}:role/{FIRST_ACCESS_ROLE}"}
+    return 200, response_headers, json.dumps(answer)
 
 
 def mfa_code(request: Any, full_url: str, headers: Any) -> Response:

@@ -41,6 +41,8 @@ from rich.console import Console
 from rich.table import Table
 
 from switchrole.access_diff import diff as access_diff
+from switchrole.bootstrap import bootstrap_role_arn
+from switchrole.bootstrap import render as bootstrap_template
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.local.authz import (
     IDENTITY_DENY,
@@ -52,15 +54,15 @@ from switchrole.local.authz import (
     totp_valid,
 )
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
-from switchrole.local.server import LocalAws, admin_get
+from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
 from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
+from switchrole.templates import stacks
 
 PROJECT = Path(__file__).resolve().parents[2]
 HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
 NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
 SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
-EXECUTION_POLICY = "arn:aws:iam::aws:policy/IAMFullAccess"  # CloudFormation creates only IAM resources here
 # Why a refusal must happen, in the words of the emulator's AccessDenied messages (as AWS's): a row passes only
 # when the switch was refused for the reason it demonstrates, not for any reason.
 BY_HUB = NO_IDENTITY_ALLOW.format(action="sts:AssumeRole")  # no hub grant (or its conditions fail)
@@ -158,6 +160,7 @@ class Demo:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading, tmpdir=self.tmp)
         self.assembly = workdir / "cdk.out"
+        self.template_file = workdir / "bootstrap-template.json"  # switchrole's, for target accounts
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
         self.children: list[subprocess.Popen[Any]] = []  # synthesis and CDK CLI runs, each in its own session
@@ -264,10 +267,12 @@ class Demo:
         self.aws.stop()
 
     def bootstrap_args(self, account_id: str) -> list[str]:
-        """As docs/onboarding.md says: target accounts trust the hub, whose administrator deploys into them."""
+        """As docs/onboarding.md says: a target account with switchrole's bootstrap template (only its own named
+        deployer roles may deploy: no hub principal), the hub with the CDK's default."""
         args = [f"aws://{account_id}/{self.region_of(account_id)}"]
         if account_id != self.org.hub.account_id:
-            args += ["--trust", self.org.hub.account_id, "--cloudformation-execution-policies", EXECUTION_POLICY]
+            self.template_file.write_text(bootstrap_template(self.org, cdk_binary()))
+            args += ["--template", str(self.template_file)]
         return args
 
     def bootstrap(self, accounts: list[str]) -> None:
@@ -339,12 +344,8 @@ class Demo:
                 self.bootstrap([a.account_id for a in added])
                 known = {a.account_id for a in old.accounts}
                 self.create_buckets([a for a in added if a.account_id not in known])
-        with self.phase("deployed the change with `cdk deploy --all` as the hub administrator (an update)"):
-            deploy = self.cdk(
-                self.identities[HUB_ADMIN].session,
-                "deploy", "--all", "--require-approval", "never", "--concurrency", "4",
-            )  # fmt: skip
-            self.wait([("cdk deploy --all (update)", deploy)])
+        with self.phase("deployed the change with `cdk deploy`: each account by its own deployer (an update)"):
+            self.deploy_update()
         with self.phase("emulator state matches the new templates (nothing removed is left behind)"):
             self.verify()
         joined = [u for u in new.users if u not in self.identities]
@@ -355,6 +356,24 @@ class Demo:
         with self.phase(f"ran {len(checks)} smoke checks"):
             self.run_checks(checks, new)
         return checks
+
+    def deploy_update(self) -> None:
+        """Each account's stacks by a deployer its bootstrap names, with authorization on: the hub's by the hub
+        administrator, each target account's by its OrganizationAccountAccessRole (first access from the
+        management account; the scaffold's CI uses its GitHub OIDC role the same way). No hub principal can
+        use a target account's deployment roles (the demo's "hub admin vs CDK deploy role" row)."""
+        by_account: dict[str, list[str]] = {}
+        for name, artifact in stacks(self.assembly):
+            by_account.setdefault(artifact["environment"].split("/")[2], []).append(name)
+        runs = []
+        for account_id, names in sorted(by_account.items()):
+            if account_id == self.org.hub.account_id:
+                session = self.identities[HUB_ADMIN].session
+            else:
+                session = first_access_session(self.aws.endpoint, account_id, self.region_of(account_id))
+            deploy = ("deploy", *names, "--require-approval", "never", "--concurrency", "4")
+            runs.append((f"cdk deploy {' '.join(names)} (update)", self.cdk(session, *deploy)))
+        self.wait(runs)
 
     def create_identities(self, users: list[str]) -> dict[str, Identity]:
         iam = self.setup_session(self.org.hub.account_id).client("iam", endpoint_url=self.aws.endpoint)
@@ -511,6 +530,11 @@ class Demo:
                 shown.add(kind.key)
                 request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))
                 refusals.append(Check(HUB_ADMIN, request, False, "admits nobody", admin.token, because=BY_TRUST_DENY))
+        deploy_role = bootstrap_role_arn(first.account_id, first.region)
+        request = SmokeRequest(
+            deploy_role, f"{first.name}-cdk-deploy", HUB_ADMIN, mfa_serial=org.hub.mfa_serial(HUB_ADMIN)
+        )
+        refusals.append(Check(HUB_ADMIN, request, False, "hub admin vs CDK deploy role", admin.token, because=BY_TRUST))
         if strict_role is not None:
             account, kind = strict_role
             request = replace(request_for(org, account, kind, None), mfa_serial=org.hub.mfa_serial(HUB_ADMIN))

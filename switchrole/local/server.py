@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 HOST = "127.0.0.1"
 
@@ -158,6 +159,24 @@ def admin_get(endpoint: str, what: str, account_id: str, user: str) -> dict[str,
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
         raise LookupError(json.loads(exc.read() or b"{}").get("Error", str(exc))) from None
+
+
+def first_access_session(endpoint: str, account_id: str, region: str) -> Any:
+    """A boto3 session of ``account_id``'s OrganizationAccountAccessRole, assumed through STS from the emulated
+    management account (see switchrole.local.admin_api.first_access): what bootstraps and first deploys an
+    account in AWS, and what the demo deploys each target account's stack with."""
+    import boto3
+
+    answer = admin_get(endpoint, "first-access", account_id, "")
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=answer["AccessKeyId"],
+        aws_secret_access_key=answer["SecretAccessKey"],
+    )
+    c = sts.assume_role(RoleArn=answer["RoleArn"], RoleSessionName="first-access")["Credentials"]
+    return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=region)
 
 
 def serve(argv: list[str] | None = None) -> None:
