@@ -876,14 +876,18 @@ def _local_admin(
 def local_credentials(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
     deployer: Annotated[
-        bool, typer.Option("--deployer", help="The hub administrator instead, for `npx cdk deploy` / `cdk diff`.")
+        bool,
+        typer.Option(
+            "--deployer",
+            help="The hub administrator instead: deploys the hub's stack (`npx cdk deploy SwitchRole-Hub`).",
+        ),
     ] = False,
     account: Annotated[
         str | None,
         typer.Option(
             "--account",
-            help="First access to an account instead (what its OrganizationAccountAccessRole gives in AWS), to "
-            "`npx cdk bootstrap` an account the file adds.",
+            help="An account's first access instead (its OrganizationAccountAccessRole, as AWS Organizations gives "
+            "it): a deployer its bootstrap names, to `npx cdk bootstrap` it and deploy its stack.",
         ),
     ] = None,
     endpoint: EndpointOption = None,

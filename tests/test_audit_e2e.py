@@ -118,9 +118,9 @@ def test_a_clean_deploy_audits_clean_with_read_only_calls(demo: Demo, calls: set
         ("app-prod", True),
         ("app-dev", True),
     ]
-    # the CDK bootstrap roles trust the hub because docs/onboarding.md says `cdk bootstrap --trust <hub>`
+    # switchrole's bootstrap roles (only their own account's deployer roles) are recognised, not findings
     acknowledged = [a for account in report["accounts"] for a in account["acknowledged"]]
-    assert len(acknowledged) == 8 and all(a.startswith("role cdk-hnb659fds-") for a in acknowledged)
+    assert len(acknowledged) == 8 and all(a.startswith("role cdk-hnb659fds-") for a in acknowledged), acknowledged
     assert ("iam", "ListRoles") in calls and ("sts", "AssumeRole") in calls and ("iam", "GetGroup") in calls
     assert read_only(calls) == []
 
@@ -238,3 +238,45 @@ def test_every_other_kind_of_drift_is_found_with_its_fix(demo: Demo) -> None:
         create[1]
         == "aws iam attach-role-policy --role-name ReadOnly --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess"
     )
+
+
+def test_planted_doors_around_the_file_are_each_found(demo: Demo) -> None:
+    """Issue 19: a role trusting the CDK deploy role, one trusting switchrole's own Admin role (same-account
+    trust naming a role ARN needs no identity Allow), one trusting the account root (reachable by Admin, which
+    may call sts:AssumeRole), a chain through the first, an inflated lookup role, and a bootstrap role that
+    trusts the hub's root (`cdk bootstrap --trust`, the old documented bootstrap): exit 3, each named."""
+    prod_id, dev_id = "222222222222", "333333333333"
+    deploy = f"arn:aws:iam::{prod_id}:role/cdk-hnb659fds-deploy-role-{prod_id}-us-east-1"
+
+    def trusting(principal: str) -> str:
+        statement = {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}
+        return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+    with demo.aws.authorization_off():
+        prod = demo.setup_session(prod_id).client("iam", endpoint_url=demo.aws.endpoint)
+        for name, principal in (
+            ("via-deploy", deploy),
+            ("via-admin", f"arn:aws:iam::{prod_id}:role/switchrole/Admin"),
+            ("via-root", f"arn:aws:iam::{prod_id}:root"),
+            ("chained", f"arn:aws:iam::{prod_id}:role/via-deploy"),
+        ):
+            prod.create_role(RoleName=name, AssumeRolePolicyDocument=trusting(principal))
+            prod.attach_role_policy(RoleName=name, PolicyArn=ADMIN_POLICY)
+        dev = demo.setup_session(dev_id).client("iam", endpoint_url=demo.aws.endpoint)
+        dev.attach_role_policy(RoleName=f"cdk-hnb659fds-lookup-role-{dev_id}-us-east-1", PolicyArn=ADMIN_POLICY)
+        dev.update_assume_role_policy(
+            RoleName=f"cdk-hnb659fds-deploy-role-{dev_id}-us-east-1",
+            PolicyDocument=trusting(f"arn:aws:iam::{HUB}:root"),
+        )
+    code, report, stderr = audit(demo, "small.yaml")
+    assert code == 3, stderr
+    found = {(f["kind"], f["account"], f["subject"]): f["detail"] for f in report["findings"]}
+    for name in ("via-deploy", "via-admin", "via-root", "chained"):
+        assert ("reachable", "app-prod", f"role /{name}") in found, sorted(found)
+    assert "cdk-hnb659fds-deploy-role" in found[("reachable", "app-prod", "role /via-deploy")]
+    assert "role/via-deploy" in found[("reachable", "app-prod", "role /chained")]
+    assert "switchrole's role Admin" in found[("reachable", "app-prod", "role /via-root")]
+    lookup = f"role cdk-hnb659fds-lookup-role-{dev_id}-us-east-1"
+    assert "managed policy AdministratorAccess" in found[("extra-policy", "app-dev", lookup)]
+    deploy_dev = f"role cdk-hnb659fds-deploy-role-{dev_id}-us-east-1"
+    assert "`cdk bootstrap --trust`" in found[("shadow-trust", "app-dev", deploy_dev)]

@@ -132,9 +132,11 @@ def test_each_routine_change_behaves(month: tuple[list[Path], Any, str, Path | N
 def test_an_account_onboarded_on_the_kept_emulator_as_the_printed_steps_say(
     month: tuple[list[Path], Any, str, Path | None], tmp_path: Path
 ) -> None:
-    """`switchrole onboard`, then its printed steps in bash: the bootstrap exactly as printed (after the first
-    access the docs describe), the deploy as printed (plus --require-approval never: no terminal to answer
-    it), and the smoke check as printed, for a user the new grant reaches."""
+    """`switchrole onboard`, then its printed steps in bash, each exactly as printed (deploys with
+    --require-approval never added: no terminal answers it): the template, the bootstrap and the new account's
+    deploy from its first access (OrganizationAccountAccessRole), the hub's deploy by the hub administrator, and
+    the smoke check for a user the new grant reaches. The hub administrator cannot deploy into the new account:
+    its bootstrap admits only the account's own deployer roles (issue 19)."""
     files, _, _, kept = month
     assert kept is not None
     for name in ("cdk.json", "app.py"):  # a checkout of the organisation's repository, without its cdk.out
@@ -144,23 +146,29 @@ def test_an_account_onboarded_on_the_kept_emulator_as_the_printed_steps_say(
     switchrole = f"{sys.executable} -m switchrole.cli"
     script = f"""set -euo pipefail
     source {kept / "local-aws.env"}
-    {switchrole} onboard --name data-qa --account-id 888888888888 --roles ReadOnly --grant readers:ReadOnly \
+    {switchrole} onboard --name data-qa --account-id 888888888888 --roles ReadOnly --grant readers:ReadOnly \\
         --region us-west-2 --config onboarded.yaml > steps.txt
-    step() {{ grep -E "^ +$1" steps.txt | sed -e 's/^ *//' -e 's/<user>/carol/'; }}
+    step() {{ grep -E "^ +$1" steps.txt | sed -e 's/^ *//' -e 's/<user>/carol/' -e 's|^switchrole|{switchrole}|'; }}
     eval "$({switchrole} local credentials --account 888888888888)"
+    eval "$(step 'switchrole bootstrap-template')"
     eval "$(step 'npx cdk bootstrap')"
+    eval "$(step 'npx cdk deploy SwitchRole-data-qa') --require-approval never"
     eval "$({switchrole} local credentials --deployer --config onboarded.yaml)"
-    eval "$(step 'npx cdk deploy') --require-approval never"
+    if eval "$(step 'npx cdk deploy SwitchRole-data-qa') --require-approval never" > refused.txt 2>&1; then
+        echo "the hub administrator deployed into the new account" >&2; exit 1
+    fi
+    eval "$(step 'npx cdk deploy SwitchRole-Hub') --require-approval never"
     eval "$({switchrole} local credentials --user carol --config onboarded.yaml)"
-    eval "$(step 'switchrole smoke' | sed 's/^switchrole/{switchrole}/') --json \
-        --token-code $({switchrole} local mfa-code --user carol --config onboarded.yaml)" > smoke.json
+    code=$({switchrole} local mfa-code --user carol --config onboarded.yaml)
+    eval "$(step 'switchrole smoke') --json --token-code $code" > smoke.json
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_", "CDK_"))}
     env |= {"HOME": str(tmp_path), "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
     run = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     steps = (tmp_path / "steps.txt").read_text()
-    assert "npx cdk bootstrap aws://888888888888/us-west-2" in steps
+    assert "npx cdk bootstrap aws://888888888888/us-west-2 --template bootstrap-template.json" in steps
+    assert "cdk-hnb659fds-deploy-role-888888888888-us-west-2" in (tmp_path / "refused.txt").read_text()
     reports = json.loads((tmp_path / "smoke.json").read_text())
     switched = {r["label"] for r in reports if r["ok"]}
     assert "data-qa-ReadOnly" in switched and all(r["ok"] for r in reports), reports

@@ -804,7 +804,7 @@ def kept_instructions(kept: Kept, org: Organisation) -> list[str]:
         f"  source {kept.env_file}",
         f'  eval "$(switchrole local credentials --user {user})"   # a key for {user}, in this shell only',
         f"  switchrole local mfa-code --user {user}                # {user}'s current MFA code",
-        '  eval "$(switchrole local credentials --deployer)"      # the hub administrator, for `npx cdk deploy`',
-        '  eval "$(switchrole local credentials --account ID)"    # first access to a new account, to bootstrap it',
+        '  eval "$(switchrole local credentials --deployer)"      # the hub administrator: deploys the hub stack',
+        '  eval "$(switchrole local credentials --account ID)"    # an account\'s own deployer, for its stack',
         "  switchrole local stop                                # stop it and remove its files",
     ]
