@@ -32,7 +32,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="The accounts file.")]
+
+def _resolve_config(ctx: typer.Context, param: Any, value: Path) -> Path:
+    """Without --config, the file `npx cdk deploy` here builds: cdk.json's `config` context, else accounts.yaml."""
+    from switchrole.deploy_settings import default_config
+
+    source = ctx.get_parameter_source(param.name)
+    if source is not None and source.name == "DEFAULT":
+        return default_config()
+    return value
+
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        "-c",
+        help="The accounts file (default: the one `npx cdk deploy` builds here, cdk.json's config, else "
+        "accounts.yaml).",
+        callback=_resolve_config,
+        show_default=False,
+    ),
+]
 DEFAULT_CONFIG = Path("accounts.yaml")
 
 T = TypeVar("T")
@@ -531,6 +552,12 @@ def diff(
         except SynthFailed as exc:
             raise fail([f"{config}: {line}" for line in exc.lines]) from None
     result = access_diff(base_org, head, base_label=base_label, head_label=str(config))
+    if not Path(base).is_file():  # a git revision: what the deploy itself is told may have changed too
+        from switchrole.deploy_settings import cdk_json_changes
+
+        destructive, other = cdk_json_changes(base, config.resolve().parent)
+        result.destructive += destructive
+        result.structure += other
     typer.echo(result.to_json() if format == "json" else result.to_markdown(), nl=format == "json")
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 

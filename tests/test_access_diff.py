@@ -376,3 +376,32 @@ def test_one_users_end_moved_on_every_role_is_one_line(tmp_path: Path) -> None:
     (row,) = report["weaker"]
     assert row["change"] == "bob's access extended: until 2099-06-30T00:00:00Z -> 2099-09-30T00:00:00Z (3 roles)"
     assert row["role"] == "Developer, ReadOnly" and row["accounts"] == ["shop-dev", "shop-prod"]
+
+
+def test_a_cdk_json_pointing_the_deploy_at_another_file_is_reviewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 19: `config` in cdk.json made `npx cdk deploy` build a file the review never read ("No change")."""
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    (tmp_path / "accounts.yaml").write_text(EXAMPLE.read_text())
+    settings = json.loads((EXAMPLE.parent / "cdk.json").read_text())
+    (tmp_path / "cdk.json").write_text(json.dumps(settings))
+    git("add", "accounts.yaml", "cdk.json")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "base")
+    (tmp_path / "other.yaml").write_text(variant(lambda d: d["users"]["erin"]["groups"].append("platform-admins")))
+    settings["context"]["config"] = "other.yaml"
+    (tmp_path / "cdk.json").write_text(json.dumps(settings))
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["diff", "--base", "main", "--format", "json"])
+    assert result.exit_code == 3, result.output
+    report = json.loads(result.stdout)
+    assert report["head"] == "other.yaml"  # the file the deploy builds is the file reviewed
+    assert (
+        "cdk.json: the deploy builds 'other.yaml', not 'accounts.yaml'; this review read 'other.yaml'"
+        in (report["destructive"])
+    )
+    assert ("erin", "shop-prod", "Admin") in {(r["user"], r["account"], r["role"]) for r in report["gained"]}

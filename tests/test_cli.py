@@ -138,3 +138,30 @@ class TestRealCdkCli:
         assert f"{bad}:" in result.stderr and "users.bob.groups[0]: unknown group 'nobody'" in result.stderr
         assert "Traceback" not in result.stderr
         assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+def test_cdk_synth_and_switchrole_synth_build_the_file_cdk_json_names(tmp_path: Path) -> None:
+    """Issue 19: in a folder whose cdk.json names another accounts file, `npx cdk synth` built it while
+    `switchrole synth` (and validate, diff) read accounts.yaml: both now build the same stacks."""
+    settings = json.loads((ROOT / "cdk.json").read_text())
+    settings["context"]["config"] = "other.yaml"
+    (tmp_path / "cdk.json").write_text(json.dumps(settings))
+    (tmp_path / "app.py").write_text((ROOT / "app.py").read_text())
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    (tmp_path / "accounts.yaml").write_text(EXAMPLE.read_text())
+    (tmp_path / "other.yaml").write_text(SMALL)
+    env = {**os.environ, "PATH": f"{Path(os.sys.executable).parent}:{os.environ['PATH']}"}
+    cdk = subprocess.run(
+        ["npx", "--no-install", "cdk", "synth", "-o", "by-cdk", "-q", "--no-notices"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert cdk.returncode == 0, cdk.stderr
+    ours = subprocess.run(
+        [os.sys.executable, "-m", "switchrole.cli", "synth", "--out", "by-switchrole"],
+        cwd=tmp_path, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert ours.returncode == 0, ours.stderr
+    by_cdk = {p.name: p.read_text() for p in (tmp_path / "by-cdk").glob("*.template.json")}
+    by_switchrole = {p.name: p.read_text() for p in (tmp_path / "by-switchrole").glob("*.template.json")}
+    assert sorted(by_cdk) == ["SwitchRole-Hub.template.json", "SwitchRole-solo.template.json"]
+    assert by_cdk == by_switchrole

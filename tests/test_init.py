@@ -292,3 +292,14 @@ def test_an_installed_wheel_scaffolds_a_repository_that_cdk_synth_builds(tmp_pat
     assert stacks == ["SwitchRole-Hub", "SwitchRole-dev", "SwitchRole-prod"]
     for stack in stacks:
         assert json.loads((org / "cdk.out" / f"{stack}.template.json").read_text())["Resources"]
+
+
+def test_the_scaffold_makes_every_file_that_decides_a_deploy_a_code_owners_review(tmp_path: Path) -> None:
+    """Issue 19: cdk.json (which accounts file and app the deploy builds), the workflows, the pinned packages
+    and the deploy's own trust are reviewed by the access owners, not only accounts.yaml."""
+    result = runner.invoke(app, ["init", str(tmp_path / "repo")])
+    assert result.exit_code == 0, result.output
+    owners = (tmp_path / "repo" / ".github" / "CODEOWNERS").read_text().splitlines()
+    owned = {line.split()[0] for line in owners if line.strip() and not line.startswith("#")}
+    assert {"/cdk.json", "/.github/", "/requirements*.txt", "/package.json", "/package-lock.json"} <= owned
+    assert {"/accounts.yaml", "/bootstrap-template.json", "/deploy/"} <= owned

@@ -28,6 +28,7 @@ FILES: dict[str, str] = {
     "README.md": "README.md",
     ".gitignore": "gitignore",
     ".github/pull_request_template.md": "github/pull_request_template.md",
+    ".github/CODEOWNERS": "github/CODEOWNERS",
     ".github/workflows/pull-request.yml": "github/workflows/pull-request.yml",
     ".github/workflows/deploy.yml": "github/workflows/deploy.yml",
     "deploy/github-deploy-role.yaml": "deploy/github-deploy-role.yaml",
