@@ -297,24 +297,44 @@ def _run_the_offboarding_follow_up(running: Demo, user: str, tmp_path: Path) -> 
 def test_cdk_diff_on_the_kept_emulator_shows_no_change(
     demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
 ) -> None:
-    """What the README tells a user of a kept emulator: the deployer's key, the env file's endpoint, `cdk diff`."""
+    """What the README tells a user of a kept emulator: each account's deployer (the hub administrator for the
+    hub, each target account's own first-access role for its stack), the env file's endpoint, `cdk diff`; the
+    hub administrator cannot even diff a target account (its bootstrap admits no principal of the hub)."""
     running, _, _ = demo
     config = tmp_path / "small.yaml"
     config.write_text(THEN)
-    key = subprocess.run(
-        [*EXE, "local", "credentials", "--deployer", "--endpoint", running.aws.endpoint, "--config", str(config)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert key.returncode == 0, key.stderr
-    exports = dict(line.removeprefix("export ").split("=", 1) for line in key.stdout.splitlines() if "=" in line)
-    env = running.cli_env(boto3.Session(exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]))
-    diff = subprocess.run(
-        [str(cdk_binary()), "diff", "--all", "--app", str(running.assembly), "--no-notices", "--fail"],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert diff.returncode == 0, diff.stdout[-2000:] + diff.stderr[-2000:]
-    assert "There were no differences" in diff.stdout + diff.stderr
-    assert "NodeVersionSupportWarning" not in diff.stdout + diff.stderr  # silenced under Node 20 (cli_env)
+
+    def cdk_diff(who: list[str], *stacks: str) -> subprocess.CompletedProcess[str]:
+        key = subprocess.run(
+            [*EXE, "local", "credentials", *who, "--endpoint", running.aws.endpoint, "--config", str(config)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert key.returncode == 0, key.stderr
+        exports = {
+            name: value.strip("'")
+            for name, value in (line.removeprefix("export ").split("=", 1) for line in key.stdout.splitlines())
+            if not name.startswith("unset")
+        }
+        session = boto3.Session(
+            exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], exports.get("AWS_SESSION_TOKEN")
+        )
+        return subprocess.run(
+            [str(cdk_binary()), "diff", *stacks, "--app", str(running.assembly), "--no-notices", "--fail"],
+            env=running.cli_env(session), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    for who, stack in (
+        (["--deployer"], "SwitchRole-Hub"),
+        (["--account", "222222222222"], "SwitchRole-app-prod"),
+        (["--account", "333333333333"], "SwitchRole-app-dev"),
+    ):
+        diff = cdk_diff(who, stack)
+        assert diff.returncode == 0, diff.stdout[-2000:] + diff.stderr[-2000:]
+        assert "There were no differences" in diff.stdout + diff.stderr
+        assert "NodeVersionSupportWarning" not in diff.stdout + diff.stderr  # silenced under Node 20 (cli_env)
+    refused = cdk_diff(["--deployer"], "SwitchRole-app-prod")
+    assert refused.returncode != 0
+    assert "cdk-hnb659fds-deploy-role-222222222222" in refused.stderr and "no resource-based policy" in refused.stderr
 
 
 def _aws_env(running: Demo, tmp_path: Path, profiles: str, *, keys: bool = True) -> dict[str, str]:

@@ -98,7 +98,9 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
 def test_the_oidc_deploy_role_template_is_narrow_and_lints_clean() -> None:
     template = ROOT / "deploy" / "github-deploy-role.yaml"
     text = template.read_text()
-    assert "token.actions.githubusercontent.com:sub: !Sub repo:${Repository}:environment:${Environment}" in text
+    subject = "repo:${Repository}:environment:${Environment}:ref:refs/heads/${Branch}"  # bound to main too
+    assert f"token.actions.githubusercontent.com:sub: !Sub {subject}" in text
+    assert "include_claim_keys[]=ref" in text  # the one-time subject customization it needs, spelled out
     assert "token.actions.githubusercontent.com:aud: sts.amazonaws.com" in text
     assert "StringLike" not in text and '"*"' not in text  # no wildcard subject
     result = subprocess.run(
