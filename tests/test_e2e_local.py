@@ -308,6 +308,7 @@ def test_cdk_diff_on_the_kept_emulator_shows_no_change(
         key = subprocess.run(
             [*EXE, "local", "credentials", *who, "--endpoint", running.aws.endpoint, "--config", str(config)],
             capture_output=True, text=True, timeout=60,
+            env={**os.environ, "SWITCHROLE_LOCAL_DIR": str(running.workdir)},  # where its admin token is
         )  # fmt: skip
         assert key.returncode == 0, key.stderr
         exports = {

@@ -122,3 +122,35 @@ def test_a_planted_state_file_cannot_choose_what_stop_removes_or_signals(tmp_pat
     with pytest.raises(NotKept, match="not a kept local AWS of yours"):
         find(link)
     assert victim.exists() and planted.exists()
+
+
+def test_the_admin_api_answers_only_this_runs_token_on_a_local_host_without_cors(tmp_path: Path) -> None:
+    """Issue 19: keys and MFA codes for anyone, and moto's own reset-auth, answered any local user and (through
+    a CORS header reflecting any origin, no Host check) any web page in a local browser."""
+    import http.client
+    import stat as stat_module
+
+    from switchrole.local.kept import TOKEN_HEADER
+    from switchrole.local.server import LocalAws
+
+    token_file = tmp_path / "admin-token"
+    with LocalAws(token_file=token_file, tmpdir=tmp_path) as aws:
+        assert stat_module.S_IMODE(token_file.stat().st_mode) == 0o600
+        token = token_file.read_text().strip()
+        assert token == aws.admin_token and len(token) >= 32
+
+        def call(method: str, path: str, headers: dict[str, str]) -> http.client.HTTPResponse:
+            connection = http.client.HTTPConnection("127.0.0.1", aws.port, timeout=10)
+            connection.request(method, path, body=b"inf" if method == "POST" else None, headers=headers)
+            return connection.getresponse()
+
+        codes = "/moto-api/switchrole/mfa-code?account=111111111111&user=alice"
+        page = {"Origin": "http://evil.example"}
+        assert call("GET", codes, page).status == 403  # no token: a web page, or another local user
+        assert call("GET", codes, {**page, TOKEN_HEADER: "x" * 43}).status == 403
+        assert call("GET", codes, {TOKEN_HEADER: token, "Host": "evil.example"}).status == 403  # DNS rebinding
+        assert call("POST", "/moto-api/reset-auth", page).status == 403  # authorization stays as it is
+        answered = call("GET", codes, {**page, TOKEN_HEADER: token})
+        assert answered.status == 404  # past the guard: alice is not in this empty emulator
+        assert not [h for h in answered.getheaders() if h[0].lower().startswith("access-control-")]
+        assert call("GET", "/moto-api/", {TOKEN_HEADER: token, "Host": f"localhost:{aws.port}"}).status == 200

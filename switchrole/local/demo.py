@@ -53,7 +53,7 @@ from switchrole.local.authz import (
     totp,
     totp_valid,
 )
-from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, Kept
+from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, TOKEN_FILE, Kept
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
 from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
@@ -158,7 +158,9 @@ class Demo:
         self.org, self.console, self.workdir = org, console, workdir
         self.tmp = workdir / "tmp"  # TMPDIR of everything the demo starts: nothing is left in the user's
         self.tmp.mkdir(parents=True, exist_ok=True)
-        self.aws = LocalAws(log_file=workdir / "moto.log", mfa_reading=mfa_reading, tmpdir=self.tmp)
+        self.aws = LocalAws(
+            log_file=workdir / "moto.log", mfa_reading=mfa_reading, tmpdir=self.tmp, token_file=workdir / TOKEN_FILE
+        )
         self.assembly = workdir / "cdk.out"
         self.template_file = workdir / "bootstrap-template.json"  # switchrole's, for target accounts
         self.timings: dict[str, float] = {}
@@ -370,7 +372,8 @@ class Demo:
             if account_id == self.org.hub.account_id:
                 session = self.identities[HUB_ADMIN].session
             else:
-                session = first_access_session(self.aws.endpoint, account_id, self.region_of(account_id))
+                region = self.region_of(account_id)
+                session = first_access_session(self.aws.endpoint, account_id, region, self.aws.admin_token)
             deploy = ("deploy", *names, "--require-approval", "never", "--concurrency", "4")
             runs.append((f"cdk deploy {' '.join(names)} (update)", self.cdk(session, *deploy)))
         self.wait(runs)
@@ -383,7 +386,7 @@ class Demo:
                 iam.create_user(UserName=user)
             if user == HUB_ADMIN:
                 iam.attach_user_policy(UserName=HUB_ADMIN, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-            key = admin_get(self.aws.endpoint, "access-key", self.org.hub.account_id, user)  # rotatable later
+            key = admin_get(self.aws.endpoint, "access-key", self.org.hub.account_id, user, self.aws.admin_token)
             device = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
             seed = (
                 device["Base32StringSeed"].decode()

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 ENV_FILE, STATE_FILE = "local-aws.env", "local-aws.json"
+TOKEN_FILE, TOKEN_HEADER = "admin-token", "X-Switchrole-Admin-Token"  # the emulator's admin API: see server.Guard
 DIR_PREFIX = "switchrole-demo-"
 DIR_VAR, CONFIG_VAR = "SWITCHROLE_LOCAL_DIR", "SWITCHROLE_LOCAL_CONFIG"
 SERVER_MODULE = "switchrole.local.server"
@@ -138,3 +139,17 @@ def find(folder: Path | None = None) -> Kept:
         listed = ", ".join(str(p) for p in found)
         raise NotKept(f"{len(found)} kept local AWS found ({listed}): name one with --dir")
     return Kept.read(found[0])
+
+
+def admin_token() -> str:
+    """The admin API token of the local AWS in ``$SWITCHROLE_LOCAL_DIR`` (set by sourcing its env file), else of
+    the only kept one: a file of this user's, readable by this user alone, in its 0700 folder."""
+    folder = Path(os.environ[DIR_VAR]) if os.environ.get(DIR_VAR) else Path(find().folder)
+    path = folder / TOKEN_FILE
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise NotKept(f"{path}: not a token file of yours (a symlink, another user's, or readable by others)")
+        return path.read_text().strip()
+    except OSError:
+        raise NotKept(f"{folder}: no admin token there: source the demo's env file (local-aws.env)") from None

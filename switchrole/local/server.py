@@ -9,8 +9,10 @@ it answers, and always stops it (no process is left behind).
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,7 +27,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from switchrole.local.kept import TOKEN_HEADER
+
 HOST = "127.0.0.1"
+TOKEN_ENV = "SWITCHROLE_ADMIN_TOKEN"  # how the server learns its run's admin token
 
 
 def free_port() -> int:
@@ -44,8 +49,11 @@ class LocalAws:
         log_file: Path | None = None,
         mfa_reading: str = "strict",
         tmpdir: Path | None = None,
+        token_file: Path | None = None,
     ) -> None:
         self.port = port or free_port()
+        self.admin_token = secrets.token_urlsafe(32)  # every /moto-api call carries it (see Guard)
+        self.token_file = token_file  # where `switchrole local credentials` finds it (0600, in a 0700 folder)
         self.log_file = log_file
         self.tmpdir = tmpdir  # the server's TMPDIR (default: the caller's)
         self.mfa_reading = mfa_reading
@@ -63,6 +71,11 @@ class LocalAws:
         # never MOTO_ACCOUNT_ID: it pins every request to one account
         if self.tmpdir is not None:
             env["TMPDIR"] = str(self.tmpdir)
+        env[TOKEN_ENV] = self.admin_token  # the environment, not argv: other users can read argv
+        if self.token_file is not None:
+            descriptor = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(self.admin_token + "\n")
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [
@@ -84,7 +97,8 @@ class LocalAws:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the local AWS server exited with code {self.process.returncode}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
+                probe = urllib.request.Request(f"{self.endpoint}/moto-api/", headers={TOKEN_HEADER: self.admin_token})
+                with urllib.request.urlopen(probe, timeout=1):
                     return self
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)
@@ -129,7 +143,7 @@ class LocalAws:
             f"{self.endpoint}/moto-api/{path}",
             data=body.encode(),
             method="POST",
-            headers={"Content-Type": "text/plain"},
+            headers={"Content-Type": "text/plain", TOKEN_HEADER: self.admin_token},
         )
         with urllib.request.urlopen(request, timeout=5):
             pass
@@ -151,23 +165,54 @@ class LocalAws:
         self.stop()
 
 
-def admin_get(endpoint: str, what: str, account_id: str, user: str) -> dict[str, str]:
-    """Call one of switchrole's emulator-only endpoints; raises LookupError with the server's reason."""
+def admin_get(endpoint: str, what: str, account_id: str, user: str, token: str | None = None) -> dict[str, str]:
+    """Call one of switchrole's emulator-only endpoints with the admin token (default: the kept emulator's, see
+    switchrole.local.kept.admin_token); raises LookupError with the server's reason."""
+    from switchrole.local.kept import admin_token
+
     query = urllib.parse.urlencode({"account": account_id, "user": user})
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/switchrole/{what}?{query}", headers={TOKEN_HEADER: token or admin_token()}
+    )
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/switchrole/{what}?{query}", timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.loads(response.read()))
     except urllib.error.HTTPError as exc:
         raise LookupError(json.loads(exc.read() or b"{}").get("Error", str(exc))) from None
 
 
-def first_access_session(endpoint: str, account_id: str, region: str) -> Any:
+class Guard:
+    """WSGI middleware in front of moto: moto's own ``/moto-api`` (reset, authorization off) and switchrole's
+    admin endpoints (keys and MFA codes for anyone) answer only a caller holding this run's token, addressed as
+    127.0.0.1 or localhost (a DNS-rebinding page sends another Host), and with no CORS headers (moto reflects
+    any Origin, which would let a web page in a local browser read the answers)."""
+
+    def __init__(self, app: Any, token: str, port: int) -> None:
+        self.app, self.token = app, token
+        self.hosts = {f"{HOST}:{port}", f"localhost:{port}"}
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if not str(environ.get("PATH_INFO", "")).startswith("/moto-api"):
+            return self.app(environ, start_response)
+        given = str(environ.get("HTTP_" + TOKEN_HEADER.upper().replace("-", "_"), ""))
+        if environ.get("HTTP_HOST") not in self.hosts or not hmac.compare_digest(given, self.token):
+            start_response("403 Forbidden", [("Content-Type", "application/json")])
+            return [b'{"Error": "the emulator admin API needs this run\'s token (source the demo\'s env file)"}']
+
+        def without_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [(k, v) for k, v in headers if not k.lower().startswith("access-control-")]
+            return start_response(status, kept, exc_info)
+
+        return self.app(environ, without_cors)
+
+
+def first_access_session(endpoint: str, account_id: str, region: str, token: str | None = None) -> Any:
     """A boto3 session of ``account_id``'s OrganizationAccountAccessRole, assumed through STS from the emulated
     management account (see switchrole.local.admin_api.first_access): what bootstraps and first deploys an
     account in AWS, and what the demo deploys each target account's stack with."""
     import boto3
 
-    answer = admin_get(endpoint, "first-access", account_id, "")
+    answer = admin_get(endpoint, "first-access", account_id, "", token)
     sts = boto3.client(
         "sts",
         endpoint_url=endpoint,
@@ -195,9 +240,15 @@ def serve(argv: list[str] | None = None) -> None:
     iam_api.install()
     authz.install()
     admin_api.install()
-    from moto.server import main
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from werkzeug.serving import run_simple
 
-    main(["--host", HOST, "--port", str(args.port)])
+    token = os.environ.pop(TOKEN_ENV, "")
+    if len(token) < 32:
+        raise SystemExit(f"switchrole.local.server: {TOKEN_ENV} must hold the run's admin token")
+    os.environ["MOTO_PORT"] = str(args.port)  # as moto's own server main() does
+    app = DomainDispatcherApplication(create_backend_app)
+    run_simple(HOST, args.port, Guard(app, token, args.port), threaded=True)
 
 
 if __name__ == "__main__":
