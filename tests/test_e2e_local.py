@@ -19,13 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 from rich.console import Console
 
 from switchrole.access_diff import diff as access_diff
 from switchrole.config import loads
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
-from switchrole.local.demo import Check, Demo, cdk_binary
+from switchrole.local.demo import HUB_ADMIN, Check, Demo, cdk_binary
 from switchrole.smoke import request_for, run_smoke
 
 pytestmark = pytest.mark.e2e
@@ -453,6 +454,34 @@ def test_aws_vault_style_session_in_the_environment(
     developer = aws(env, "sts", "get-caller-identity", "--profile", "app-dev-Developer")
     assert developer.returncode == 0, developer.stderr
     assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
+
+
+def test_a_hub_administrator_the_file_does_not_name_reaches_no_role_in_any_target_account(
+    demo: tuple[Demo, list[Check], list[Check]],
+) -> None:
+    """Issue 19: AdministratorAccess in the hub, no MFA, named nowhere in the file: refused at every role of
+    every target account, the CDK bootstrap roles included (under `cdk bootstrap --trust <hub>` it became
+    administrator of a target through the deploy role). With its MFA device it still reaches no bootstrap role."""
+    running, _, _ = demo
+    admin = running.identities[HUB_ADMIN]
+    sts = admin.session.client("sts", endpoint_url=running.aws.endpoint)
+    mfa = sts.get_session_token(SerialNumber=running.org.hub.mfa_serial(HUB_ADMIN), TokenCode=admin.token())
+    with_mfa = boto3.Session(
+        mfa["Credentials"]["AccessKeyId"], mfa["Credentials"]["SecretAccessKey"], mfa["Credentials"]["SessionToken"]
+    ).client("sts", endpoint_url=running.aws.endpoint, region_name=running.org.hub.region)
+    tried = []
+    for account in running.org.accounts:
+        with running.aws.authorization_off():
+            iam = running.setup_session(account.account_id).client("iam", endpoint_url=running.aws.endpoint)
+            roles = [r["Arn"] for r in iam.list_roles()["Roles"]]
+        assert any(":role/cdk-hnb659fds-deploy-role-" in arn for arn in roles)
+        for arn in roles:
+            callers = [sts, with_mfa] if ":role/cdk-" in arn else [sts]
+            for caller in callers:
+                with pytest.raises(botocore.exceptions.ClientError, match="AccessDenied"):
+                    caller.assume_role(RoleArn=arn, RoleSessionName="hub-admin")
+                tried.append(arn)
+    assert len(tried) >= 2 * (4 + 2) + 4  # every bootstrap role (twice) and every switchrole role, two accounts
 
 
 def test_verify_sees_what_an_update_left_behind(demo: tuple[Demo, list[Check], list[Check]]) -> None:
