@@ -305,15 +305,17 @@ def grant_policies(
 
 def organization_statement(org: Organisation, kind: RoleKind, until: End = None) -> Statement:
     """``accounts: "*"`` with ``hub.organization_id``: the role in every account of the organisation,
-    minus the configured accounts that lack this role kind. Constant size however many accounts have it,
-    and accounts that StackSets adds to an OU later are covered without a hub change."""
+    minus the hub and the configured accounts that lack this role kind. Constant size however many accounts
+    have it, and accounts that StackSets adds to an OU later are covered without a hub change.
+
+    The hub is never a target: ``StringNotEquals aws:ResourceAccount`` always lists it, so a role of this name
+    in the hub (put there by hand, or by an OU target that once included it) is never granted."""
     assert org.hub.organization_id is not None
     session = session_conditions(kind)
     equals = {"aws:ResourceOrgID": org.hub.organization_id, **session.pop("StringEquals", {})}
     conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
     lacking = [a.account_id for a in org.accounts if kind.key not in a.role_keys]
-    if lacking:
-        conditions["StringNotEquals"] = {"aws:ResourceAccount": lacking}
+    conditions["StringNotEquals"] = {"aws:ResourceAccount": [org.hub.account_id, *lacking]}
     conditions.update(mfa_conditions(kind))
     conditions.update(expiry_condition(until))
     return {
