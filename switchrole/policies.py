@@ -370,7 +370,8 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
 
     The final Deny uses ``BoolIfExists ... "false"`` on purpose: on a Deny it
     matches both MFA-less sessions and long-term access keys. Resources are
-    scoped to the hub account instead of the example's ``*``.
+    scoped to the hub account instead of the example's ``*``, and the virtual MFA device to the caller's own
+    name (``mfa/${aws:username}``) instead of the example's ``mfa/*``.
     """
     own_user = f"arn:{PARTITION}:iam::{hub_account_id}:user/${{aws:username}}"
     return document(
@@ -435,10 +436,12 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
                 "Resource": own_user,
             },
             {
+                # only the device named after the caller: with mfa/*, any hub user could create mfa/<another user>
+                # first and block that user's enrolment (the README's step names the device after the user)
                 "Sid": "AllowManageOwnVirtualMFADevice",
                 "Effect": "Allow",
                 "Action": ["iam:CreateVirtualMFADevice"],
-                "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/*",
+                "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/${{aws:username}}",
             },
             {
                 "Sid": "AllowManageOwnUserMFA",

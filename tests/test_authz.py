@@ -140,6 +140,16 @@ class TestGeneratedPoliciesAsRequests:
         other = "arn:aws:iam::111111111111:user/bob"
         assert evaluate(docs, "iam:CreateAccessKey", other, user_context(mfa=True)) == NEUTRAL
 
+    def test_a_user_creates_only_the_virtual_mfa_device_named_after_them(self) -> None:
+        """Issue 19: CreateVirtualMFADevice on mfa/* let any hub user create mfa/<another user> first and block
+        that user's documented enrolment. Only mfa/<own name> now, with or without MFA (enrolment)."""
+        docs = [mfa_self_management_policy("111111111111")]
+        for mfa in (None, True):
+            context = user_context(mfa=mfa)
+            own, other = "arn:aws:iam::111111111111:mfa/alice", "arn:aws:iam::111111111111:mfa/bob"
+            assert evaluate(docs, "iam:CreateVirtualMFADevice", own, context) == ALLOW
+            assert evaluate(docs, "iam:CreateVirtualMFADevice", other, context) != ALLOW
+
     @pytest.mark.parametrize(
         ("user", "expected"),
         [("alice", ALLOW), ("bob", NEUTRAL)],
