@@ -365,6 +365,19 @@ def user_expiry_policy(until: datetime.datetime) -> PolicyDocument:
     )
 
 
+# Credential changes need an MFA code at most this old: a stolen cached MFA session (sessions.py) cannot swap the
+# user's MFA device, re-activate or mint access keys, or add keys and certificates, once it is 15 minutes old.
+CREDENTIAL_MFA_MAX_AGE_SECONDS = 900
+
+
+def fresh_mfa() -> dict[str, dict[str, str]]:
+    """MFA present and at most :data:`CREDENTIAL_MFA_MAX_AGE_SECONDS` old (both on an Allow: fails closed)."""
+    return {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "NumericLessThan": {"aws:MultiFactorAuthAge": str(CREDENTIAL_MFA_MAX_AGE_SECONDS)},
+    }
+
+
 def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
     """AWS's "manage your own credentials and MFA; deny everything else without MFA" policy.
 
@@ -372,6 +385,12 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
     matches both MFA-less sessions and long-term access keys. Resources are
     scoped to the hub account instead of the example's ``*``, and the virtual MFA device to the caller's own
     name (``mfa/${aws:username}``) instead of the example's ``mfa/*``.
+
+    What creates or swaps a credential (a new or re-activated access key, certificate, SSH key or service
+    credential; enabling, resyncing or deactivating an MFA device) needs a fresh MFA code (:func:`fresh_mfa`),
+    not the MFA session cached for hours. Enrolment stays open: a session with no MFA at all (long-term keys, or
+    a console sign-in before the first device) may create its own virtual device and enable or resync it,
+    which is all the final Deny lets it do.
     """
     own_user = f"arn:{PARTITION}:iam::{hub_account_id}:user/${{aws:username}}"
     return document(
@@ -389,51 +408,43 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
                 "Resource": own_user,
             },
             {
-                "Sid": "AllowManageOwnAccessKeys",
+                "Sid": "AllowReadAndRemoveOwnCredentials",
                 "Effect": "Allow",
                 "Action": [
-                    "iam:CreateAccessKey",
                     "iam:DeleteAccessKey",
                     "iam:ListAccessKeys",
-                    "iam:UpdateAccessKey",
                     "iam:GetAccessKeyLastUsed",
-                ],
-                "Resource": own_user,
-            },
-            {
-                "Sid": "AllowManageOwnSigningCertificates",
-                "Effect": "Allow",
-                "Action": [
                     "iam:DeleteSigningCertificate",
                     "iam:ListSigningCertificates",
-                    "iam:UpdateSigningCertificate",
-                    "iam:UploadSigningCertificate",
-                ],
-                "Resource": own_user,
-            },
-            {
-                "Sid": "AllowManageOwnSSHPublicKeys",
-                "Effect": "Allow",
-                "Action": [
                     "iam:DeleteSSHPublicKey",
                     "iam:GetSSHPublicKey",
                     "iam:ListSSHPublicKeys",
-                    "iam:UpdateSSHPublicKey",
-                    "iam:UploadSSHPublicKey",
+                    "iam:DeleteServiceSpecificCredential",
+                    "iam:ListServiceSpecificCredentials",
+                    "iam:ListMFADevices",
                 ],
                 "Resource": own_user,
             },
             {
-                "Sid": "AllowManageOwnGitCredentials",
+                # Update* re-activates a key as well as deactivating it: it creates access, like Create*
+                "Sid": "AllowCreateOwnCredentialsWithFreshMFA",
                 "Effect": "Allow",
                 "Action": [
+                    "iam:CreateAccessKey",
+                    "iam:UpdateAccessKey",
+                    "iam:UpdateSigningCertificate",
+                    "iam:UploadSigningCertificate",
+                    "iam:UpdateSSHPublicKey",
+                    "iam:UploadSSHPublicKey",
                     "iam:CreateServiceSpecificCredential",
-                    "iam:DeleteServiceSpecificCredential",
-                    "iam:ListServiceSpecificCredentials",
                     "iam:ResetServiceSpecificCredential",
                     "iam:UpdateServiceSpecificCredential",
+                    "iam:DeactivateMFADevice",
+                    "iam:EnableMFADevice",
+                    "iam:ResyncMFADevice",
                 ],
                 "Resource": own_user,
+                "Condition": fresh_mfa(),
             },
             {
                 # only the device named after the caller: with mfa/*, any hub user could create mfa/<another user>
@@ -444,15 +455,13 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
                 "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/${{aws:username}}",
             },
             {
-                "Sid": "AllowManageOwnUserMFA",
+                # enrolment: a session without MFA (the key absent: long-term keys; "false": a console sign-in
+                # without MFA). A session with MFA, however old, never matches: it needs fresh_mfa() above.
+                "Sid": "AllowOwnMFAEnrolmentWithoutMFA",
                 "Effect": "Allow",
-                "Action": [
-                    "iam:DeactivateMFADevice",
-                    "iam:EnableMFADevice",
-                    "iam:ListMFADevices",
-                    "iam:ResyncMFADevice",
-                ],
+                "Action": ["iam:EnableMFADevice", "iam:ResyncMFADevice"],
                 "Resource": own_user,
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
             },
             {
                 "Sid": "DenyAllExceptListedIfNoMFA",
