@@ -25,6 +25,7 @@ from typing import Any
 
 from switchrole.config import MAX_FILE_BYTES, End, Organisation, RoleKind, TargetAccount, iso, loads, utc_now
 from switchrole.errors import ConfigError
+from switchrole.markdown import code, escape
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
 RoleKey = tuple[str, str]  # account name, role kind
@@ -192,8 +193,8 @@ def _summary(statement: str) -> str:
     actions = s.get("Action", s.get("NotAction", []))
     resources = s.get("Resource", s.get("NotResource", []))
 
-    def join(value: Any) -> str:
-        return ", ".join(value) if isinstance(value, list) else str(value)
+    def join(value: Any) -> str:  # free-form strings of the file: code spans (switchrole.markdown.code)
+        return ", ".join(code(str(v)) for v in (value if isinstance(value, list) else [value]))
 
     text = f"{s.get('Effect', '?')} {'NOT ' if 'NotAction' in s else ''}{join(actions)} on {join(resources)}"
     return text + (" (with conditions)" if "Condition" in s else "")
@@ -314,12 +315,29 @@ class AccessDiff:
             indent=2,
         )
 
+    def counts(self) -> str:
+        """How many rows the review holds, per section: the first and the last line of the Markdown, so that a
+        rendering that lost its end (or anything in between) does not pass for the whole review."""
+        sections = (
+            (len(self.destructive), "destructive"),
+            (len(self.weaker), "wider or weaker"),
+            (len(self.gained), "access gained"),
+            (len(self.lost), "access lost"),
+            (len(self.changed), "narrower or other role changes"),
+            (len(self.structure), "accounts, role kinds, groups and users"),
+        )
+        total = sum(n for n, _ in sections)
+        return f"{total} changes listed: " + ", ".join(f"{n} {what}" for n, what in sections)
+
     def to_markdown(self) -> str:
-        out = [f"## switchrole access review: `{self.base_label}` -> `{self.head_label}`", ""]
+        """The review for a pull request. Every string from the file is escaped or in a code span
+        (:mod:`switchrole.markdown`), so no value can hide, reorder or fake a line of it."""
+        out = [f"## switchrole access review: {code(self.base_label)} -> {code(self.head_label)}", ""]
         if not self.access_changed:
             return "\n".join([*out, "No change in effective access.", ""])
+        out += [self.counts() + " (the review ends with this line again)", ""]
         if self.destructive:
-            out += ["### :warning: Destructive changes", "", *[f"- {line}" for line in self.destructive], ""]
+            out += ["### :warning: Destructive changes", "", *[f"- {escape(line)}" for line in self.destructive], ""]
         if self.weaker:
             out += ["### :warning: Wider permissions and weaker conditions", ""]
             out += [f"- {_role_change_line(c)}" for c in self.weaker]
@@ -333,9 +351,9 @@ class AccessDiff:
                     "|---|---|---|---|---|---|---|",
                 ]
                 out += [
-                    f"| {r['user']} | {r['account']} ({r['account_id']}) | {r['role']} | {', '.join(r['groups'])} | "
-                    f"{'yes' if r['mfa_required'] else '**no**'} | {_hours(r['max_session_duration'])} | "
-                    f"{_until_cell(r)} |"
+                    f"| {_cell(r['user'])} | {_cell(r['account'])} ({r['account_id']}) | {_cell(r['role'])} | "
+                    f"{_cell(', '.join(r['groups']))} | {'yes' if r['mfa_required'] else '**no**'} | "
+                    f"{_hours(r['max_session_duration'])} | {_until_cell(r)} |"
                     for r in rows
                 ]
                 out.append("")
@@ -344,8 +362,14 @@ class AccessDiff:
             out += [f"- {_role_change_line(c)}" for c in self.changed]
             out.append("")
         if self.structure:
-            out += ["### Accounts, role kinds, groups and users", "", *[f"- {line}" for line in self.structure], ""]
+            out += ["### Accounts, role kinds, groups and users", "", *[f"- {escape(line)}" for line in self.structure]]
+            out.append("")
+        out += [self.counts(), ""]
         return "\n".join(out)
+
+
+def _cell(text: str) -> str:
+    return escape(text, table=True)
 
 
 def _until_cell(row: dict[str, Any]) -> str:
@@ -358,7 +382,7 @@ def _role_change_line(change: dict[str, Any]) -> str:
     accounts = change["accounts"]
     where = accounts[0] if len(accounts) == 1 else f"{len(accounts)} accounts ({', '.join(accounts)})"
     holders = f"; held by {', '.join(change['holders'])}" if change["holders"] else "; granted to nobody"
-    return f"**{change['role']}**: {change['change']} in {where}{holders}"
+    return f"**{escape(change['role'])}**: {escape(change['change'])} in {escape(where)}{escape(holders)}"
 
 
 def _row(key: AccessKey, conditions: Conditions, groups: tuple[str, ...], *, now: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from switchrole.config import End, Organisation, RoleKind, TargetAccount, iso, utc_now
 from switchrole.console import console_display_name, display_name, switch_role_url
 from switchrole.errors import ConfigError, Problem
+from switchrole.markdown import code, escape
 from switchrole.redact import short
 from switchrole.sessions import ROLE_SECONDS_FROM_SESSION
 
@@ -350,8 +351,10 @@ def links_markdown(items: list[Link]) -> str:
     lines = ["| account | role | switch |", "|---|---|---|"]
     for link in items:
         arn = link.kind.arn(link.account.account_id)
-        target = f"[{link.name}]({link.url})" if link.console else f"CLI only ({link.kind.cli_only_reason}): `{arn}`"
-        lines.append(f"| {link.account.name} ({link.account.account_id}) | {link.kind.key} | {target}{link.ends} |")
+        name = escape(link.name, table=True)
+        target = f"[{name}]({link.url})" if link.console else f"CLI only ({link.kind.cli_only_reason}): {code(arn)}"
+        account = escape(link.account.name, table=True)
+        lines.append(f"| {account} ({link.account.account_id}) | {escape(link.kind.key)} | {target}{link.ends} |")
     return "\n".join(lines) + "\n"
 
 

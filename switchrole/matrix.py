@@ -11,6 +11,7 @@ from rich.text import Text
 
 from switchrole.clients import colour
 from switchrole.config import Access, Organisation, iso, utc_now
+from switchrole.markdown import escape
 
 COLUMNS = (
     "user",
@@ -87,13 +88,21 @@ def _until(r: dict[str, Any], expired: str = "**expired** ") -> str:
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The table, names escaped (:mod:`switchrole.markdown`), then how many rows it holds: a rendering that lost
+    rows does not pass for the whole matrix."""
     header = ("user", "group", "account", "role", "MFA", "session", "conditions", "until")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
-        cells = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"], mfa, _session(r))
-        lines.append("| " + " | ".join(str(c) for c in (*cells, _conditions(r), _until(r))) + " |")
-    return "\n".join(lines) + "\n"
+        names = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"])
+        cells = (*(escape(n, table=True) for n in names), mfa, _session(r), _conditions(r), _until(r))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", count_line(rows)]) + "\n"
+
+
+def count_line(rows: list[dict[str, Any]]) -> str:
+    users = len({r["user"] for r in rows})
+    return f"{len(rows)} switch{'' if len(rows) == 1 else 'es'} for {users} user{'' if users == 1 else 's'}"
 
 
 def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:

@@ -305,15 +305,17 @@ def grant_policies(
 
 def organization_statement(org: Organisation, kind: RoleKind, until: End = None) -> Statement:
     """``accounts: "*"`` with ``hub.organization_id``: the role in every account of the organisation,
-    minus the configured accounts that lack this role kind. Constant size however many accounts have it,
-    and accounts that StackSets adds to an OU later are covered without a hub change."""
+    minus the hub and the configured accounts that lack this role kind. Constant size however many accounts
+    have it, and accounts that StackSets adds to an OU later are covered without a hub change.
+
+    The hub is never a target: ``StringNotEquals aws:ResourceAccount`` always lists it, so a role of this name
+    in the hub (put there by hand, or by an OU target that once included it) is never granted."""
     assert org.hub.organization_id is not None
     session = session_conditions(kind)
     equals = {"aws:ResourceOrgID": org.hub.organization_id, **session.pop("StringEquals", {})}
     conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
     lacking = [a.account_id for a in org.accounts if kind.key not in a.role_keys]
-    if lacking:
-        conditions["StringNotEquals"] = {"aws:ResourceAccount": lacking}
+    conditions["StringNotEquals"] = {"aws:ResourceAccount": [org.hub.account_id, *lacking]}
     conditions.update(mfa_conditions(kind))
     conditions.update(expiry_condition(until))
     return {
@@ -363,12 +365,32 @@ def user_expiry_policy(until: datetime.datetime) -> PolicyDocument:
     )
 
 
+# Credential changes need an MFA code at most this old: a stolen cached MFA session (sessions.py) cannot swap the
+# user's MFA device, re-activate or mint access keys, or add keys and certificates, once it is 15 minutes old.
+CREDENTIAL_MFA_MAX_AGE_SECONDS = 900
+
+
+def fresh_mfa() -> dict[str, dict[str, str]]:
+    """MFA present and at most :data:`CREDENTIAL_MFA_MAX_AGE_SECONDS` old (both on an Allow: fails closed)."""
+    return {
+        "Bool": {"aws:MultiFactorAuthPresent": "true"},
+        "NumericLessThan": {"aws:MultiFactorAuthAge": str(CREDENTIAL_MFA_MAX_AGE_SECONDS)},
+    }
+
+
 def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
     """AWS's "manage your own credentials and MFA; deny everything else without MFA" policy.
 
     The final Deny uses ``BoolIfExists ... "false"`` on purpose: on a Deny it
     matches both MFA-less sessions and long-term access keys. Resources are
-    scoped to the hub account instead of the example's ``*``.
+    scoped to the hub account instead of the example's ``*``, and the virtual MFA device to the caller's own
+    name (``mfa/${aws:username}``) instead of the example's ``mfa/*``.
+
+    What creates or swaps a credential (a new or re-activated access key, certificate, SSH key or service
+    credential; enabling, resyncing or deactivating an MFA device) needs a fresh MFA code (:func:`fresh_mfa`),
+    not the MFA session cached for hours. Enrolment stays open: a session with no MFA at all (long-term keys, or
+    a console sign-in before the first device) may create its own virtual device and enable or resync it,
+    which is all the final Deny lets it do.
     """
     own_user = f"arn:{PARTITION}:iam::{hub_account_id}:user/${{aws:username}}"
     return document(
@@ -386,68 +408,60 @@ def mfa_self_management_policy(hub_account_id: str) -> PolicyDocument:
                 "Resource": own_user,
             },
             {
-                "Sid": "AllowManageOwnAccessKeys",
+                "Sid": "AllowReadAndRemoveOwnCredentials",
                 "Effect": "Allow",
                 "Action": [
-                    "iam:CreateAccessKey",
                     "iam:DeleteAccessKey",
                     "iam:ListAccessKeys",
-                    "iam:UpdateAccessKey",
                     "iam:GetAccessKeyLastUsed",
-                ],
-                "Resource": own_user,
-            },
-            {
-                "Sid": "AllowManageOwnSigningCertificates",
-                "Effect": "Allow",
-                "Action": [
                     "iam:DeleteSigningCertificate",
                     "iam:ListSigningCertificates",
-                    "iam:UpdateSigningCertificate",
-                    "iam:UploadSigningCertificate",
-                ],
-                "Resource": own_user,
-            },
-            {
-                "Sid": "AllowManageOwnSSHPublicKeys",
-                "Effect": "Allow",
-                "Action": [
                     "iam:DeleteSSHPublicKey",
                     "iam:GetSSHPublicKey",
                     "iam:ListSSHPublicKeys",
-                    "iam:UpdateSSHPublicKey",
-                    "iam:UploadSSHPublicKey",
-                ],
-                "Resource": own_user,
-            },
-            {
-                "Sid": "AllowManageOwnGitCredentials",
-                "Effect": "Allow",
-                "Action": [
-                    "iam:CreateServiceSpecificCredential",
                     "iam:DeleteServiceSpecificCredential",
                     "iam:ListServiceSpecificCredentials",
-                    "iam:ResetServiceSpecificCredential",
-                    "iam:UpdateServiceSpecificCredential",
+                    "iam:ListMFADevices",
                 ],
                 "Resource": own_user,
             },
             {
-                "Sid": "AllowManageOwnVirtualMFADevice",
-                "Effect": "Allow",
-                "Action": ["iam:CreateVirtualMFADevice"],
-                "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/*",
-            },
-            {
-                "Sid": "AllowManageOwnUserMFA",
+                # Update* re-activates a key as well as deactivating it: it creates access, like Create*
+                "Sid": "AllowCreateOwnCredentialsWithFreshMFA",
                 "Effect": "Allow",
                 "Action": [
+                    "iam:CreateAccessKey",
+                    "iam:UpdateAccessKey",
+                    "iam:UpdateSigningCertificate",
+                    "iam:UploadSigningCertificate",
+                    "iam:UpdateSSHPublicKey",
+                    "iam:UploadSSHPublicKey",
+                    "iam:CreateServiceSpecificCredential",
+                    "iam:ResetServiceSpecificCredential",
+                    "iam:UpdateServiceSpecificCredential",
                     "iam:DeactivateMFADevice",
                     "iam:EnableMFADevice",
-                    "iam:ListMFADevices",
                     "iam:ResyncMFADevice",
                 ],
                 "Resource": own_user,
+                "Condition": fresh_mfa(),
+            },
+            {
+                # only the device named after the caller: with mfa/*, any hub user could create mfa/<another user>
+                # first and block that user's enrolment (the README's step names the device after the user)
+                "Sid": "AllowManageOwnVirtualMFADevice",
+                "Effect": "Allow",
+                "Action": ["iam:CreateVirtualMFADevice"],
+                "Resource": f"arn:{PARTITION}:iam::{hub_account_id}:mfa/${{aws:username}}",
+            },
+            {
+                # enrolment: a session without MFA (the key absent: long-term keys; "false": a console sign-in
+                # without MFA). A session with MFA, however old, never matches: it needs fresh_mfa() above.
+                "Sid": "AllowOwnMFAEnrolmentWithoutMFA",
+                "Effect": "Allow",
+                "Action": ["iam:EnableMFADevice", "iam:ResyncMFADevice"],
+                "Resource": own_user,
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
             },
             {
                 "Sid": "DenyAllExceptListedIfNoMFA",

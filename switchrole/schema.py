@@ -43,6 +43,10 @@ POLICY_NAME_RE = re.compile(rf"{POLICY_SEGMENT}(?:/{POLICY_SEGMENT})*")
 DESCRIPTION_RE = re.compile(r"[\t\n\r\x20-\x7e\xa1-\xff]*")
 # IAM's policy document characters (PutRolePolicy's PolicyDocument): tab, newlines, U+0020 to U+00FF.
 POLICY_DOCUMENT_CHAR_RE = re.compile(r"[^\t\n\r\x20-\xff]")
+# Inside a key or string value of a policy, switchrole refuses every control character (C0, DEL, C1), tab and
+# newlines included: IAM's grammar needs them only as whitespace between tokens, and in a value they reach the
+# Markdown review (switchrole diff), where a newline can start an HTML comment that hides the rest of it.
+POLICY_CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _account_id(value: Any) -> str:
@@ -242,6 +246,12 @@ def _policy_document(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError("must be a policy document (a map with Version and Statement)")
     for where, what, text in _policy_strings(value):
+        if bad := POLICY_CONTROL_CHAR_RE.search(text):
+            char, field = bad.group(), where if len(where) <= 60 else where[:59] + "…"
+            raise ValueError(
+                f"{field}: the {what} has the control character U+{ord(char):04X}; no policy string may hold one "
+                "(U+0000 to U+001F, U+007F to U+009F: a newline in a value could rewrite the review that renders it)"
+            )
         if bad := POLICY_DOCUMENT_CHAR_RE.search(text):
             char, field = bad.group(), where if len(where) <= 60 else where[:59] + "…"
             raise ValueError(

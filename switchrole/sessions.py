@@ -35,7 +35,10 @@ from typing import Any
 
 import boto3
 
-SESSION_SECONDS = 43_200  # GetSessionToken's default for IAM users (900..129,600)
+# The cached MFA session lasts 1 hour, not GetSessionToken's 12-hour default (900..129,600): the default
+# mfa.max_age_seconds is 3,600, so a longer session would mostly be refused by the roles anyway, and a stolen
+# cache file is worth at most an hour (credential changes need a 15-minute-fresh code: policies.fresh_mfa).
+SESSION_SECONDS = 3_600
 # AWS documents AssumeRole from GetSessionToken credentials as limited to one hour, like role chaining
 # (knowledge center "iam-role-chaining-limit"); asking for more fails, so switches from a session ask for at most this.
 ROLE_SECONDS_FROM_SESSION = 3_600

@@ -4,7 +4,8 @@ Accounts with the same role kinds share one StackSet and one template (grouped
 by content, not by hand). What differs between them, the hub users a
 ``trust: strict`` role admits, is a StackSets parameter, overridden per group
 of accounts, so a grant change does not move an account to another StackSet.
-Each OU target is a StackSet of its own, with auto-deployment.
+Each OU target is a StackSet of its own, with auto-deployment, that excludes the hub and the deployment
+account (:func:`ou_exclusions`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class StackSetPlan:
     role_keys: tuple[str, ...]
     instances: tuple[InstanceGroup, ...]
     ou: str | None = None  # an OU target: every account in it, including later ones (auto-deployment)
+
+
+def ou_exclusions(org: Organisation) -> tuple[str, ...]:
+    """The accounts an OU target never deploys to (``AccountFilterType: DIFFERENCE``): the hub, and the
+    account that deploys the StackSets when it is set. Each once, hub first."""
+    return tuple(dict.fromkeys(a for a in (org.hub.account_id, org.deployment.account_id) if a is not None))
 
 
 def principals_parameter(role_key: str) -> str:

@@ -66,6 +66,21 @@ def warnings(org: Organisation, now: datetime.datetime | None = None) -> Iterato
             yield f"groups.{name}: grants nothing"
     yield from _audit_warnings(org)
     yield from _stacksets_trust_warnings(org)
+    yield from _root_ou_warnings(org)
+
+
+def _root_ou_warnings(org: Organisation) -> Iterator[str]:
+    """An OU target on the organisation root (``r-...``): the hub is excluded, but nothing else is."""
+    if not org.deployment.stacksets:
+        return
+    for i, target in enumerate(org.deployment.ou_targets):
+        if target.ou.startswith("r-"):
+            excluded = "the hub" + (" and the deployment account" if org.deployment.account_id else "")
+            yield (
+                f"{format_path(('deployment', 'ou_targets', i, 'ou'))}: {target.ou} is the organisation root: "
+                f"{excluded} are excluded, but every other account of the organisation, including every account "
+                f"created later, gets {', '.join(target.role_keys)}"
+            )
 
 
 def _stacksets_trust_warnings(org: Organisation) -> Iterator[str]:

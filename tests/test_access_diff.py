@@ -89,7 +89,7 @@ def test_mfa_age_and_session_changes(tmp_path: Path) -> None:
          ("ReadOnly", "+ AdministratorAccess")),
         (lambda d: d["roles"]["Auditor"].__setitem__("inline_policies", {"Break": {
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]}}),
-         ("Auditor", "inline policy Break (new): + Allow iam:* on *")),
+         ("Auditor", "inline policy Break (new): + Allow `iam:*` on `*`")),
         (lambda d: d["roles"]["Developer"].pop("permissions_boundary"),
          ("Developer", "permissions boundary removed (was PowerUserAccess)")),
         (lambda d: d["roles"]["Developer"].__setitem__("permissions_boundary", f"{AWS_POLICY}/AdministratorAccess"),
@@ -125,7 +125,7 @@ def test_a_new_deny_statement_is_narrower(tmp_path: Path) -> None:
     deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*"}]}
     _, report = review(tmp_path, lambda d: d["roles"]["ReadOnly"].__setitem__("inline_policies", {"NoS3": deny}))
     assert report["weaker"] == []
-    assert [c["change"] for c in report["changed"]] == ["inline policy NoS3 (new): + Deny s3:* on *"]
+    assert [c["change"] for c in report["changed"]] == ["inline policy NoS3 (new): + Deny `s3:*` on `*`"]
 
 
 def test_kind_renamed_with_the_same_role_name_is_a_rename_not_loss_and_gain(tmp_path: Path) -> None:

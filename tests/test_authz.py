@@ -140,6 +140,44 @@ class TestGeneratedPoliciesAsRequests:
         other = "arn:aws:iam::111111111111:user/bob"
         assert evaluate(docs, "iam:CreateAccessKey", other, user_context(mfa=True)) == NEUTRAL
 
+    def test_credential_changes_need_a_fresh_mfa_code_and_enrolment_needs_none(self) -> None:
+        """Issue 19: the cached 12-hour MFA session could swap the user's MFA device and mint access keys. Now
+        creating or re-activating credentials and enabling, resyncing or deactivating an MFA device need MFA
+        under 900 s; a session without MFA (long-term keys, console sign-in without MFA) can still enrol."""
+        from switchrole.sessions import SESSION_SECONDS
+
+        docs = [mfa_self_management_policy("111111111111")]
+        own = "arn:aws:iam::111111111111:user/alice"
+        fresh = user_context(mfa=True)
+        stale = fresh | {"aws:MultiFactorAuthAge": "900"}
+        keys = user_context(mfa=None)  # long-term access keys: no MFA key at all
+        console = keys | {"aws:MultiFactorAuthPresent": "false"}  # a console sign-in before the first device
+        minting = ("iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:UploadSigningCertificate",
+                   "iam:UploadSSHPublicKey", "iam:CreateServiceSpecificCredential", "iam:DeactivateMFADevice",
+                   "iam:EnableMFADevice", "iam:ResyncMFADevice")  # fmt: skip
+        for action in minting:
+            assert evaluate(docs, action, own, fresh) == ALLOW, action
+            assert evaluate(docs, action, own, stale) != ALLOW, action
+        for action in ("iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:CreateVirtualMFADevice"):
+            resource = "arn:aws:iam::111111111111:mfa/alice" if "Virtual" in action else own
+            assert evaluate(docs, action, resource, keys) == ALLOW, action
+            assert evaluate(docs, action, resource, console) == ALLOW, action
+        for action in ("iam:CreateAccessKey", "iam:DeactivateMFADevice"):
+            assert evaluate(docs, action, own, keys) == DENY, action
+        for action in ("iam:ListAccessKeys", "iam:DeleteAccessKey", "iam:ListMFADevices"):  # stale is fine
+            assert evaluate(docs, action, own, stale) == ALLOW, action
+        assert SESSION_SECONDS <= 3600  # the cached MFA session: an hour at most, not GetSessionToken's 12 h
+
+    def test_a_user_creates_only_the_virtual_mfa_device_named_after_them(self) -> None:
+        """Issue 19: CreateVirtualMFADevice on mfa/* let any hub user create mfa/<another user> first and block
+        that user's documented enrolment. Only mfa/<own name> now, with or without MFA (enrolment)."""
+        docs = [mfa_self_management_policy("111111111111")]
+        for mfa in (None, True):
+            context = user_context(mfa=mfa)
+            own, other = "arn:aws:iam::111111111111:mfa/alice", "arn:aws:iam::111111111111:mfa/bob"
+            assert evaluate(docs, "iam:CreateVirtualMFADevice", own, context) == ALLOW
+            assert evaluate(docs, "iam:CreateVirtualMFADevice", other, context) != ALLOW
+
     @pytest.mark.parametrize(
         ("user", "expected"),
         [("alice", ALLOW), ("bob", NEUTRAL)],

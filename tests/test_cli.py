@@ -62,8 +62,9 @@ def test_matrix_markdown_filters_by_user() -> None:
     assert result.exit_code == 0
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("| user | group | account | role |")
-    assert len(lines) == 2 + 3  # header, rule, Developer in shop-dev, ReadOnly in shop-prod and shop-dev
-    assert all("| bob |" in line for line in lines[2:])
+    assert len(lines) == 2 + 3 + 2  # header, rule, Developer in shop-dev, ReadOnly in shop-prod and shop-dev; count
+    assert all("| bob |" in line for line in lines[2:5])
+    assert lines[5:] == ["", "3 switches for 1 user"]
 
 
 @pytest.mark.parametrize(("args", "words"), [(["--format", "xml"], "--format"), (["--user", "zoe"], "no user 'zoe'")])

@@ -206,7 +206,7 @@ class TestOrganisationWideGrants:
         org = self.org(5000, lacking_every=50)  # 100 configured accounts have no ReadOnly role
         docs = checked_grant_policies(org, "readers")
         excluded = docs[0]["Statement"][0]["Condition"]["StringNotEquals"]["aws:ResourceAccount"]
-        assert len(excluded) == 100
+        assert len(excluded) == 1 + 100  # the hub, then the 100 lacking it
         assert reachable(org, docs, every_kind=True) == granted(org, "readers")
         assert len(granted(org, "readers")) == 4900
 
@@ -224,6 +224,21 @@ class TestOrganisationWideGrants:
         arn = org.role_kinds["ReadOnly"].arn("999999999999")
         assert statement_allows(statement, arn, "999999999999", mfa_age=0, org_id="o-exampleorg1")
         assert not statement_allows(statement, arn, "999999999999", mfa_age=0, org_id="o-someoneelse")
+
+    def test_the_hub_is_never_granted(self) -> None:
+        """Issue 19: the organisation-wide statement had no hub exclusion, so a role of that name in the hub (an
+        OU target on the root put one there) made every grantee of it a hub principal of that role."""
+        from iam_eval import statement_allows
+
+        for lacking_every in (0, 2):  # with and without accounts lacking the kind (the list the hub joins)
+            org = self.org(4, lacking_every=lacking_every)
+            (statement,) = grant_policies(org, "readers")[0]["Statement"]
+            hub = org.hub.account_id
+            arn = org.role_kinds["ReadOnly"].arn(hub)
+            assert not statement_allows(statement, arn, hub, mfa_age=0, org_id="o-exampleorg1")
+            excluded = statement["Condition"]["StringNotEquals"]["aws:ResourceAccount"]
+            assert excluded[0] == hub and len(excluded) == 1 + (2 if lacking_every else 0)
+            assert reachable(org, grant_policies(org, "readers"), every_kind=True) == granted(org, "readers")
 
     def test_without_an_organisation_id_5000_accounts_do_not_fit_and_say_why(self) -> None:
         problems = list(policy_problems(self.org(5000, org_id=None)))
@@ -256,7 +271,8 @@ class TestMfaSelfManagementPolicy:
         documents += [trust_of(example_org, a.name, k) for a in example_org.accounts for k in a.role_keys]
         for doc in documents:
             for statement in doc["Statement"]:
-                if statement["Effect"] == "Allow":
+                # enrolment is the one Allow meant for sessions without MFA (absent or false): BoolIfExists false
+                if statement["Effect"] == "Allow" and statement.get("Sid") != "AllowOwnMFAEnrolmentWithoutMFA":
                     assert "BoolIfExists" not in json.dumps(statement)
                     assert statement.get("Principal") != "*" and statement.get("Principal") != {"AWS": "*"}
 

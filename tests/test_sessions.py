@@ -66,7 +66,7 @@ class Source:
             "Expiration": NOW + timedelta(hours=12),
         }
         stubber.add_response("get_session_token", {"Credentials": answer},
-                             {"SerialNumber": SERIAL, "TokenCode": "123456", "DurationSeconds": 43200})  # fmt: skip
+                             {"SerialNumber": SERIAL, "TokenCode": "123456", "DurationSeconds": 3600})  # fmt: skip
         stubber.activate()
         self.calls += 1
         return client

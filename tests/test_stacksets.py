@@ -74,7 +74,11 @@ def test_service_managed_settings(stack_sets: dict[str, dict[str, Any]]) -> None
     assert stack_sets["SwitchRole-Admin-Auditor-ReadOnly"]["AutoDeployment"] == {"Enabled": False}
     ou = stack_sets["SwitchRole-OU-ou-exam-sandboxes-Admin-ReadOnly"]
     assert ou["AutoDeployment"] == {"Enabled": True, "RetainStacksOnAccountRemoval": False}
-    assert ou["StackInstancesGroup"][0]["DeploymentTargets"] == {"OrganizationalUnitIds": ["ou-exam-sandboxes"]}
+    assert ou["StackInstancesGroup"][0]["DeploymentTargets"] == {  # never the hub, nor the deployment account
+        "AccountFilterType": "DIFFERENCE",
+        "Accounts": ["111111111111", "999999999999"],
+        "OrganizationalUnitIds": ["ou-exam-sandboxes"],
+    }
 
 
 def test_role_templates_are_account_agnostic_and_take_grantees_as_parameters(
@@ -251,3 +255,53 @@ def test_a_stackset_template_over_the_body_limit_is_a_clean_validate_error(tmp_p
     assert result.exit_code == 2, result.output
     (line,) = result.stderr.splitlines()
     assert "template body" in line and "> 51,200" in line and "Traceback" not in result.output
+
+
+def test_a_root_ou_target_excludes_the_hub_and_validate_warns(tmp_path: Path) -> None:
+    """Issue 19: an ou_targets entry on the organisation root deployed Admin and ReadOnly into the hub itself, and
+    validate was silent. Now every OU StackSet excludes the hub and the deployment account (DIFFERENCE; cfn-lint
+    accepts it) and validate warns, exit 0, that every other account of the organisation gets the roles."""
+    from typer.testing import CliRunner
+
+    from switchrole.cli import app
+
+    text = EXAMPLE.read_text().replace(
+        "{ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}", "{ou: r-exam, roles: [Admin]}"
+    )
+    config = tmp_path / "accounts.yaml"
+    config.write_text(text)
+    out = tmp_path / "cdk.out"
+    synth(load_checked(config), out)
+    template = json.loads((out / "SwitchRole-StackSets.template.json").read_text())
+    (root,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CloudFormation::StackSet"
+        and r["Properties"]["StackSetName"] == "SwitchRole-OU-r-exam-Admin"
+    ]
+    (group,) = root["StackInstancesGroup"]
+    assert group["DeploymentTargets"] == {
+        "AccountFilterType": "DIFFERENCE",
+        "Accounts": ["111111111111", "999999999999"],
+        "OrganizationalUnitIds": ["r-exam"],
+    }
+    lint = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--format",
+            "parseable",
+            str(out / "SwitchRole-StackSets.template.json"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+    result = CliRunner().invoke(app, ["validate", "--quick", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    (warning,) = [line for line in result.stderr.splitlines() if "ou_targets" in line]
+    assert warning == (
+        f"{config}: warning: deployment.ou_targets[0].ou: r-exam is the organisation root: the hub and the "
+        "deployment account are excluded, but every other account of the organisation, including every account "
+        "created later, gets Admin"
+    )

@@ -15,7 +15,14 @@ from switchrole.cfn_limits import MAX_TEMPLATE_BODY
 from switchrole.config import Organisation
 from switchrole.policies import PolicyError, nobody_trust_document, trust_document
 from switchrole.stacks.target_account_stack import add_roles
-from switchrole.stacksets import STACKSETS_STACK_NAME, StackSetPlan, describe_role_keys, plan, principals_parameter
+from switchrole.stacksets import (
+    STACKSETS_STACK_NAME,
+    StackSetPlan,
+    describe_role_keys,
+    ou_exclusions,
+    plan,
+    principals_parameter,
+)
 
 
 class RoleSetStack(cdk.Stack):
@@ -119,7 +126,13 @@ class StackSetsStack(cdk.Stack):
     ) -> cloudformation.CfnStackSet.StackInstancesProperty:
         deployment = org.deployment
         if stack_set.ou is not None:
-            targets = cloudformation.CfnStackSet.DeploymentTargetsProperty(organizational_unit_ids=[stack_set.ou])
+            # the hub is never a target, even when the OU holds it (or is the root): DIFFERENCE deploys to every
+            # account of the OU except those listed, and the deployment account is excluded with it
+            targets = cloudformation.CfnStackSet.DeploymentTargetsProperty(
+                organizational_unit_ids=[stack_set.ou],
+                accounts=list(ou_exclusions(org)),
+                account_filter_type="DIFFERENCE",
+            )
         else:
             targets = cloudformation.CfnStackSet.DeploymentTargetsProperty(
                 organizational_unit_ids=list(deployment.organizational_unit_ids),
