@@ -46,7 +46,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -622,9 +622,9 @@ def _test(operator: str, actual: str, expected: str) -> bool:
         return {"LessThan": a < e, "LessThanEquals": a <= e, "GreaterThan": a > e, "GreaterThanEquals": a >= e,
                 "Equals": a == e, "NotEquals": a != e}[base.removeprefix("Numeric")]  # fmt: skip
     if base.startswith("Date"):
-        a, e = _time(actual), _time(expected)
-        return {"LessThan": a < e, "LessThanEquals": a <= e, "GreaterThan": a > e, "GreaterThanEquals": a >= e,
-                "Equals": a == e, "NotEquals": a != e}[base.removeprefix("Date")]  # fmt: skip
+        t, u = _time(actual), _time(expected)
+        return {"LessThan": t < u, "LessThanEquals": t <= u, "GreaterThan": t > u, "GreaterThanEquals": t >= u,
+                "Equals": t == u, "NotEquals": t != u}[base.removeprefix("Date")]  # fmt: skip
     raise Unmodelled(f"condition operator {operator}")
 
 
@@ -890,7 +890,7 @@ class Figures:
     deployed: int = 0
     deployed_sequences: int = 0
     failures: list[Failure] = field(default_factory=list)
-    timings: Counter[str] = field(default_factory=Counter)
+    timings: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     wall: float = 0.0
 
 
@@ -1184,7 +1184,7 @@ def main(argv: list[str] | None = None) -> int:
     now = _time(args.now)
     command = "python bench/lifecycle.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.check:
-        figures = check_pair(*args.check, now, args.edit)
+        figures = check_pair(args.check[0], args.check[1], now, args.edit)
     else:
         figures = run(
             sequences=args.sequences, steps=args.steps, seed=args.seed, deploy=args.deploy, now=now, out=args.out

@@ -9,6 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
+from factories import dump
 
 from bench import lifecycle
 from switchrole.access_diff import diff
@@ -110,7 +111,7 @@ def test_the_guard_refusal_edits_are_refused(tmp_path: Path) -> None:
     outs = []
     for name, data in (("base", base_data), ("head", head_data)):
         path = tmp_path / f"{name}.yaml"
-        path.write_text(lifecycle.dump(data))
+        path.write_text(dump(data))
         out = tmp_path / f"{name}.out"
         synth(load_checked(path), out)
         outs.append(out)
