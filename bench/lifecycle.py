@@ -833,9 +833,29 @@ def _live(until: str | None, now: dt.datetime) -> bool:
     return until is None or now < _time(until)
 
 
-def review_changes(review: dict[str, Any], head: Organisation, now: dt.datetime) -> tuple[set[Access], set[Access]]:
+def _end_change(text: str) -> tuple[str | None, str | None]:
+    """(old end, new end) of a review line about when someone's access ends; ``Unmodelled`` if not understood."""
+    times = TIMESTAMP.findall(text)
+    if "ends now" in text and times:  # "ends now: until NEW is past (was until OLD | did not end)"
+        return (times[1] if len(times) > 1 else None), times[0]
+    if "no longer ends" in text and len(times) == 1:
+        return times[0], None
+    if "now ends at" in text and len(times) == 1:
+        return None, times[0]
+    if ("extended" in text or "shortened" in text) and len(times) == 2:
+        return times[0], times[1]
+    raise Unmodelled(f"review end change not understood: {text!r}")
+
+
+def review_changes(
+    review: dict[str, Any], base: Organisation, head: Organisation, now: dt.datetime
+) -> tuple[set[Access], set[Access]]:
     """(gained, lost) at ``now`` as the review's JSON says: its gained and lost rows that are live, and the end
-    changes (``until:``) that make held access start or stop being live."""
+    changes (``until:``) that make held access start or stop being live.
+
+    An end-change row names its roles and its accounts as two lists (one line per user and change), so its
+    (account, role) pairs are those of the cross product whose end, as the files say, moved as the line says;
+    the row's count of roles must match them."""
 
     def key(row: dict[str, Any]) -> Access:
         return row["user"], row["account_id"], row["role_arn"].rsplit("/", 1)[1]
@@ -847,21 +867,27 @@ def review_changes(review: dict[str, Any], head: Organisation, now: dt.datetime)
         if len(holders) != 1 or not row["change"].startswith(f"{holders[0]}'s access"):
             continue  # a change to the role itself, not to when someone's access ends
         user, text = holders[0], row["change"]
-        times = TIMESTAMP.findall(text)
-        if len(times) == 2:
-            old, new = times
-        elif len(times) == 1 and ("was" in text or "no longer ends" in text):
-            old, new = times[0], None
-        elif len(times) == 1:
-            old, new = None, times[0]
-        else:
-            raise Unmodelled(f"review end change without a time: {text!r}")
-        before, after = _live(old, now), _live(new, now)
-        if before == after:
-            continue
+        old, new = _end_change(text)
+        pairs = []
         for name in row["accounts"]:
-            account = head.account(name)
-            (gained if after else lost).add((user, account.account_id, head.role_kinds[row["role"]].name))
+            for role in row["role"].split(", "):
+                account, kind = head.account(name), head.role_kinds[role]
+                was = next((k for k in base.role_kinds.values() if k.name == kind.name), None)
+                held = {(a.account.name, a.role.key) for a in base.access(user)} if user in base.users else set()
+                if (
+                    was is None
+                    or (name, was.key) not in held
+                    or (name, role) not in {(a.account.name, a.role.key) for a in head.access(user)}
+                ):
+                    continue
+                old_end, new_end = base.access_end(user, name, was.key), head.access_end(user, name, role)
+                if (_iso(old_end) if old_end else None, _iso(new_end) if new_end else None) == (old, new):
+                    pairs.append((account.account_id, kind.name))
+        count = re.search(r"\((\d+) roles\)$", text)
+        if not pairs or (count is not None and int(count.group(1)) != len(pairs)):
+            raise Unmodelled(f"review end change matches {len(pairs)} (account, role) pairs: {row!r}")
+        if _live(old, now) != _live(new, now):
+            (gained if _live(new, now) else lost).update((user, a, r) for a, r in pairs)
     return gained, lost
 
 
@@ -966,8 +992,8 @@ class Campaign:
             self.figures.refusals[edit] += 1
         start = time.monotonic()
         try:
-            review = json.loads(diff(base.org, head.org, base_label="base", head_label="head").to_json())
-            said_gained, said_lost = review_changes(review, head.org, self.now)
+            review = diff(base.org, head.org, base_label="base", head_label="head", now=self.now).to_json()
+            said_gained, said_lost = review_changes(json.loads(review), base.org, head.org, self.now)
         except Unmodelled as exc:
             self.fail("campaign: review not understood", sequence, n, edit, str(exc), base.data, head.data)
         else:

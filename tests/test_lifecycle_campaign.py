@@ -92,12 +92,12 @@ def test_the_check_fails_when_the_review_leaves_a_change_out(
 ) -> None:
     """The comparison can fail: a review that drops one end change disagrees with the templates."""
     base, head, org = step_pair
-    review = json.loads(diff(base.org, org, base_label="a", head_label="b").to_json())
-    gained, lost = lifecycle.review_changes(review, org, NOW)
+    review = json.loads(diff(base.org, org, base_label="a", head_label="b", now=NOW).to_json())
+    gained, lost = lifecycle.review_changes(review, base.org, org, NOW)
     assert (gained, lost) == (set(), base.access - head.access)
     review["changed"] = review["changed"][1:] if review["changed"] else review["changed"]
     review["weaker"] = []
-    assert lifecycle.review_changes(review, org, NOW)[1] != lost
+    assert lifecycle.review_changes(review, base.org, org, NOW)[1] != lost
 
 
 def test_the_guard_refusal_edits_are_refused(tmp_path: Path) -> None:
