@@ -1085,6 +1085,7 @@ class Campaign:
 
     def deploy_step(self, demo: Any, head: Step, edit: str, index: int, n: int, base: Data) -> bool:
         start = time.monotonic()
+        demo.timings.clear()
         try:
             checks = demo.apply(head.org)
         except Exception as exc:
@@ -1093,6 +1094,8 @@ class Campaign:
         finally:
             self.timed("deploy", start)
         self.figures.deployed += 1
+        for phase, seconds in demo.timings.items():  # this apply's phases: where a deployed update's time goes
+            self.figures.timings["deploy: " + re.sub(r"\d+", "N", phase.split(" (")[0])[:60]] += seconds
         self.check_rows(checks, head.org, index, n, edit, base, head.data)
         return True
 
