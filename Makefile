@@ -16,7 +16,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint bench fuzz clean
+.PHONY: setup test demo synth validate lint bench fuzz lifecycle clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -54,6 +54,11 @@ bench: setup
 fuzz: setup
 	$(BIN)/python bench/fuzz.py --inputs 5000
 	$(BIN)/python bench/fuzz.py --limits
+
+# Random edit sequences of an accounts file (bench/lifecycle.py): every step validated, synthesized, guarded against
+# replacements and its review checked against the templates; 50 updates deployed as chained updates on the emulator.
+lifecycle: setup
+	$(BIN)/python bench/lifecycle.py --sequences 200 --steps 10 --seed 1 --deploy 50 --out .cache/lifecycle
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache
