@@ -1,12 +1,15 @@
-"""The demo's table and summary say which row was not as expected in plain text: colour is lost in a CI log."""
+"""The demo's rows: which row was not as expected, in plain text (colour is lost in a CI log), and what each
+refusal row expects."""
 
 from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from rich.console import Console
 
+from switchrole.config import utc_now
 from switchrole.local.demo import Check, records, summary, table
 from switchrole.smoke import SmokeReport, SmokeRequest
 
@@ -15,8 +18,9 @@ ROLE = "arn:aws:iam::222222222222:role/switchrole/Admin"
 
 def checks() -> list[Check]:
     request = SmokeRequest(ROLE, "shop-prod-Admin", "alice")
-    ok = Check("alice", request, True, "granted", report=SmokeReport(request, assumed_arn="arn:aws:sts::222222222222:assumed-role/Admin/alice"))
-    wrong = Check("bob", request, False, "no grant", report=SmokeReport(request, assumed_arn="arn:aws:sts::222222222222:assumed-role/Admin/bob"))
+    assumed = "arn:aws:sts::222222222222:assumed-role/Admin/"
+    ok = Check("alice", request, True, "granted", report=SmokeReport(request, assumed_arn=assumed + "alice"))
+    wrong = Check("bob", request, False, "no grant", report=SmokeReport(request, assumed_arn=assumed + "bob"))
     return [ok, wrong]
 
 
@@ -38,3 +42,32 @@ def test_the_json_rows_say_which_row_failed() -> None:
         ("alice", "switch", "switched", True),
         ("bob", "refuse", "switched", False),
     ]
+
+
+TWO_PRODS = """\
+hub: {account_id: "111111111111", name: identity}
+roles:
+  Admin: {managed_policies: [AdministratorAccess], trust: strict}
+accounts:
+  - {name: prod1, account_id: "222222222222", roles: [Admin]}
+  - {name: prod2, account_id: "333333333333", roles: [Admin]}
+groups:
+  admins: {grants: [{role: Admin, accounts: [prod1]}]}
+users:
+  alice: {groups: [admins]}
+"""
+
+
+def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_path: Path) -> None:
+    """Found by the lifecycle campaign: "Admin granted in other accounts only" picked prod2's Admin, which admits
+    nobody, and expected the hub's refusal; its trust's explicit Deny refuses first (the row failed)."""
+    from switchrole.config import loads
+    from switchrole.local.authz import TRUST_DENY
+    from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Demo, Identity
+
+    org = loads(TWO_PRODS, "two.yaml")
+    demo = Demo(org, console=Console(file=io.StringIO()), workdir=tmp_path)
+    seed = "JBSWY3DPEHPK3PXP"
+    demo.identities = {u: Identity(u, None, seed) for u in [*org.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
+    (row,) = [c for c in demo.refusals(org, utc_now()) if c.why == "Admin granted in other accounts only"]
+    assert (row.who, row.request.label, row.because) == ("alice", "prod2-Admin", TRUST_DENY)

@@ -504,16 +504,11 @@ class Demo:
             user, account, key = other
             kind = org.role_kinds[key]
             request = request_for(org, account, kind, user)
-            refusals.append(
-                Check(
-                    user,
-                    request,
-                    False,
-                    f"{key} granted in other accounts only",
-                    identities[user].token,
-                    because=BY_HUB,
-                )
-            )
+            # a strict role there that admits nobody refuses by its own trust's Deny (which wins) before the hub
+            nobody_here = any(a.name == account.name and k.key == key for a, k in org.strict_roles_admitting_nobody())
+            because = BY_TRUST_DENY if nobody_here else BY_HUB
+            why = f"{key} granted in other accounts only"
+            refusals.append(Check(user, request, False, why, identities[user].token, because=because))
         refusals += self.trust_conditions(org, now)
         nobody = org.strict_roles_admitting_nobody()
         admits_nobody = {(a.name, k.key) for a, k in nobody}
