@@ -97,6 +97,7 @@ def audit(demo: Demo, config: str, *extra: str) -> tuple[int, dict[str, Any], st
     args = ["audit", "--config", str(demo.workdir / config), "--endpoint-url", demo.aws.endpoint, "--format", "json"]
     args += ["--mfa-serial", f"arn:aws:iam::{HUB}:mfa/{HUB_ADMIN}", "--token-code", demo.identities[HUB_ADMIN].token()]
     result = CliRunner().invoke(app, [*args, *extra], env=env)
+    assert result.stdout, (result.stderr, result.exception)
     return result.exit_code, json.loads(result.stdout), result.stderr
 
 

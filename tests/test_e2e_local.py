@@ -314,8 +314,9 @@ def test_cdk_diff_on_the_kept_emulator_shows_no_change(
         assert key.returncode == 0, key.stderr
         exports = {
             name: value.strip("'")
-            for name, value in (line.removeprefix("export ").split("=", 1) for line in key.stdout.splitlines())
-            if not name.startswith("unset")
+            for name, value in (
+                line.removeprefix("export ").split("=", 1) for line in key.stdout.splitlines() if "=" in line
+            )
         }
         session = boto3.Session(
             exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], exports.get("AWS_SESSION_TOKEN")

@@ -142,24 +142,24 @@ def test_an_account_onboarded_on_the_kept_emulator_as_the_printed_steps_say(
     for name in ("cdk.json", "app.py"):  # a checkout of the organisation's repository, without its cdk.out
         (tmp_path / name).write_text((EXAMPLE.parent / name).read_text())
     (tmp_path / "node_modules").symlink_to(EXAMPLE.parent / "node_modules")
-    (tmp_path / "onboarded.yaml").write_text(files[-1].read_text())
+    (tmp_path / "accounts.yaml").write_text(files[-1].read_text())  # `cdk bootstrap` synthesizes it too
     switchrole = f"{sys.executable} -m switchrole.cli"
     script = f"""set -euo pipefail
     source {kept / "local-aws.env"}
     {switchrole} onboard --name data-qa --account-id 888888888888 --roles ReadOnly --grant readers:ReadOnly \\
-        --region us-west-2 --config onboarded.yaml > steps.txt
+        --region us-west-2 > steps.txt
     step() {{ grep -E "^ +$1" steps.txt | sed -e 's/^ *//' -e 's/<user>/carol/' -e 's|^switchrole|{switchrole}|'; }}
     eval "$({switchrole} local credentials --account 888888888888)"
     eval "$(step 'switchrole bootstrap-template')"
     eval "$(step 'npx cdk bootstrap')"
     eval "$(step 'npx cdk deploy SwitchRole-data-qa') --require-approval never"
-    eval "$({switchrole} local credentials --deployer --config onboarded.yaml)"
+    eval "$({switchrole} local credentials --deployer --config accounts.yaml)"
     if eval "$(step 'npx cdk deploy SwitchRole-data-qa') --require-approval never" > refused.txt 2>&1; then
         echo "the hub administrator deployed into the new account" >&2; exit 1
     fi
     eval "$(step 'npx cdk deploy SwitchRole-Hub') --require-approval never"
-    eval "$({switchrole} local credentials --user carol --config onboarded.yaml)"
-    code=$({switchrole} local mfa-code --user carol --config onboarded.yaml)
+    eval "$({switchrole} local credentials --user carol --config accounts.yaml)"
+    code=$({switchrole} local mfa-code --user carol --config accounts.yaml)
     eval "$(step 'switchrole smoke') --json --token-code $code" > smoke.json
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_", "CDK_"))}
