@@ -18,7 +18,7 @@ import types
 import typing
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path as FsPath
 from typing import Any
@@ -209,6 +209,7 @@ class User:
     name: str
     groups: tuple[str, ...]
     until: End = None  # every switch ends then (a Deny on the user, DateGreaterThanEquals aws:CurrentTime)
+    tags: Mapping[str, str] = field(default_factory=dict)  # principal tags; session tags may only repeat them
 
 
 @dataclass(frozen=True)
@@ -773,6 +774,18 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 f"({', '.join(own_role_tags(key))}): at most {MAX_TAGS - own} here",
             )
         _check_case_duplicates(kind.tags, ("roles", key, "tags"), "tag key", add)
+        role_keys = {k.lower() for k in [*kind.tags, *own_role_tags(key)]}
+        for i, tag in enumerate(kind.session_tags):
+            if tag.lower() in role_keys:  # a session tag overrides the role's tag of the same key
+                add(
+                    ("roles", key, "session_tags", i),
+                    f"{tag!r} is also a tag of the role: a session tag of that key would override it, so "
+                    "attribute-based policies could no longer trust the role's value",
+                )
+    for name, user in spec.users.items():
+        _check_case_duplicates(user.tags, ("users", name, "tags"), "tag key", add)
+        if len(user.tags) + 1 > MAX_TAGS:
+            add(("users", name, "tags"), f"{len(user.tags)} tags; IAM allows {MAX_TAGS} and switchrole adds 1")
     _check_case_duplicates(kinds, ("roles",), "role kind", add)
     audited = [key for key, kind in kinds.items() if kind.audit]
     for key in audited[1:]:
@@ -950,7 +963,7 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
         role_kinds=kinds,
         accounts=accounts,
         groups=groups,
-        users={name: User(name, tuple(u.groups), u.until) for name, u in spec.users.items()},
+        users={name: User(name, tuple(u.groups), u.until, dict(u.tags)) for name, u in spec.users.items()},
         deployment=_resolve_deployment(spec),
         source=source,
     )

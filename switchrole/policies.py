@@ -114,12 +114,19 @@ def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
 
 def session_conditions(kind: RoleKind) -> dict[str, dict[str, Any]]:
     """What callers may set on the session, repeated on both sides of the switch: the source identity must be
-    the caller's own user name, and session tags only the configured keys (``ForAllValues``: no tags is fine)."""
+    the caller's own user name; session tags only the configured keys (``ForAllValues``: no tags is fine), each
+    only with the value of the caller's own principal tag of that key (a hub user's ``tags:`` in the file; a
+    missing principal tag matches nothing, IfExists lets a switch without that tag through), and none of them
+    transitive (a transitive tag would follow every later role chain)."""
     conditions: dict[str, dict[str, Any]] = {}
     if kind.source_identity:
         conditions["StringEquals"] = {"sts:SourceIdentity": "${aws:username}"}
     if kind.session_tags:
         conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(kind.session_tags)}
+        conditions["StringEqualsIfExists"] = {
+            f"aws:RequestTag/{key}": f"${{aws:PrincipalTag/{key}}}" for key in kind.session_tags
+        }
+        conditions["Null"] = {"sts:TransitiveTagKeys": "true"}
     return conditions
 
 

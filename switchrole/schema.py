@@ -378,6 +378,7 @@ class GroupSpec(StrictModel):
 class UserSpec(StrictModel):
     groups: list[GroupName] = []
     until: Until | None = None  # every switch of this user ends at this UTC time (a Deny on the user)
+    tags: dict[TagKey, TagValue] = {}  # the user's principal tags: the only values session tags may carry
 
 
 class QuotasSpec(StrictModel):

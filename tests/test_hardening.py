@@ -392,3 +392,30 @@ def test_local_credentials_are_checked_and_quoted(monkeypatch: pytest.MonkeyPatc
     result = runner.invoke(app, args)
     assert result.exit_code == 0
     assert "export AWS_SECRET_ACCESS_KEY=abc/DEF+ghi=abc/DEF+ghi=abc/DEF+ghi=\n" in result.stdout
+
+
+def test_session_tags_carry_only_the_callers_own_values_never_transitive_never_a_role_tag() -> None:
+    """Issue 19: session tags were the caller's to choose (any value, transitive at will), and a session tag
+    overrides a role tag of the same key, so `session_tags` could not safely feed attribute-based policies."""
+    from switchrole.policies import checked_grant_policies, trust_policy
+
+    def tagged(data: Any) -> None:
+        data["roles"]["ReadOnly"]["session_tags"] = ["team"]
+        data["users"]["carol"]["tags"] = {"team": "data"}
+
+    org = loads(variant(tagged))
+    account = org.account("shop-prod")
+    kind = org.role_kinds["ReadOnly"]
+    trust_statements = trust_policy(org, account, kind)["Statement"]
+    hub_statements = [s for doc in checked_grant_policies(org, "readers") for s in doc["Statement"]]
+    for statement in [*trust_statements, *hub_statements]:
+        if "sts:TagSession" in statement["Action"]:
+            conditions = statement["Condition"]
+            assert conditions["StringEqualsIfExists"] == {"aws:RequestTag/team": "${aws:PrincipalTag/team}"}
+            assert conditions["Null"] == {"sts:TransitiveTagKeys": "true"}
+            assert conditions["ForAllValues:StringEquals"] == {"aws:TagKeys": ["team"]}
+    assert org.users["carol"].tags == {"team": "data"}
+    refused(
+        lambda d: (tagged(d), d["roles"]["ReadOnly"].__setitem__("tags", {"Team": "platform"})),
+        "roles.ReadOnly.session_tags[0]: 'team' is also a tag of the role",
+    )

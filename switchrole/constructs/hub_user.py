@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -22,13 +24,24 @@ class HubUser(Construct):
     never carry secrets.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, user_name: str, until: End = None) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        user_name: str,
+        until: End = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         self.resource = iam.CfnUser(
             self,
             "Resource",
             user_name=user_name,
-            tags=[cdk.CfnTag(key=MANAGED_BY_TAG[0], value=MANAGED_BY_TAG[1])],
+            tags=[
+                cdk.CfnTag(key=MANAGED_BY_TAG[0], value=MANAGED_BY_TAG[1]),
+                *(cdk.CfnTag(key=k, value=v) for k, v in sorted((tags or {}).items())),  # principal tags
+            ],
         )
         self.resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
         self.expiry: iam.CfnManagedPolicy | None = None

@@ -37,7 +37,8 @@ class HubStack(cdk.Stack):
             else None
         )
         self.users = {
-            name: HubUser(self, f"User-{name}", user_name=name, until=user.until) for name, user in org.users.items()
+            name: HubUser(self, f"User-{name}", user_name=name, until=user.until, tags=user.tags)
+            for name, user in org.users.items()
         }
         for name, access_group in self.groups.items():
             access_group.add_members([self.users[u].user_name for u in org.members(name)])
