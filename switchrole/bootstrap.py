@@ -164,6 +164,48 @@ def render(org: Organisation, cdk: Path) -> str:
     return json.dumps(template(org, parsed), indent=1) + "\n"
 
 
+ROLE_KINDS = {  # logical id in the CDK's template -> the kind in the role's name (cdk-<q>-<kind>-role-<acct>-<region>)
+    "FilePublishingRole": "file-publishing",
+    "ImagePublishingRole": "image-publishing",
+    "LookupRole": "lookup",
+    "DeploymentActionRole": "deploy",
+}
+
+
+def allowed_actions(document: dict[str, Any]) -> list[str]:
+    """The actions an identity policy's Allow statements name (as written: wildcards stay wildcards)."""
+    actions: set[str] = set()
+    statements = document.get("Statement", [])
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        if isinstance(statement, dict) and statement.get("Effect") == "Allow":
+            action = statement.get("Action", [])
+            actions |= {action} if isinstance(action, str) else set(action)
+    return sorted(actions)
+
+
+def _name(value: Any) -> str:
+    text = value.get("Fn::Sub", "") if isinstance(value, dict) else str(value)
+    return text.replace("${Qualifier}", QUALIFIER).split("-${AWS::AccountId}")[0].split("/")[-1]
+
+
+def policies_of(cdk_template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """What the bootstrap gives each role the CLI assumes: its managed policies (names) and its inline policies
+    (name, without the account and region suffix -> the actions they allow). ``switchrole audit`` compares the
+    live roles with this (:data:`switchrole.bootstrap_policies.BOOTSTRAP_POLICIES`, written from it)."""
+    resources = cdk_template["Resources"]
+    result: dict[str, dict[str, Any]] = {}
+    for logical_id, kind in ROLE_KINDS.items():
+        properties = resources[logical_id]["Properties"]
+        inline = {p["PolicyName"]: allowed_actions(p["PolicyDocument"]) for p in properties.get("Policies", [])}
+        for resource in resources.values():
+            attached = resource.get("Properties", {})
+            if resource["Type"] == "AWS::IAM::Policy" and {"Ref": logical_id} in attached.get("Roles", []):
+                inline[_name(attached["PolicyName"])] = allowed_actions(attached["PolicyDocument"])
+        managed = sorted(_name(arn) for arn in properties.get("ManagedPolicyArns", []))
+        result[kind] = {"managed": managed, "inline": dict(sorted(inline.items()))}
+    return result
+
+
 def bootstrap_role_arn(account_id: str, region: str, kind: str = "deploy") -> str:
     """A bootstrap role's ARN: ``kind`` is deploy, lookup, file-publishing or image-publishing."""
     return f"arn:aws:iam::{account_id}:role/cdk-{QUALIFIER}-{kind}-role-{account_id}-{region}"

@@ -17,7 +17,8 @@ from switchrole.audit.findings import (
 )
 from switchrole.audit.fixes import create_role_commands, delete_role_commands, document_arg, iam_cmd, q
 from switchrole.audit.reading import Where, managed_by_switchrole, pages
-from switchrole.bootstrap import DEPLOYER_ROLES, QUALIFIER, trust_document
+from switchrole.bootstrap import DEPLOYER_ROLES, QUALIFIER, allowed_actions, trust_document
+from switchrole.bootstrap_policies import BOOTSTRAP_POLICIES
 from switchrole.config import MANAGED_BY_TAG, PARTITION, Organisation, TargetAccount
 from switchrole.documents import admitted, allows_assume_role, difference, same
 from switchrole.templates import ExpectedRole
@@ -29,7 +30,6 @@ from switchrole.templates import ExpectedRole
 CDK_BOOTSTRAP_ROLE = re.compile(
     rf"cdk-{QUALIFIER}-(deploy|file-publishing|image-publishing|lookup)-role-(\d{{12}})-([a-z0-9-]+)"
 )
-BOOTSTRAP_MANAGED = {"deploy": {"AWSCloudFormationReadOnlyAccess"}, "lookup": {"ReadOnlyAccess"}}
 
 
 def bootstrap_role_kind(name: str, account: TargetAccount) -> str | None:
@@ -97,7 +97,7 @@ def _reachable(
         if kind is None:
             continue
         summary = live[name]
-        extra = _bootstrap_extras(iam, name, kind)
+        extra = _bootstrap_extras(iam, name, kind, account)
         admits_hub = admitted(_trust(iam, summary), hub)
         if summary["Path"] == "/" and same(bootstrap_trust(here), _trust(iam, summary)) and not extra:
             result.acknowledged.append(f"role {name} (switchrole bootstrap: its own deployer roles only)")
@@ -170,10 +170,23 @@ def _admission(trust: Any, hub: str, here: str, reached: Mapping[str, str], assu
     return None
 
 
-def _bootstrap_extras(iam: Any, name: str, kind: str) -> list[str]:
-    """Managed policies on a bootstrap role beyond what the CDK's template attaches to it."""
+def _bootstrap_extras(iam: Any, name: str, kind: str, account: TargetAccount) -> list[str]:
+    """What a bootstrap role carries beyond what the CDK's template gives it (BOOTSTRAP_POLICIES): a managed
+    policy, an inline policy, or an action an inline policy of the template's name does not allow there."""
+    expected = BOOTSTRAP_POLICIES[kind]
     attached = {p["PolicyName"] for p in pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)}
-    return [f"managed policy {p}" for p in sorted(attached - BOOTSTRAP_MANAGED.get(kind, set()))]
+    extras = [f"managed policy {p}" for p in sorted(attached - set(expected["managed"]))]
+    suffix = f"-{account.account_id}-{account.region}"
+    for policy in pages(iam, "list_role_policies", "PolicyNames", RoleName=name):
+        allowed = expected["inline"].get(policy.removesuffix(suffix))
+        if allowed is None:
+            extras.append(f"inline policy {policy}")
+            continue
+        document = iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+        beyond = sorted(set(allowed_actions(document)) - set(allowed))
+        if beyond:
+            extras.append(f"inline policy {policy} allowing {', '.join(beyond)}")
+    return extras
 
 
 def _may_assume_roles(iam: Any, name: str) -> bool:
