@@ -25,8 +25,9 @@ from switchrole.templates import ExpectedRole
 
 # The bootstrap roles switchrole's template (switchrole.bootstrap) creates: named like the CDK's, trusting only
 # the account's own named deployer roles. Acknowledged (no finding) only as that template makes them: the same
-# trust, no managed policy beyond the CDK's. A bootstrap role that trusts the hub (`cdk bootstrap --trust`, the
-# CDK's default template) is the door switchrole closes: every hub principal allowed sts:AssumeRole deploys here.
+# trust, no policy beyond the CDK's (bootstrap_policies). A bootstrap role that trusts the hub (`cdk bootstrap
+# --trust`, the CDK's default template) is the door switchrole closes: every hub principal allowed
+# sts:AssumeRole deploys here.
 CDK_BOOTSTRAP_ROLE = re.compile(
     rf"cdk-{QUALIFIER}-(deploy|file-publishing|image-publishing|lookup)-role-(\d{{12}})-([a-z0-9-]+)"
 )
