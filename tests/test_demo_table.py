@@ -71,3 +71,46 @@ def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_
     demo.identities = {u: Identity(u, None, seed) for u in [*org.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
     (row,) = [c for c in demo.refusals(org, utc_now()) if c.why == "Admin granted in other accounts only"]
     assert (row.who, row.request.label, row.because) == ("alice", "prod2-Admin", TRUST_DENY)
+
+
+BEFORE = """\
+hub: {account_id: "111111111111", name: identity}
+roles:
+  Admin: {managed_policies: [AdministratorAccess], trust: strict}
+  ReadOnly: {managed_policies: [ReadOnlyAccess]}
+accounts:
+  - {name: prod1, account_id: "222222222222", roles: [Admin]}
+  - {name: prod2, account_id: "333333333333", roles: [Admin, ReadOnly]}
+groups:
+  admins: {grants: [{role: Admin, accounts: [prod1]}]}
+  readers: {grants: [{role: ReadOnly, accounts: [prod2]}]}
+users:
+  alice: {groups: [admins]}
+  bob: {groups: [readers]}
+  carol: {groups: [admins]}
+"""
+AFTER = (  # ReadOnly leaves prod2 (and its grant), carol leaves
+    BEFORE.replace("roles: [Admin, ReadOnly]}", "roles: [Admin]}")
+    .replace("  readers: {grants: [{role: ReadOnly, accounts: [prod2]}]}\n", "")
+    .replace("  bob: {groups: [readers]}\n", "  bob: {groups: []}\n")
+    .replace("  carol: {groups: [admins]}\n", "")
+)
+
+
+def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Path) -> None:
+    """Found by the lifecycle campaign: a kind removed from an account deletes the role there, so its switch is
+    refused for that (the emulator says "the role does not exist"; AWS a plain AccessDenied), not by the hub; a
+    user leaving is refused by the hub (no Allow any more)."""
+    from switchrole.config import loads
+    from switchrole.local.authz import NO_IDENTITY_ALLOW, NO_SUCH_ROLE
+    from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Demo, Identity
+
+    old, new = loads(BEFORE, "before.yaml"), loads(AFTER, "after.yaml")
+    demo = Demo(old, console=Console(file=io.StringIO()), workdir=tmp_path)
+    seed = "JBSWY3DPEHPK3PXP"
+    demo.identities = {u: Identity(u, None, seed) for u in [*old.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
+    rows = {(c.who, c.request.label): c.because for c in demo.removed(old, new)}
+    assert rows == {
+        ("bob", "prod2-ReadOnly"): NO_SUCH_ROLE,
+        ("carol", "prod1-Admin"): NO_IDENTITY_ALLOW.format(action="sts:AssumeRole"),
+    }

@@ -47,6 +47,7 @@ from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_
 from switchrole.local.authz import (
     IDENTITY_DENY,
     NO_IDENTITY_ALLOW,
+    NO_SUCH_ROLE,
     NO_TRUST_ALLOW,
     STRICT,
     TRUST_DENY,
@@ -70,6 +71,7 @@ BY_MFA_POLICY = IDENTITY_DENY  # the hub's MFA policy: everything but MFA set-up
 BY_TRUST = NO_TRUST_ALLOW.format(action="sts:AssumeRole")  # the target role's trust policy
 BY_USER_DENY = IDENTITY_DENY  # an expired user's own Deny of every switch
 BY_TRUST_DENY = TRUST_DENY  # a strict role nobody is granted: its trust denies the hub outright
+BY_NO_ROLE = NO_SUCH_ROLE  # a role the update deleted (the emulator says so; AWS answers a plain AccessDenied)
 NOT_AS_EXPECTED = "✗ NOT AS EXPECTED"  # plain text, so a failed row shows in a CI log without colour
 
 
@@ -455,7 +457,11 @@ class Demo:
             org = new if key in new.role_kinds and account_name in {a.name for a in new.accounts} else old
             request = request_for(org, org.account(account_name), org.role_kinds[key], user)
             token = self.identities[user].token if request.mfa_required else None
-            because = BY_TRUST_DENY if (account_name, key) in nobody else BY_HUB
+            deployed = {(a.name, k) for a in new.accounts for k in a.role_keys}
+            if account_name in {a.name for a in new.accounts} and (account_name, key) not in deployed:
+                because = BY_NO_ROLE  # the role left the account, so the update deleted it
+            else:
+                because = BY_TRUST_DENY if (account_name, key) in nobody else BY_HUB
             checks.append(Check(user, request, False, "access removed", token, because=because))
         return checks
 
