@@ -27,6 +27,7 @@ from switchrole.access_diff import diff as access_diff
 from switchrole.config import loads
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
 from switchrole.local.demo import HUB_ADMIN, Check, Demo, cdk_binary
+from switchrole.local.server import admin_get
 from switchrole.smoke import request_for, run_smoke
 
 pytestmark = pytest.mark.e2e
@@ -465,7 +466,10 @@ def test_a_hub_administrator_the_file_does_not_name_reaches_no_role_in_any_targe
     administrator of a target through the deploy role). With its MFA device it still reaches no bootstrap role."""
     running, _, _ = demo
     admin = running.identities[HUB_ADMIN]
-    sts = admin.session.client("sts", endpoint_url=running.aws.endpoint)
+    hub = running.org.hub
+    key = admin_get(running.aws.endpoint, "access-key", hub.account_id, HUB_ADMIN, running.aws.admin_token)
+    session = boto3.Session(key["AccessKeyId"], key["SecretAccessKey"], region_name=hub.region)  # keys rotate
+    sts = session.client("sts", endpoint_url=running.aws.endpoint)
     mfa = sts.get_session_token(SerialNumber=running.org.hub.mfa_serial(HUB_ADMIN), TokenCode=admin.token())
     with_mfa = boto3.Session(
         mfa["Credentials"]["AccessKeyId"], mfa["Credentials"]["SecretAccessKey"], mfa["Credentials"]["SessionToken"]
