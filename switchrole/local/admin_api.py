@@ -172,6 +172,18 @@ def age_access_keys(request: Any, full_url: str, headers: Any) -> Response:
     return 200, {}, json.dumps({"Aged": len(keys)})
 
 
+def organization(request: Any, full_url: str, headers: Any) -> Response:
+    """POST {"id": "o-...", "accounts": [...]}: these accounts are members of that AWS Organizations
+    organization from now on (aws:ResourceOrgID and aws:PrincipalOrgID in their requests, see authz)."""
+    try:
+        data = json.loads(request.data.decode())
+        org_id, accounts = str(data["id"]), [str(a) for a in data["accounts"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        return 400, {}, json.dumps({"Error": f"not an organization: {exc}"})
+    authz.ORGANIZATION.update(dict.fromkeys(accounts, org_id))
+    return 200, {}, json.dumps({"Members": len(accounts)})
+
+
 def mfa_reading(request: Any, full_url: str, headers: Any) -> Response:
     if request.method == "POST":
         try:
@@ -188,5 +200,6 @@ def install() -> None:
     urls.url_paths["{0}/moto-api/switchrole/mfa-code"] = mfa_code
     urls.url_paths["{0}/moto-api/switchrole/first-access"] = first_access
     urls.url_paths["{0}/moto-api/switchrole/mfa-reading"] = mfa_reading
+    urls.url_paths["{0}/moto-api/switchrole/organization"] = organization
     urls.url_paths["{0}/moto-api/switchrole/age-sessions"] = age_sessions
     urls.url_paths["{0}/moto-api/switchrole/age-access-keys"] = age_access_keys

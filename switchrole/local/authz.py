@@ -117,6 +117,12 @@ UNMODELLED_KEYS = frozenset(
 UNMODELLED_PREFIXES = ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag/")
 
 
+# The emulated AWS Organizations membership: account id -> organization id (set through the admin API by the
+# demo from hub.organization_id). A request whose resource (or caller) account is a member carries
+# aws:ResourceOrgID (aws:PrincipalOrgID), as on AWS; any other account's key stays unmodelled (fails closed).
+ORGANIZATION: dict[str, str] = {}
+
+
 def unmodelled(key: str) -> bool:
     lowered = key.lower()
     return lowered in UNMODELLED_KEYS or lowered.startswith(UNMODELLED_PREFIXES)
@@ -556,6 +562,12 @@ def request_contexts(request: Any, resource: str) -> tuple[dict[str, Any], dict[
         context["aws:username"] = user
     parts = resource.split(":")
     context["aws:ResourceAccount"] = parts[4] if len(parts) > 4 and parts[4].isdigit() else request.account_id
+    for key, account in (
+        ("aws:ResourceOrgID", context["aws:ResourceAccount"]),
+        ("aws:PrincipalOrgID", request.account_id),
+    ):
+        if account in ORGANIZATION:
+            context[key] = ORGANIZATION[account]
     if request._action.startswith("s3:"):
         context["s3:ResourceAccount"] = context["aws:ResourceAccount"]
     for param, key in (

@@ -329,6 +329,7 @@ class Demo:
             self.wait([("cdk deploy --all", deploy)])
         with self.phase("emulator state matches the templates (roles, trust, groups, members, policies)"):
             self.verify()
+        self.join_organization(self.org)
         with self.phase("created access keys, MFA devices and buckets; authorization on"):
             self.identities = self.create_identities([*self.org.users, HUB_ADMIN, NO_GRANT])
             self.create_buckets()
@@ -338,6 +339,7 @@ class Demo:
         """Deploy ``new`` onto the running emulator as a CloudFormation update, as the hub administrator with
         authorization on (the kept emulator's documented path), then check it, removed access included."""
         old, self.org = self.org, new  # regions and identities of the new file from here on
+        self.join_organization(new)
         with self.phase("synthesized the changed file"):
             self.synth(new)
         before = {(a.account_id, a.region) for a in old.accounts}
@@ -360,6 +362,14 @@ class Demo:
         with self.phase(f"ran {len(checks)} smoke checks"):
             self.run_checks(checks, new)
         return checks
+
+    def join_organization(self, org: Organisation) -> None:
+        """With hub.organization_id, the hub and every account of the file are members of that organization (as
+        they are on AWS: organisation-wide grants name it); accounts that leave the file stay members."""
+        if org.hub.organization_id:
+            self.aws.set_organization(
+                org.hub.organization_id, [org.hub.account_id, *(a.account_id for a in org.accounts)]
+            )
 
     def deploy_update(self) -> None:
         """Each account's stacks by a deployer its bootstrap names, with authorization on: the hub's by the hub

@@ -123,6 +123,10 @@ class LocalAws:
             if was:
                 self.enforce_authorization()
 
+    def set_organization(self, organization_id: str, accounts: list[str]) -> None:
+        """These accounts are members of AWS Organizations organization ``organization_id`` (admin_api)."""
+        self._post("switchrole/organization", json.dumps({"id": organization_id, "accounts": accounts}))
+
     def set_mfa_reading(self, reading: str) -> None:
         """Play the strict or the lenient reading of IAM's MFA keys from now on (see the README)."""
         self._post("switchrole/mfa-reading", reading)
