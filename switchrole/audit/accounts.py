@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from switchrole.audit.findings import (
@@ -91,16 +91,33 @@ def _reachable(
     hub, here = org.hub.account_id, account.account_id
     paths = {kind.path for kind in org.role_kinds.values()} - {"/"}
     reached: dict[str, str] = {live[n]["Arn"]: f"switchrole's role {n}" for n in roles if n in live}
-    assumers = [arn for arn, _ in reached.items() if _may_assume_roles(iam, arn.rsplit("/", 1)[-1])]
     pending = sorted(set(live) - set(roles))
+    trusts = {name: _trust(iam, live[name]) for name in pending}  # read once, used by every pass below
+    tags: dict[str, bool] = {}
+    assumers: list[str] = []  # reached roles that may call sts:AssumeRole: read only once a trust needs them
+    unread = list(reached)
+
+    def tagged(name: str) -> bool:
+        if name not in tags:
+            tags[name] = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
+        return tags[name]
+
+    def may_assume() -> list[str]:
+        while unread:
+            arn = unread.pop(0)
+            if _may_assume_roles(iam, arn.rsplit("/", 1)[-1]):
+                assumers.append(arn)
+        return assumers
+
+    ours = bootstrap_trust(here)
     for name in list(pending):
         kind = bootstrap_role_kind(name, account)
         if kind is None:
             continue
         summary = live[name]
         extra = _bootstrap_extras(iam, name, kind, account)
-        admits_hub = admitted(_trust(iam, summary), hub)
-        if summary["Path"] == "/" and same(bootstrap_trust(here), _trust(iam, summary)) and not extra:
+        admits_hub = admitted(trusts[name], hub)
+        if summary["Path"] == "/" and same(ours, trusts[name]) and not extra:
             result.acknowledged.append(f"role {name} (switchrole bootstrap: its own deployer roles only)")
             reached[summary["Arn"]] = f"bootstrap role {name}"
             pending.remove(name)
@@ -123,28 +140,23 @@ def _reachable(
         changed = False
         for name in list(pending):
             summary = live[name]
-            trust = _trust(iam, summary)
-            how = _admission(trust, hub, here, reached, assumers)
-            tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
-            note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
+            how = _admission(trusts[name], hub, here, reached, may_assume)
             if how is not None:
-                kind_of = SHADOW_TRUST if admitted(trust, hub) else REACHABLE
+                note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged(name) else ""
                 at.add(
-                    kind_of,
+                    SHADOW_TRUST if admitted(trusts[name], hub) else REACHABLE,
                     f"role {summary['Path']}{name}",
                     f"{how}; the file has no such role{note}",
                     _delete_live_role(iam, name),
                 )
                 reached[summary["Arn"]] = f"role {name}"
-                if _may_assume_roles(iam, name):
-                    assumers.append(summary["Arn"])
+                unread.append(summary["Arn"])
                 pending.remove(name)
                 changed = True
     for name in pending:
         summary = live[name]
-        tagged = managed_by_switchrole(pages(iam, "list_role_tags", "Tags", RoleName=name))
-        if summary["Path"] in paths or tagged:
-            note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged else ""
+        if summary["Path"] in paths or tagged(name):
+            note = f" (tagged {MANAGED_BY_TAG[0]}: left behind)" if tagged(name) else ""
             at.add(
                 NOT_IN_FILE,
                 f"role {summary['Path']}{name}",
@@ -153,8 +165,11 @@ def _reachable(
             )
 
 
-def _admission(trust: Any, hub: str, here: str, reached: Mapping[str, str], assumers: list[str]) -> str | None:
-    """How ``trust`` lets something switchrole reaches in, or None."""
+def _admission(
+    trust: Any, hub: str, here: str, reached: Mapping[str, str], assumers: Callable[[], list[str]]
+) -> str | None:
+    """How ``trust`` lets something switchrole reaches in, or None (``assumers`` is read only for a trust of this
+    account's root: it costs a policy read per reached role)."""
     of_hub = admitted(trust, hub)
     if of_hub:
         return f"its trust admits {', '.join(of_hub)} of the hub"
@@ -163,10 +178,10 @@ def _admission(trust: Any, hub: str, here: str, reached: Mapping[str, str], assu
         if principal in reached:
             return f"its trust admits {principal}, which {reached[principal]} is or reaches"
     root = {here, f"arn:{PARTITION}:iam::{here}:root", "*"}
-    if any(p in root or p.startswith("everyone") for p in local) and assumers:
+    if any(p in root or p.startswith("everyone") for p in local) and (who := assumers()):
         return (
             f"its trust admits this account's root: any principal here allowed sts:AssumeRole, "
-            f"{reached[assumers[0]]} included"
+            f"{reached[who[0]]} included"
         )
     return None
 
