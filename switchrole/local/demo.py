@@ -275,12 +275,13 @@ class Demo:
         deployer roles may deploy: no hub principal), the hub with the CDK's default."""
         args = [f"aws://{account_id}/{self.region_of(account_id)}"]
         if account_id != self.org.hub.account_id:
-            self.template_file.write_text(bootstrap_template(self.org, cdk_binary()))
             args += ["--template", str(self.template_file)]
         return args
 
     def bootstrap(self, accounts: list[str]) -> None:
-        """`cdk bootstrap` each account in its region, all at once (while authorization is off)."""
+        """`cdk bootstrap` each account in its region, all at once (while authorization is off). The template is
+        written once, for the file being deployed, before any CDK CLI run reads it."""
+        self.template_file.write_text(bootstrap_template(self.org, cdk_binary()))
         self.wait(
             [
                 (f"cdk bootstrap {a}", self.cdk(self.setup_session(a), "bootstrap", *self.bootstrap_args(a)))
@@ -336,8 +337,8 @@ class Demo:
             self.aws.enforce_authorization()
 
     def apply(self, new: Organisation) -> list[Check]:
-        """Deploy ``new`` onto the running emulator as a CloudFormation update, as the hub administrator with
-        authorization on (the kept emulator's documented path), then check it, removed access included."""
+        """Deploy ``new`` onto the running emulator as a CloudFormation update, each account by its own deployer
+        with authorization on (the kept emulator's documented path), then check it, removed access included."""
         old, self.org = self.org, new  # regions and identities of the new file from here on
         self.join_organization(new)
         with self.phase("synthesized the changed file"):
@@ -461,14 +462,15 @@ class Demo:
         by the hub (no grant any more), or by the role's own trust where it is strict and now admits nobody (an
         explicit Deny wins over everything). Renamed kinds and accounts are not losses, as in the review."""
         nobody = {(a.name, k.key) for a, k in new.strict_roles_admitting_nobody()}
+        accounts = {a.name for a in new.accounts}
+        deployed = {(a.name, k) for a in new.accounts for k in a.role_keys}
         checks = []
         for row in access_diff(old, new, base_label=old.source, head_label=new.source).lost:
             user, account_name, key = row["user"], row["account"], row["role"]
-            org = new if key in new.role_kinds and account_name in {a.name for a in new.accounts} else old
+            org = new if key in new.role_kinds and account_name in accounts else old
             request = request_for(org, org.account(account_name), org.role_kinds[key], user)
             token = self.identities[user].token if request.mfa_required else None
-            deployed = {(a.name, k) for a in new.accounts for k in a.role_keys}
-            if account_name in {a.name for a in new.accounts} and (account_name, key) not in deployed:
+            if account_name in accounts and (account_name, key) not in deployed:
                 because = BY_NO_ROLE  # the role left the account, so the update deleted it
             else:
                 because = BY_TRUST_DENY if (account_name, key) in nobody else BY_HUB
@@ -515,19 +517,18 @@ class Demo:
             request = replace(request_for(org, account, kind, mfa_user), mfa_required=None)
             why = f"MFA {age} s old, {kind.key} allows {kind.mfa_max_age_seconds} s"
             refusals.append(Check(mfa_user, request, False, why, token, because=BY_HUB, aged_by=age))
+        nobody = org.strict_roles_admitting_nobody()
+        admits_nobody = {(a.name, k.key) for a, k in nobody}
         other = self.granted_elsewhere(org, now)
         if other is not None:
             user, account, key = other
             kind = org.role_kinds[key]
             request = request_for(org, account, kind, user)
             # a strict role there that admits nobody refuses by its own trust's Deny (which wins) before the hub
-            nobody_here = any(a.name == account.name and k.key == key for a, k in org.strict_roles_admitting_nobody())
-            because = BY_TRUST_DENY if nobody_here else BY_HUB
+            because = BY_TRUST_DENY if (account.name, key) in admits_nobody else BY_HUB
             why = f"{key} granted in other accounts only"
             refusals.append(Check(user, request, False, why, identities[user].token, because=because))
         refusals += self.trust_conditions(org, now)
-        nobody = org.strict_roles_admitting_nobody()
-        admits_nobody = {(a.name, k.key) for a, k in nobody}
         strict_role = next(
             (
                 (a, org.role_kinds[k])
