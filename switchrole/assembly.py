@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from switchrole import nag
 from switchrole.cfn_limits import assembly_problems
 from switchrole.config import HUB_STACK_NAME, Organisation
+from switchrole.deploy_settings import DEFAULT_CONFIG
 from switchrole.errors import ConfigError
 from switchrole.nag import SynthFailed
 from switchrole.policies import PolicyError
@@ -21,7 +22,6 @@ from switchrole.stacks import HubStack, StackSetsStack, TargetAccountStack
 from switchrole.stacksets import STACKSETS_STACK_NAME
 from switchrole.validate import load_checked
 
-DEFAULT_CONFIG = "accounts.yaml"
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
 # which reviewers and `cdk diff` use, and no AWS::CDK::Metadata analytics resource. The CDK's own template

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 
-from switchrole import __version__, help_style
+from switchrole import __version__, deploy_settings, help_style
 from switchrole.config import Organisation
 from switchrole.errors import ConfigError
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
@@ -35,11 +35,9 @@ app = typer.Typer(
 
 def _resolve_config(ctx: typer.Context, param: Any, value: Path) -> Path:
     """Without --config, the file `npx cdk deploy` here builds: cdk.json's `config` context, else accounts.yaml."""
-    from switchrole.deploy_settings import default_config
-
     source = ctx.get_parameter_source(param.name)
     if source is not None and source.name == "DEFAULT":
-        return default_config()
+        return deploy_settings.default_config()
     return value
 
 
@@ -54,7 +52,7 @@ ConfigOption = Annotated[
         show_default=False,
     ),
 ]
-DEFAULT_CONFIG = Path("accounts.yaml")
+DEFAULT_CONFIG = Path(deploy_settings.DEFAULT_CONFIG)
 
 T = TypeVar("T")
 
@@ -877,6 +875,14 @@ def _kept_defaults(endpoint: str | None, config: Path | None) -> tuple[str | Non
     return endpoint or kept.endpoint, config or (Path(kept.config) if kept.config else DEFAULT_CONFIG)
 
 
+def _local_endpoint(endpoint: str | None, config: Path | None) -> tuple[str, Path]:
+    """The local AWS endpoint and accounts file (given, else the kept emulator's); only a loopback endpoint."""
+    endpoint, config = _kept_defaults(endpoint, config)
+    if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
+    return endpoint, config
+
+
 def _local_admin(
     endpoint: str | None, config: Path | None, user: str | None, what: str, *, account: str | None = None
 ) -> dict[str, str]:
@@ -885,9 +891,7 @@ def _local_admin(
     from switchrole.local.demo import HUB_ADMIN
     from switchrole.local.server import admin_get
 
-    endpoint, config = _kept_defaults(endpoint, config)
-    if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
-        raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
+    endpoint, config = _local_endpoint(endpoint, config)
     org = load(config)
     if user is None:
         user = HUB_ADMIN
@@ -950,9 +954,7 @@ def _print_first_access(endpoint: str | None, config: Path | None, account: str)
 
     from switchrole.local.server import first_access_session
 
-    endpoint, config = _kept_defaults(endpoint, config)
-    if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
-        raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
+    endpoint, config = _local_endpoint(endpoint, config)
     try:
         session = first_access_session(endpoint, account, load(config).hub.region)
     except (LookupError, OSError) as exc:

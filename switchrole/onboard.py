@@ -193,7 +193,9 @@ def _append_item(seq: CommentedSeq, lines: list[str], item: dict[str, Any]) -> t
 
 def next_steps(new: NewAccount, *, hub_account_id: str, region: str, config: str) -> list[str]:
     """What the operator does after the pull request merges."""
-    target = f"aws://{new.account_id}/{new.region or region}"
+    from switchrole.bootstrap import bootstrap_command
+
+    bootstrap = " ".join(bootstrap_command(new.account_id, new.region or region, "bootstrap-template.json"))
     context = "" if config == "accounts.yaml" else f" -c config={config}"
     return [
         "1. Open a pull request with this change; CI posts `switchrole diff --base origin/main` for review.",
@@ -201,7 +203,7 @@ def next_steps(new: NewAccount, *, hub_account_id: str, region: str, config: str
         "(OrganizationAccountAccessRole, see docs/onboarding.md): only the account's own deployer roles may deploy "
         "into it, no principal of the hub",
         f"     switchrole bootstrap-template --config {config} --out bootstrap-template.json",
-        f"     npx cdk bootstrap {target} --template bootstrap-template.json",
+        f"     {bootstrap}",
         "3. Deploy the new account's roles from that same session (or let CI deploy them with the account's "
         "GitHub OIDC role), then the hub's new grants from the hub (hub " + hub_account_id + "):",
         f"     npx cdk deploy SwitchRole-{new.name}{context}",
