@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from switchrole.config import utc_now
-from switchrole.local.demo import Check, records, summary, table
+from switchrole.config import Organisation, utc_now
+from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Check, Demo, Identity, records, summary, table
 from switchrole.smoke import SmokeReport, SmokeRequest
 
 ROLE = "arn:aws:iam::222222222222:role/switchrole/Admin"
@@ -44,6 +44,15 @@ def test_the_json_rows_say_which_row_failed() -> None:
     ]
 
 
+def unstarted_demo(org: Organisation, workdir: Path) -> Demo:
+    """A demo whose rows can be built without the emulator: every identity of the file (and the demo's own)
+    with an MFA seed, no session."""
+    demo = Demo(org, console=Console(file=io.StringIO()), workdir=workdir)
+    seed = "JBSWY3DPEHPK3PXP"
+    demo.identities = {u: Identity(u, None, seed) for u in [*org.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
+    return demo
+
+
 TWO_PRODS = """\
 hub: {account_id: "111111111111", name: identity}
 roles:
@@ -63,12 +72,9 @@ def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_
     nobody, and expected the hub's refusal; its trust's explicit Deny refuses first (the row failed)."""
     from switchrole.config import loads
     from switchrole.local.authz import TRUST_DENY
-    from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Demo, Identity
 
     org = loads(TWO_PRODS, "two.yaml")
-    demo = Demo(org, console=Console(file=io.StringIO()), workdir=tmp_path)
-    seed = "JBSWY3DPEHPK3PXP"
-    demo.identities = {u: Identity(u, None, seed) for u in [*org.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
+    demo = unstarted_demo(org, tmp_path)
     (row,) = [c for c in demo.refusals(org, utc_now()) if c.why == "Admin granted in other accounts only"]
     assert (row.who, row.request.label, row.because) == ("alice", "prod2-Admin", TRUST_DENY)
 
@@ -103,12 +109,9 @@ def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Pa
     user leaving is refused by the hub (no Allow any more)."""
     from switchrole.config import loads
     from switchrole.local.authz import NO_IDENTITY_ALLOW, NO_SUCH_ROLE
-    from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Demo, Identity
 
     old, new = loads(BEFORE, "before.yaml"), loads(AFTER, "after.yaml")
-    demo = Demo(old, console=Console(file=io.StringIO()), workdir=tmp_path)
-    seed = "JBSWY3DPEHPK3PXP"
-    demo.identities = {u: Identity(u, None, seed) for u in [*old.users, HUB_ADMIN, NO_GRANT]}  # type: ignore[arg-type]
+    demo = unstarted_demo(old, tmp_path)
     rows = {(c.who, c.request.label): c.because for c in demo.removed(old, new)}
     assert rows == {
         ("bob", "prod2-ReadOnly"): NO_SUCH_ROLE,
