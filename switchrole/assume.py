@@ -125,21 +125,18 @@ def session_credentials(
     return opened.credentials
 
 
-def token_code(given: str | None) -> str | None:
-    """--token-code, else $SWITCHROLE_TOKEN_CODE, else a prompt on the controlling terminal (not stdout)."""
+def token_code(given: str | None, device: str | None = None) -> str:
+    """--token-code, else $SWITCHROLE_TOKEN_CODE, else the code the person types at their terminal (never
+    stdout; :class:`~switchrole.client.prompt.NoCode` when there is no terminal or nothing usable was typed)."""
     if given:
         return given
     if os.environ.get("SWITCHROLE_TOKEN_CODE"):
         return os.environ["SWITCHROLE_TOKEN_CODE"]
+    from switchrole.client.prompt import read_code
     from switchrole.deadline import paused
 
-    try:
-        with open("/dev/tty", "r+", encoding="utf-8") as tty, paused():  # the person's time does not count
-            tty.write("MFA code: ")
-            tty.flush()
-            return tty.readline().strip() or None
-    except OSError:
-        return None
+    with paused():  # the person's time does not count
+        return read_code(device)
 
 
 __all__ = ["AssumeRequest", "SmokeFailed", "assume_role", "session_credentials", "token_code"]

@@ -416,11 +416,13 @@ def _source(hub_profile: str | None) -> Any:
         raise fail(exc.message, exc.exit_code) from None
 
 
-def _credential_process(command: str, obtain: Callable[[], Any]) -> str:
+def _credential_process(options: dict[str, Any], obtain: Callable[[], Any]) -> str:
     """The credential_process answer of ``assume`` and ``session``: ``obtain()``'s credentials as JSON, for
-    stdout, obtained under the command's deadline. Everything else either prints goes to stderr through the
+    stdout, obtained under the command's deadline, and cached for the fast path under the invocation
+    ``options`` (:mod:`switchrole.client.invocation`). Everything else either prints goes to stderr through the
     last-resort redaction, and a failure is its one line and exit code."""
     from switchrole import deadline
+    from switchrole.client.invocation import remember
     from switchrole.redact import redact, redacted_output
     from switchrole.smoke import SmokeFailed
 
@@ -430,10 +432,12 @@ def _credential_process(command: str, obtain: Callable[[], Any]) -> str:
         except deadline.DeadlineError as exc:
             raise fail(str(exc)) from None
         try:
-            with deadline.running(seconds, command):  # the answer is printed after it: never cut in half
-                return str(obtain().credential_process())
+            with deadline.running(seconds, str(options["command"])):  # the answer is printed after it
+                answer = obtain()
         except SmokeFailed as exc:
             raise fail(redact(exc.message), exc.exit_code) from None
+        remember(options, answer)
+        return str(answer.credential_process())
 
 
 @app.command()
@@ -480,10 +484,24 @@ def assume(
             raise fail(problem)
         request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
         return assume_role(
-            _source(hub_profile), request, token=lambda: read_token_code(token_code), cache=CredentialCache.default()
+            _source(hub_profile),
+            request,
+            token=lambda: read_token_code(token_code, mfa_serial),
+            cache=CredentialCache.default(),
         )
 
-    typer.echo(_credential_process("assume", credentials))
+    invocation = {
+        "command": "assume",
+        "role_arn": role_arn,
+        "session_name": session_name,
+        "hub_profile": hub_profile,
+        "duration": duration,
+        "external_id": external_id,
+        "source_identity": source_identity,
+        "mfa_serial": mfa_serial,
+        "mfa_max_age": mfa_max_age,
+    }
+    typer.echo(_credential_process(invocation, credentials))
 
 
 @app.command()
@@ -502,11 +520,11 @@ def session(
 
     typer.echo(
         _credential_process(
-            "session",
+            {"command": "session", "mfa_serial": mfa_serial, "hub_profile": hub_profile},
             lambda: session_credentials(
                 _source(hub_profile),
                 serial=mfa_serial,
-                token=lambda: read_token_code(token_code),
+                token=lambda: read_token_code(token_code, mfa_serial),
                 cache=CredentialCache.default(),
             ),
         )

@@ -8,32 +8,30 @@ without it) is contested, and the field reports say they do not. A session
 from ``sts:GetSessionToken`` with the code carries MFA for both sides, so this
 path works under either reading (see the README, "MFA readings").
 
-Credentials are cached so that one code serves every role until the session
-expires: files of mode 0600 in a 0700 directory under the user's cache
-directory (``$SWITCHROLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/switchrole``, else
-``~/.cache/switchrole``), like the AWS CLI's own cache; never in the
-repository, never printed. A role whose ``mfa.max_age_seconds`` the cached
-session has outlived asks for a new code (AWS checks ``aws:MultiFactorAuthAge``
+Credentials are cached (:mod:`switchrole.client.cache`) so that one code
+serves every role until the session expires. A role whose
+``mfa.max_age_seconds`` the cached session has outlived asks for a new code (AWS checks ``aws:MultiFactorAuthAge``
 when the role is assumed). Role credentials are cached too, until shortly
 before they expire, so back-to-back commands in one role make one AssumeRole.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
-import stat
-import sys
-import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
+
+# the cache's old home: these names are still imported from here
+from switchrole.client.cache import REFRESH_MARGIN as REFRESH_MARGIN
+from switchrole.client.cache import CredentialCache as CredentialCache
+from switchrole.client.cache import TemporaryCredentials as TemporaryCredentials
+from switchrole.client.cache import default_cache_directory as default_cache_directory
+from switchrole.client.prompt import NoCode
 
 # The cached MFA session lasts 1 hour, not GetSessionToken's 12-hour default (900..129,600): the default
 # mfa.max_age_seconds is 3,600, so a longer session would mostly be refused by the roles anyway, and a stolen
@@ -42,188 +40,9 @@ SESSION_SECONDS = 3_600
 # AWS documents AssumeRole from GetSessionToken credentials as limited to one hour, like role chaining
 # (knowledge center "iam-role-chaining-limit"); asking for more fails, so switches from a session ask for at most this.
 ROLE_SECONDS_FROM_SESSION = 3_600
-REFRESH_MARGIN = 900  # never hand out credentials that expire within 15 minutes (botocore refreshes below that)
 MFA_AGE_MARGIN = 30  # ask for a new code this long before the role's maximum MFA age is reached
 
 TokenProvider = Callable[[], str | None]
-
-
-@dataclass(frozen=True)
-class TemporaryCredentials:
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str = field(repr=False)
-    expiration: datetime
-    mfa_authenticated_at: datetime | None = None  # when the MFA code was used (sessions only)
-
-    @classmethod
-    def from_sts(cls, credentials: dict[str, Any], mfa_at: datetime | None = None) -> TemporaryCredentials:
-        return cls(
-            credentials["AccessKeyId"],
-            credentials["SecretAccessKey"],
-            credentials["SessionToken"],
-            credentials["Expiration"],
-            mfa_at,
-        )
-
-    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
-        return self.expiration <= (now or datetime.now(UTC)) + timedelta(seconds=seconds)
-
-    def mfa_age(self, now: datetime | None = None) -> float | None:
-        if self.mfa_authenticated_at is None:
-            return None
-        return ((now or datetime.now(UTC)) - self.mfa_authenticated_at).total_seconds()
-
-    def boto_session(self, region: str | None) -> boto3.Session:
-        return boto3.Session(
-            aws_access_key_id=self.access_key_id,
-            aws_secret_access_key=self.secret_access_key,
-            aws_session_token=self.session_token,
-            region_name=region,
-        )
-
-    def _fields(self) -> dict[str, str]:
-        """The credentials in STS's field names, shared by the credential_process answer and the cache file."""
-        return {
-            "AccessKeyId": self.access_key_id,
-            "SecretAccessKey": self.secret_access_key,
-            "SessionToken": self.session_token,
-            "Expiration": self.expiration.isoformat(),
-        }
-
-    def credential_process(self) -> str:
-        """The JSON an AWS CLI/SDK ``credential_process`` must print on stdout."""
-        return json.dumps({"Version": 1, **self._fields()})
-
-    def to_json(self) -> str:
-        at = self.mfa_authenticated_at
-        return json.dumps({**self._fields(), "MfaAuthenticatedAt": at.isoformat() if at else None})
-
-    @classmethod
-    def from_json(cls, text: str) -> TemporaryCredentials:
-        data = json.loads(text)
-        at = data.get("MfaAuthenticatedAt")
-        return cls(
-            str(data["AccessKeyId"]),
-            str(data["SecretAccessKey"]),
-            str(data["SessionToken"]),
-            datetime.fromisoformat(data["Expiration"]),
-            datetime.fromisoformat(at) if at else None,
-        )
-
-
-class CredentialCache:
-    """Temporary credentials in files of mode 0600; ``CredentialCache(None)`` caches nothing.
-
-    The directory must be a real directory (not a symlink) owned by the user with mode 0700; files are
-    opened without following symlinks and used only when they are the user's and 0600. When the cache
-    cannot be used, switchrole works without it (one line on stderr says why) rather than failing after
-    an MFA code was spent.
-    """
-
-    def __init__(self, directory: Path | None) -> None:
-        self.directory = directory
-
-    @classmethod
-    def default(cls) -> CredentialCache:
-        return cls(default_cache_directory())
-
-    def _path(self, kind: str, key: Sequence[str]) -> Path | None:
-        if self.directory is None:
-            return None
-        digest = hashlib.sha256("\0".join([kind, *key]).encode()).hexdigest()[:40]
-        return self.directory / f"{kind}-{digest}.json"
-
-    def _private_directory(self, create: bool) -> bool:
-        """Is the directory ours alone (creating it 0700 when asked)?"""
-        assert self.directory is not None
-        try:
-            if create:
-                self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            info = os.lstat(self.directory)
-        except OSError:
-            return False
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            return False
-        if stat.S_IMODE(info.st_mode) != 0o700:
-            try:
-                os.chmod(self.directory, 0o700)
-            except OSError:
-                return False
-        return True
-
-    def get(self, kind: str, key: Sequence[str]) -> TemporaryCredentials | None:
-        """A cached entry that is still good for a while; expired, unreadable or loosely permitted files
-        are ignored (and removed when expired)."""
-        path = self._path(kind, key)
-        if path is None or not self._private_directory(create=False):
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except OSError:
-            return None
-        try:
-            info = os.fstat(fd)
-            if stat.S_IMODE(info.st_mode) != 0o600 or info.st_uid != os.getuid() or not stat.S_ISREG(info.st_mode):
-                return None
-            with os.fdopen(fd, encoding="utf-8", closefd=False) as handle:
-                credentials = TemporaryCredentials.from_json(handle.read(64_000))
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        finally:
-            os.close(fd)
-        if credentials.expires_within(REFRESH_MARGIN):
-            self.delete(kind, key)
-            return None
-        return credentials
-
-    def put(self, kind: str, key: Sequence[str], credentials: TemporaryCredentials) -> None:
-        path = self._path(kind, key)
-        if path is None:
-            return
-        if not self._private_directory(create=True):
-            _warn(f"not caching credentials: {path.parent} is not a private directory of yours (mode 0700)")
-            return
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # mkstemp creates it 0600
-        except OSError as exc:
-            _warn(f"not caching credentials in {path.parent}: {exc.strerror or exc}")
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(credentials.to_json())
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            _warn(f"not caching credentials in {path.parent}: {exc.strerror or exc}")
-
-    def delete(self, kind: str, key: Sequence[str]) -> None:
-        path = self._path(kind, key)
-        if path is not None:
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def clear(self) -> int:
-        """Forget every cached session and role credential; the number of entries removed."""
-        if self.directory is None or not self._private_directory(create=False):
-            return 0
-        removed = 0
-        for path in self.directory.glob("*.json"):
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed += 1
-        return removed
-
-
-def _warn(message: str) -> None:
-    print(f"switchrole: {message}", file=sys.stderr)
-
-
-def default_cache_directory() -> Path:
-    if os.environ.get("SWITCHROLE_CACHE_DIR"):
-        return Path(os.environ["SWITCHROLE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "switchrole"
 
 
 class SessionFailed(Exception):
@@ -381,11 +200,12 @@ def mfa_session(
         raise SessionFailed(f"the source credentials are {caller}, not an IAM user of the hub account {hub}")
     if frozen.token:  # already a session (aws-vault exec): use it as it is; GetSessionToken would refuse it
         return MfaSession(source, None)
-    code = token()
+    reason = "no MFA session is cached" if cached is None else f"the cached MFA is older than the role's {max_age} s"
+    try:
+        code = token()
+    except NoCode as exc:
+        raise SessionFailed(f"{reason}: {exc}") from None
     if not code:
-        reason = (
-            "no MFA session is cached" if cached is None else f"the cached MFA is older than the role's {max_age} s"
-        )
         raise SessionFailed(f"{reason}: an MFA code is needed (--token-code, SWITCHROLE_TOKEN_CODE or a terminal)")
     now = datetime.now(UTC)
     answer = sts.get_session_token(SerialNumber=serial, TokenCode=code, DurationSeconds=SESSION_SECONDS)

@@ -22,6 +22,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
+from switchrole.client.prompt import NoCode
 from switchrole.config import Organisation, RoleKind, TargetAccount, ended, iso, utc_now
 from switchrole.console import display_name
 from switchrole.redact import redact
@@ -241,7 +242,7 @@ def classify(
 ) -> SmokeFailed:
     """One clear line and an exit code for anything a smoke step can raise (``profile``: the source session's,
     named when its credentials cannot be obtained)."""
-    if isinstance(exc, SessionFailed):
+    if isinstance(exc, SessionFailed | NoCode):
         return SmokeFailed("usage", str(exc), EXIT_USAGE)
     source = credential_failure(exc, profile)
     if source is not None:

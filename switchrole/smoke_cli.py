@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -115,7 +113,7 @@ def run(options: Options) -> int:
                 return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config "
                              "names: pass --mfa-serial")  # fmt: skip
             request = replace(request, mfa_serial=serial)
-            token = lambda: _token_code(options)  # noqa: E731  (asked only when no cached MFA session will do)
+            token = lambda: _token_code(options, serial)  # noqa: E731  (asked only when no cached MFA session will do)
         report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
@@ -168,18 +166,12 @@ def failed_report(request: SmokeRequest, stage: str, failure: SmokeFailed) -> Sm
     return report
 
 
-def _token_code(options: Options) -> str:
-    """--token-code, $SWITCHROLE_TOKEN_CODE or the terminal; empty when none is available."""
+def _token_code(options: Options, device: str | None = None) -> str:
+    """--token-code, $SWITCHROLE_TOKEN_CODE or the person's terminal (never stdout, which may carry the JSON
+    report); :class:`~switchrole.client.prompt.NoCode` says why there is none."""
     from switchrole.assume import token_code
 
-    if options.token_code or os.environ.get("SWITCHROLE_TOKEN_CODE"):
-        return token_code(options.token_code) or ""
-    if sys.stdin.isatty():
-        import typer
-
-        with deadline.paused():  # the person's time to type does not count
-            return str(typer.prompt("MFA code", hide_input=False)).strip()
-    return ""
+    return token_code(options.token_code, device)
 
 
 def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
@@ -204,7 +196,7 @@ def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
                 session,
                 org,
                 user,
-                token=lambda: _token_code(options),
+                token=lambda: _token_code(options, options.mfa_serial or org.hub.mfa_serial(user)),
                 mfa_serial=options.mfa_serial,
                 duration=options.duration,
                 workers=options.workers,

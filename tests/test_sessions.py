@@ -104,6 +104,44 @@ def test_loosely_permitted_entries_are_not_trusted(tmp_path: Path) -> None:
     assert cache.get("role", ("k",)) is None
 
 
+VALID = json.loads(credentials().to_json())
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[]", '"text"', "1", "null", "{", "\udcff",
+        json.dumps({**VALID, "Expiration": "2099-01-01T00:00:00"}),  # no UTC offset: compares with nothing
+        json.dumps({**VALID, "Expiration": 4102444800}),
+        json.dumps({**VALID, "AccessKeyId": ["A"]}),
+        json.dumps({**VALID, "SessionToken": ""}),
+        json.dumps({**VALID, "MfaAuthenticatedAt": 5}),
+        json.dumps({**VALID, "MfaAuthenticatedAt": "2026-01-01T00:00:00"}),
+    ],
+)  # fmt: skip
+def test_an_entry_that_is_not_what_switchrole_wrote_is_ignored_and_replaced(tmp_path: Path, content: str) -> None:
+    cache = CredentialCache(tmp_path)
+    cache.put("role", ("k",), credentials())
+    (entry,) = tmp_path.iterdir()
+    entry.write_text(content, errors="surrogateescape")
+    assert cache.get("role", ("k",)) is None
+    cache.put("role", ("k",), credentials(key="ASIANEW"))
+    again = cache.get("role", ("k",))
+    assert again is not None and again.access_key_id == "ASIANEW"
+
+
+def test_a_fifo_under_an_entrys_name_neither_blocks_nor_stays(tmp_path: Path) -> None:
+    """A FIFO never written to would block a plain open until the command's deadline."""
+    cache = CredentialCache(tmp_path)
+    cache.put("role", ("k",), credentials())
+    (entry,) = tmp_path.iterdir()
+    entry.unlink()
+    os.mkfifo(entry, 0o600)
+    assert cache.get("role", ("k",)) is None  # returns at once (O_NONBLOCK)
+    cache.put("role", ("k",), credentials())
+    assert entry.is_file() and cache.get("role", ("k",)) is not None
+
+
 def test_no_cache_directory_caches_nothing(tmp_path: Path) -> None:
     cache = CredentialCache(None)
     cache.put("role", ("k",), credentials())
