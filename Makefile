@@ -49,6 +49,7 @@ lint: setup
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml switchrole/scaffold/files/github/workflows/*.yml
 
 bench: setup
+	$(BIN)/python bench/credential_process.py
 	$(BIN)/python bench/scale.py
 
 fuzz: setup

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import botocore.client
 import pytest
 from rich.console import Console
+from terminal import SWITCHROLE, in_terminal
 from typer.testing import CliRunner
 
 from switchrole.cli import app
@@ -281,3 +283,24 @@ def test_planted_doors_around_the_file_are_each_found(demo: Demo) -> None:
     assert "managed policy AdministratorAccess" in found[("extra-policy", "app-dev", lookup)]
     deploy_dev = f"role cdk-hnb659fds-deploy-role-{dev_id}-us-east-1"
     assert "`cdk bootstrap --trust`" in found[("shadow-trust", "app-dev", deploy_dev)]
+
+
+def test_the_audit_asks_for_the_mfa_code_on_the_terminal(demo: Demo, tmp_path: Path) -> None:
+    """The real binary in a pseudo-terminal with no code given: the prompt is on the terminal (echo off), the
+    code opens the session every account is read with, and stdout holds the JSON report alone."""
+    credentials = demo.identities[HUB_ADMIN].session.get_credentials().get_frozen_credentials()
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("AWS_", "SWITCHROLE_"))}
+    env |= {"AWS_ACCESS_KEY_ID": credentials.access_key, "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+            "SWITCHROLE_CACHE_DIR": str(tmp_path / "cache"), "HOME": str(tmp_path)}  # fmt: skip
+    serial = f"arn:aws:iam::{HUB}:mfa/{HUB_ADMIN}"
+    report = tmp_path / "audit.json"
+    code = demo.identities[HUB_ADMIN].token()
+    status, shown = in_terminal(
+        [SWITCHROLE, "audit", "--config", str(demo.workdir / "small.yaml"), "--endpoint-url", demo.aws.endpoint,
+         "--format", "json", "--mfa-serial", serial], env, answers=[(f"MFA code for {serial}: ", code)],
+        stdout_to=report,
+    )  # fmt: skip
+    audited = json.loads(report.read_text())  # the report alone on stdout
+    assert status == (0 if audited["clean"] else 3), shown[-400:]  # earlier tests may have left findings
+    assert [a["read"] for a in audited["accounts"]] == [True, True, True]  # the code opened the session
+    assert code not in shown

@@ -22,6 +22,7 @@ import boto3
 import botocore.exceptions
 import pytest
 from rich.console import Console
+from terminal import AWS, SWITCHROLE, in_terminal
 
 from switchrole.access_diff import diff as access_diff
 from switchrole.config import loads
@@ -361,9 +362,6 @@ def _aws_env(running: Demo, tmp_path: Path, profiles: str, *, keys: bool = True)
     return env
 
 
-AWS = str(Path(sys.executable).parent / "aws")
-
-
 def generated_profiles(tmp_path: Path) -> str:
     """`switchrole profiles` for ana, her hub profile named `hub`, from the changed file."""
     config = tmp_path / "small.yaml"
@@ -456,6 +454,85 @@ def test_aws_vault_style_session_in_the_environment(
     developer = aws(env, "sts", "get-caller-identity", "--profile", "app-dev-Developer")
     assert developer.returncode == 0, developer.stderr
     assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
+
+
+ANA_PROMPT = "MFA code for arn:aws:iam::111111111111:mfa/ana: "
+# Loaded by every Python process of a test's AWS CLI run (PYTHONPATH): each switchrole process logs its command
+# and whether it imported botocore, without changing the command the profile runs.
+OBSERVER = """
+import atexit, os, sys
+def _log():
+    if os.path.basename(sys.argv[0]) == "switchrole":
+        with open(os.environ["IMPORTS_LOG"], "a") as log:
+            log.write(sys.argv[1] + " " + ("botocore" if "botocore" in sys.modules else "-") + "\\n")
+atexit.register(_log)
+"""
+
+
+def test_the_mfa_prompt_appears_on_the_terminal_for_the_generated_profiles(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    """The real AWS CLI in a pseudo-terminal with the generated profiles, each first use in a fresh home: the
+    hub session profile (`switchrole session`) and a role profile (`switchrole assume`) ask for the code on the
+    terminal, echo off; the next profile asks nothing, and its second use is answered by the fast path (no
+    boto3 imported); with no terminal at all the AWS CLI shows switchrole's one line on how to give a code."""
+    running, _, _ = demo
+    ana = running.identities["ana"]
+    profiles = generated_profiles(tmp_path)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(OBSERVER)  # what each switchrole process imported
+    imports = tmp_path / "imports.log"
+    first_uses = [("hub-mfa", ["iam", "list-mfa-devices", "--user-name", "ana"], "mfa/ana"),
+                  ("app-prod-Admin", ["sts", "get-caller-identity"], "assumed-role/Admin/ana")]  # fmt: skip
+    for profile, args, expected in first_uses:
+        home = tmp_path / profile
+        home.mkdir()
+        env = _aws_env(running, home, profiles) | {"PYTHONPATH": str(tmp_path / "site"), "IMPORTS_LOG": str(imports)}
+        code = ana.token()
+        status, shown = in_terminal([AWS, *args, "--profile", profile, "--output", "json"], env,
+                                    answers=[(ANA_PROMPT, code)])  # fmt: skip
+        assert status == 0 and expected in shown, shown
+        assert code not in shown  # echo was off
+        for _ in range(2):
+            status, shown = in_terminal([AWS, "sts", "get-caller-identity", "--profile", "app-dev-ReadOnly"], env)
+            assert status == 0 and "assumed-role/ReadOnly/ana" in shown and "MFA code" not in shown, shown
+
+    # per home: the first command's process, the next profile's first use (both the full path), then its
+    # second use, answered from the cache without boto3
+    assert imports.read_text().splitlines() == [
+        "session botocore", "assume botocore", "assume -",
+        "assume botocore", "assume botocore", "assume -",
+    ]  # fmt: skip
+
+    home = tmp_path / "no-terminal"
+    home.mkdir()
+    no_terminal = subprocess.run(
+        [AWS, "sts", "get-caller-identity", "--profile", "app-prod-ReadOnly"], env=_aws_env(running, home, profiles),
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    assert no_terminal.returncode != 0
+    assert "no MFA session is cached: there is no terminal to type an MFA code on" in no_terminal.stderr
+
+
+def test_smoke_asks_on_the_terminal_and_keeps_stdout_for_its_report(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    running, _, _ = demo
+    ana = running.identities["ana"]
+    keys = ana.session.get_credentials().get_frozen_credentials()
+    env = _aws_env(running, tmp_path, "", keys=False)
+    env |= {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
+    config = tmp_path / "small.yaml"
+    config.write_text(THEN)
+    report = tmp_path / "report.json"
+    code = ana.token()
+    status, shown = in_terminal(
+        [SWITCHROLE, "smoke", "--role-arn", "arn:aws:iam::222222222222:role/switchrole/Admin", "--config", str(config),
+         "--json"], env, answers=[(ANA_PROMPT, code)], stdout_to=report,
+    )  # fmt: skip
+    assert status == 0, shown
+    assert json.loads(report.read_text())["assumed_arn"] == "arn:aws:sts::222222222222:assumed-role/Admin/ana"
+    assert code not in shown and code not in report.read_text()
 
 
 def test_a_hub_administrator_the_file_does_not_name_reaches_no_role_in_any_target_account(

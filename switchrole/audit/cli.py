@@ -90,7 +90,7 @@ def run(options: Options) -> int:
             org,
             source,
             mfa_serial=options.mfa_serial,
-            token=lambda: token_code(options.token_code),
+            token=lambda: token_code(options.token_code, options.mfa_serial),
             cache=cache,
             endpoint_url=options.endpoint_url,
         )

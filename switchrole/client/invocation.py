@@ -3,13 +3,16 @@
 Every ``aws`` command with a generated profile starts ``switchrole assume``. Answering it the full way means
 importing boto3 and Typer and resolving the hub profile's keys (about 2 s, every command) even when the role's
 credentials are cached. So each answer the full path gives is also cached under the *invocation*: the command
-and its options (all but the MFA code), every ``AWS_*`` variable of the environment, and the bytes of the AWS
-config and credentials files. The same invocation in the same surroundings, while that entry is good for at
-least 15 more minutes (:data:`~switchrole.client.cache.REFRESH_MARGIN`), gets the cached answer at the cost
-of starting Python and reading two small files; anything different (another profile, rotated keys in the
-credentials file, an edited config, another endpoint or aws-vault session in the environment) misses and
-takes the full path, which checks everything again. The parser below accepts only the forms the generated
-profiles use; anything else is left to the full command line, which also reports its errors.
+and its options (all but the MFA code), every ``AWS_*`` variable of the environment but those that only shape
+a client's output (:data:`PRESENTATION`; the AWS CLI sets ``AWS_DATA_PATH`` for the processes it starts), and
+the bytes of the AWS config and credentials files. The same invocation in the same surroundings, while that
+entry is good for at least 15 more minutes (:data:`~switchrole.client.cache.REFRESH_MARGIN`), gets the cached
+answer at the cost of starting Python and reading two small files; anything different (another profile,
+rotated keys in the credentials file, an edited config, another endpoint or aws-vault session in the
+environment) misses and takes the full path, which checks everything again.
+
+The parser below accepts only the forms the generated profiles use; anything else is left to the full command
+line, which also reports its errors.
 
 This module imports nothing but the standard library and :mod:`.cache` (a test keeps it so).
 """
@@ -51,6 +54,11 @@ VALUES = {
 FLAGS = {"assume": {"--source-identity": "source_identity"}, "session": {}}
 REQUIRED = {"assume": ("role_arn", "session_name"), "session": ("mfa_serial",)}
 NUMBERS = ("duration", "mfa_max_age")
+# AWS_* variables that cannot choose credentials or an endpoint; any other one is part of the key (a variable
+# unknown here only costs a miss)
+PRESENTATION = frozenset(
+    {"AWS_DATA_PATH", "AWS_PAGER", "AWS_DEFAULT_OUTPUT", "AWS_CLI_AUTO_PROMPT", "AWS_CLI_FILE_ENCODING"}
+)
 
 
 def parse(argv: Sequence[str]) -> dict[str, str | int | bool] | None:
@@ -92,7 +100,7 @@ def invocation_key(options: Mapping[str, object], environ: Mapping[str, str] | N
     env = os.environ if environ is None else environ
     canonical = {name: value for name, value in options.items() if name != "token_code" and value not in (None, False)}
     surroundings = hashlib.sha256()
-    for name in sorted(name for name in env if name.startswith("AWS_")):
+    for name in sorted(name for name in env if name.startswith("AWS_") and name not in PRESENTATION):
         surroundings.update(f"{name}={env[name]}\0".encode())
     home = Path(env.get("HOME") or Path.home())
     for variable, default in (("AWS_CONFIG_FILE", "config"), ("AWS_SHARED_CREDENTIALS_FILE", "credentials")):
@@ -120,19 +128,26 @@ def _file_bytes(path: Path) -> bytes:
         os.close(fd)
 
 
-def cached_answer(argv: Sequence[str], cache: CredentialCache | None = None) -> str | None:
+def cached_answer(
+    argv: Sequence[str], cache: CredentialCache | None = None, environ: Mapping[str, str] | None = None
+) -> str | None:
     """The credential_process JSON for ``argv`` from the cache, or None (the full path must answer)."""
     options = parse(argv)
     if options is None:
         return None
-    credentials = (cache or CredentialCache.default()).get(KIND, invocation_key(options))
+    credentials = (cache or CredentialCache.default()).get(KIND, invocation_key(options, environ))
     return credentials.credential_process() if credentials is not None else None
 
 
-def remember(options: Mapping[str, object], answer: object, cache: CredentialCache | None = None) -> None:
+def remember(
+    options: Mapping[str, object],
+    answer: object,
+    cache: CredentialCache | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> None:
     """Cache the full path's ``answer`` (:class:`~switchrole.client.cache.TemporaryCredentials`) for the same
     invocation."""
     from switchrole.client.cache import TemporaryCredentials
 
     if isinstance(answer, TemporaryCredentials):
-        (cache or CredentialCache.default()).put(KIND, invocation_key(options), answer)
+        (cache or CredentialCache.default()).put(KIND, invocation_key(options, environ), answer)
