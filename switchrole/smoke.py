@@ -250,8 +250,16 @@ def classify(
     if isinstance(exc, botocore.exceptions.ProfileNotFound):
         return SmokeFailed("no-credentials", f"profile not found: {exc.kwargs.get('profile')}", EXIT_USAGE)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        held = (
+            f"profile {profile} holds none (no keys, no credential_process) and no AWS_ACCESS_KEY_ID is set"
+            if profile
+            else "no hub profile is named and no AWS_ACCESS_KEY_ID is set"
+        )
         return SmokeFailed(
-            "no-credentials", "no source credentials: set --profile or the AWS_* variables of a hub user", EXIT_USAGE
+            "no-credentials",
+            f"no source credentials: {held}; keep the hub user's keys in the profile, or with aws-vault give it "
+            "`credential_process = aws-vault exec HUB --json` or run `aws-vault exec HUB -- ...` (README: aws-vault)",
+            EXIT_USAGE,
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):
         return SmokeFailed("unreachable", f"cannot reach the AWS endpoint ({exc.kwargs.get('endpoint_url', exc)})")

@@ -456,6 +456,40 @@ def test_aws_vault_style_session_in_the_environment(
     assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
 
 
+def test_aws_vault_as_the_hub_profiles_credential_process(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    """aws-vault's documented credential_process form (`aws-vault exec HUB --json`, aws-vault holding the keys
+    and asking for the MFA code) as the hub profile: a stand-in prints the MFA session aws-vault would, and the
+    generated profiles switch from it with no code of switchrole's. A hub profile holding nothing is one line
+    that names the profile and both aws-vault forms."""
+    running, _, _ = demo
+    ana = running.identities["ana"]
+    sts = ana.session.client("sts", endpoint_url=running.aws.endpoint)
+    session = sts.get_session_token(SerialNumber="arn:aws:iam::111111111111:mfa/ana", TokenCode=ana.token())
+    answer = {"Version": 1, **{k: v for k, v in session["Credentials"].items() if k != "Expiration"},
+              "Expiration": session["Credentials"]["Expiration"].isoformat()}  # fmt: skip
+    (tmp_path / "vault-answer.json").write_text(json.dumps(answer))
+    stand_in = (
+        f'{sys.executable} -c "import sys; sys.stdout.write(open(sys.argv[1]).read())" {tmp_path}/vault-answer.json'
+    )
+    config = tmp_path / "small.yaml"
+    config.write_text(THEN)
+    command = [*EXE, "profiles", "--user", "ana", "--hub-profile", "identity-vault", "--config", str(config)]
+    profiles = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    env = _aws_env(running, tmp_path, f"[profile identity-vault]\ncredential_process = {stand_in}\n\n{profiles}",
+                   keys=False)  # fmt: skip
+    developer = aws(env, "sts", "get-caller-identity", "--profile", "app-dev-Developer")
+    assert developer.returncode == 0, developer.stderr
+    assert json.loads(developer.stdout)["Arn"] == "arn:aws:sts::333333333333:assumed-role/Developer/ana"
+
+    (tmp_path / "aws-config").write_text(f"[profile identity-vault]\nregion = eu-west-1\n\n{profiles}")
+    refused = aws(env, "sts", "get-caller-identity", "--profile", "app-dev-Developer")
+    assert refused.returncode != 0
+    assert "no source credentials: profile identity-vault holds none" in refused.stderr
+    assert "aws-vault exec HUB --json" in refused.stderr
+
+
 ANA_PROMPT = "MFA code for arn:aws:iam::111111111111:mfa/ana: "
 # Loaded by every Python process of a test's AWS CLI run (PYTHONPATH): each switchrole process logs its command
 # and whether it imported botocore, without changing the command the profile runs.
