@@ -985,8 +985,17 @@ def _print_first_access(endpoint: str | None, config: Path | None, account: str)
 
 
 @local_app.command("mfa-code")
-def local_mfa_code(user: UserOption, endpoint: EndpointOption = None, config: LocalConfigOption = None) -> None:
-    """Print the current code of the user's virtual MFA device on the local AWS (an authenticator app)."""
+def local_mfa_code(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
+    deployer: Annotated[
+        bool, typer.Option("--deployer", help="The hub administrator's device instead (e.g. for `switchrole audit`).")
+    ] = False,
+    endpoint: EndpointOption = None,
+    config: LocalConfigOption = None,
+) -> None:
+    """Print the current code of a virtual MFA device on the local AWS (what an authenticator app shows)."""
+    if (user is None) == (not deployer):
+        raise fail("give one of --user NAME or --deployer")
     typer.echo(_local_admin(endpoint, config, user, "mfa-code")["Code"])
 
 

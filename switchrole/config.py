@@ -382,6 +382,20 @@ class Organisation:
                     return kind
         return None
 
+    def audit_kind_for(self, account: TargetAccount) -> RoleKind | None:
+        """The role kind ``switchrole audit`` reads ``account`` through: the kind marked ``audit: true`` when the
+        account has it, else the account's first kind (file order) carrying one of :data:`AUDIT_POLICIES`
+        (SecurityAudit preferred); None when the account has no kind that can read IAM."""
+        kinds = [kind for kind in self.role_kinds.values() if kind.key in account.role_keys]
+        marked = [kind for kind in kinds if kind.audit]
+        if marked:
+            return marked[0]
+        for policy in AUDIT_POLICIES:
+            for kind in kinds:
+                if policy in kind.managed_policy_arns:
+                    return kind
+        return None
+
     def access(self, user: str | None = None) -> Iterator[Access]:
         """Every (user, group, account, role) switch the file grants, in file order."""
         users = [self.users[user]] if user is not None else list(self.users.values())

@@ -114,8 +114,12 @@ def _audit_warnings(org: Organisation) -> Iterator[str]:
     kind = org.audit_role_kind
     if kind is None or not kind.audit:
         return
-    missing = [a.name for a in org.accounts if kind.key not in a.role_keys]
-    if missing:
-        yield f"roles.{kind.key} (audit: true): not in {', '.join(missing)}; `switchrole audit` cannot read them"
+    missing = [a for a in org.accounts if kind.key not in a.role_keys]
+    unread = [a.name for a in missing if org.audit_kind_for(a) is None]
+    if unread:
+        yield f"roles.{kind.key} (audit: true): not in {', '.join(unread)}; `switchrole audit` cannot read them"
+    others = [f"{a.name} ({other.key})" for a in missing if (other := org.audit_kind_for(a)) is not None]
+    if others:
+        yield f"roles.{kind.key} (audit: true): not in {', '.join(others)}; `switchrole audit` reads them through those"
     if not set(AUDIT_POLICIES) & set(kind.managed_policy_arns) and not kind.inline_policies:
         yield f"roles.{kind.key} (audit: true): needs iam:Get* and iam:List* (e.g. managed_policies: [SecurityAudit])"

@@ -136,6 +136,31 @@ def test_without_a_mark_a_kind_with_an_iam_read_policy_is_the_default() -> None:
     assert kind is not None and kind.key == "ReadOnly"
 
 
+def test_each_account_is_read_through_its_own_kind() -> None:
+    """Auditor (marked) in one account only, ReadOnly everywhere: the other accounts are read through ReadOnly,
+    an account with neither cannot be read, and validate's warnings say which is which."""
+
+    def change(data: dict[str, object]) -> None:
+        accounts = data["accounts"]
+        assert isinstance(accounts, list)
+        for account in accounts[1:]:
+            account["roles"] = [r for r in account["roles"] if r != "Auditor"]
+        accounts.append({"name": "sandbox", "account_id": "777777777777", "roles": ["Admin"]})
+
+    org = loads(variant(change))
+    by_account = {a.name: kind.key if (kind := org.audit_kind_for(a)) else None for a in org.accounts}
+    assert by_account == {
+        "shop-prod": "Auditor", "shop-dev": "ReadOnly", "data-prod": "ReadOnly", "data-dev": "ReadOnly",
+        "sandbox": None,
+    }  # fmt: skip
+    found = [w for w in warnings(org) if "(audit: true)" in w]
+    assert found == [
+        "roles.Auditor (audit: true): not in sandbox; `switchrole audit` cannot read them",
+        "roles.Auditor (audit: true): not in shop-dev (ReadOnly), data-prod (ReadOnly), data-dev (ReadOnly); "
+        "`switchrole audit` reads them through those",
+    ]
+
+
 def test_only_one_kind_can_be_the_audit_role() -> None:
     text = variant(lambda d: d["roles"]["Admin"].__setitem__("audit", True))
     with pytest.raises(ConfigError) as caught:
@@ -152,7 +177,7 @@ def test_validate_warns_when_the_audit_role_is_not_everywhere_or_cannot_read_iam
 
     found = [w for w in warnings(loads(variant(change))) if "audit" in w]
     assert found == [
-        "roles.Auditor (audit: true): not in shop-prod; `switchrole audit` cannot read them",
+        "roles.Auditor (audit: true): not in shop-prod (ReadOnly); `switchrole audit` reads them through those",
         "roles.Auditor (audit: true): needs iam:Get* and iam:List* (e.g. managed_policies: [SecurityAudit])",
     ]
     assert not [w for w in warnings(loads(EXAMPLE.read_text())) if "audit" in w]

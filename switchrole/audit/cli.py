@@ -72,7 +72,7 @@ def run(options: Options) -> int:
     accounts = selected(org, options.accounts)
     if isinstance(accounts, str):
         return usage(accounts)
-    if accounts and org.audit_role_kind is None:
+    if accounts and all(org.audit_kind_for(account) is None for account in accounts):
         return usage(
             f"{org.source}: no role kind to read target accounts through: mark one `audit: true` (it needs "
             "iam:Get* and iam:List*, e.g. managed_policies: [SecurityAudit])"

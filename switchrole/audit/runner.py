@@ -91,11 +91,12 @@ def connect(
         caller = str(sts.get_caller_identity()["Arn"])
         if caller.split(":")[4] != org.hub.account_id:
             raise AuditFailed(f"the credentials are {caller}, not a principal of the hub account {org.hub.account_id}")
-        kind = org.audit_role_kind
+        kinds = {kind.key: kind for account in org.accounts if (kind := org.audit_kind_for(account)) is not None}
+        with_mfa = [kind for kind in kinds.values() if kind.mfa_required]
         user = caller.rsplit("/", 1)[-1] if ":user/" in caller else None
         needs = (
             mfa_serial is not None
-            or (kind is not None and kind.mfa_required)
+            or bool(with_mfa)
             or (user is not None and user in org.users and org.user_requires_mfa(user))
         )
         serial = mfa_serial or (org.hub.mfa_serial(user) if user else None)
@@ -107,7 +108,7 @@ def connect(
             serial=serial,
             token=token,
             cache=cache,
-            max_age=kind.mfa_max_age_seconds if kind is not None and kind.mfa_required else None,
+            max_age=min((kind.mfa_max_age_seconds for kind in with_mfa), default=None),
             endpoint_url=endpoint_url,
             client_config=RETRIES,
         )
@@ -144,7 +145,6 @@ def run(
     """Audit the hub and ``accounts`` (default: every target account) concurrently, at most ``workers`` at once."""
     now = now or datetime.now(UTC)
     targets = list(org.accounts if accounts is None else accounts)
-    kind = org.audit_role_kind
     sts = auditor.client("sts")
 
     def hub() -> AccountResult:
@@ -158,9 +158,12 @@ def run(
 
     def target(account: TargetAccount) -> AccountResult:
         result = AccountResult(account.name, account.account_id)
-        if kind is None or kind.key not in account.role_keys:
-            what = f"no {kind.key} role (the audit role kind)" if kind else "no audit role kind"
-            result.error = f"{account.name} has {what} in {org.source}; it cannot be read"
+        kind = org.audit_kind_for(account)
+        if kind is None:
+            result.error = (
+                f"{account.name} has no role kind that can read IAM in {org.source} (audit: true, or one with "
+                "SecurityAudit, IAMReadOnlyAccess or ReadOnlyAccess); it cannot be read"
+            )
             return result
         step, role_arn = "AssumeRole", kind.arn(account.account_id)
         try:
