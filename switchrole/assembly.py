@@ -36,16 +36,17 @@ class StackTemplate:
     template: Path
 
 
-def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> None:
-    """Add the hub stack and one stack per target account to ``app`` (and cdk-nag, unless ``checks`` is off)."""
-    if checks:
-        nag.add_checks(app)
-    HubStack(app, HUB_STACK_NAME, org=org)
+def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> list[cdk.Stack]:
+    """Add the hub stack and one stack per target account to ``app`` (and cdk-nag on those stacks only, unless
+    ``checks`` is off: an app of the person's own keeps its other stacks to itself); the stacks added."""
+    stacks: list[cdk.Stack] = [HubStack(app, HUB_STACK_NAME, org=org)]
     if org.deployment.stacksets:
-        StackSetsStack(app, STACKSETS_STACK_NAME, org=org)
-        return
-    for account in org.accounts:
-        TargetAccountStack(app, account.stack_name, org=org, account=account)
+        stacks.append(StackSetsStack(app, STACKSETS_STACK_NAME, org=org))
+    else:
+        stacks += [TargetAccountStack(app, account.stack_name, org=org, account=account) for account in org.accounts]
+    if checks:
+        nag.add_checks(app, stacks)
+    return stacks
 
 
 def size_lines(org: Organisation, assembly: Path) -> list[str]:

@@ -9,6 +9,8 @@ import os
 import subprocess
 from pathlib import Path
 
+from switchrole.config import Organisation
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,3 +26,27 @@ def test_switchrole_synth_and_cdk_synth_write_identical_templates(example_assemb
     assert ours == sorted(p.name for p in out.glob("*.template.json")) and len(ours) == 5
     for name in ours:
         assert (out / name).read_text() == (example_assembly_dir / name).read_text(), name
+
+
+def test_in_an_app_of_ones_own_cdk_nag_checks_switchrole_stacks_only(example_org: Organisation, tmp_path: Path) -> None:
+    """A person's own stack beside switchrole's, in one app: a bucket cdk-nag would flag is not switchrole's to
+    refuse, while the same bucket inside switchrole's hub stack still fails synthesis (the checks still run)."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from switchrole import nag
+    from switchrole.assembly import APP_CONTEXT, add_stacks
+
+    def synthesized(bucket_in_hub: bool) -> list[str]:
+        app = cdk.App(outdir=str(tmp_path / f"hub-{bucket_in_hub}"), post_cli_context=APP_CONTEXT)
+        theirs = cdk.Stack(app, "TheirOwnStack")
+        s3.Bucket(theirs, "Unencrypted")
+        stacks = add_stacks(app, example_org)
+        if bucket_in_hub:
+            s3.Bucket(stacks[0], "Unencrypted")
+        app.synth()
+        return nag.problems(Path(app.outdir))
+
+    assert synthesized(bucket_in_hub=False) == []
+    found = synthesized(bucket_in_hub=True)
+    assert found and all(line.startswith("SwitchRole-Hub/Unencrypted") for line in found), found
