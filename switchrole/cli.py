@@ -772,7 +772,7 @@ def audit(
 
 
 local_app = typer.Typer(
-    help="The embedded local AWS (a moto server): run the whole product without an AWS account.",
+    help='The embedded local AWS (a moto server; the "local" extra): run the whole product without an AWS account.',
     context_settings=HELP_OPTIONS,
     no_args_is_help=True,
 )
@@ -805,11 +805,20 @@ def local_demo(
         ),
     ] = "table",
 ) -> None:
-    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
+    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold.
+
+    Needs switchrole's "local" extra, the emulator (moto's server); without it, this says how to install it.
+    """
     import sys
 
     from rich.console import Console
 
+    from switchrole.local import extra
+
+    try:
+        extra.require()  # before anything else: one line naming the extra, not a traceback from the server
+    except extra.MissingExtra as exc:
+        raise fail(str(exc)) from None
     from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
 
     org = load(config)
