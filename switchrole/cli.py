@@ -698,8 +698,9 @@ def init_repository(
 ) -> None:
     """Scaffold your own access repository, with switchrole and the CDK CLI pinned.
 
-    accounts.yaml, cdk.json, requirements.txt, package.json, the pull-request and deploy workflows, a README.
-    Overwrites nothing: if any of its files exists, it writes none.
+    accounts.yaml, cdk.json, this switchrole's wheel (vendor/) and hashed requirements files, package.json, the
+    pull-request and deploy workflows, docs/onboarding.md, a README. Overwrites nothing: if any of its files exists,
+    it writes none.
     """
     from switchrole.scaffold import ScaffoldError, scaffold
 
@@ -709,7 +710,7 @@ def init_repository(
         raise fail(exc.lines) from None
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, `switchrole local demo`)")
+    typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, commit with vendor/)")
 
 
 @app.command()
