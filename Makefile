@@ -16,7 +16,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint bench fuzz lifecycle clean
+.PHONY: setup test demo synth validate lint bench fuzz lifecycle wheel lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,14 @@ fuzz: setup
 # replacements and its review checked against the templates; 50 updates deployed as chained updates on the emulator.
 lifecycle: setup
 	$(BIN)/python bench/lifecycle.py --sequences 200 --steps 10 --seed 1 --deploy 50 --out .cache/lifecycle
+
+# switchrole's wheel, reproducibly (the bytes `switchrole init` vendors from this checkout): dist/switchrole-*.whl
+wheel: setup
+	$(BIN)/python scripts/wheel.py dist
+
+# The scaffold's hashed requirements files, from the pins (after changing requirements*.txt or constraints.txt).
+lock: setup
+	PIP_CACHE_DIR=$(CURDIR)/.cache/pip $(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache
