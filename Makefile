@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
 export CDK_HOME := $(CURDIR)/.cache/cdk
+# pip's and npm's downloads too (make setup, and the tests that install switchrole's wheel the way a user does).
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export npm_config_cache := $(CURDIR)/.cache/npm
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 # npm's update notifier would ask the registry for a newer npm on every `npx`.
@@ -66,7 +69,7 @@ wheel: setup
 
 # The scaffold's hashed requirements files, from the pins (after changing requirements*.txt or constraints.txt).
 lock: setup
-	PIP_CACHE_DIR=$(CURDIR)/.cache/pip $(BIN)/python scripts/lock.py
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

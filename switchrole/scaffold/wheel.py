@@ -97,9 +97,12 @@ def repack(dist: Distribution) -> Wheel:
         ours = top == NAME and "__pycache__/" not in path and not path.endswith(".pyc")
         if not ours and not (top == info and rest not in NOT_IN_WHEELS):
             continue
-        data = Path(str(dist.locate_file(entry))).read_bytes()
-        if entry.hash is None or entry.hash.mode != "sha256" or entry.hash.value != _digest(data):
-            raise WheelError(f"{dist.locate_file(entry)}: differs from switchrole's installation record; reinstall")
+        where = dist.locate_file(entry)
+        if entry.hash is None or entry.hash.mode != "sha256":
+            raise WheelError(f"{where}: switchrole's installation record holds no sha256 of it; reinstall with pip")
+        data = Path(str(where)).read_bytes()
+        if entry.hash.value != _digest(data):
+            raise WheelError(f"{where}: differs from switchrole's installation record; reinstall")
         members[path] = data
     tags = HeaderParser().parsestr(members[f"{info}/WHEEL"].decode()).get_all("Tag") or []
     name = _file_name(info, tags)
