@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_RUNTIME_PACKAGE_CACHE_ROOT := $(CURDIR)/.cache/jsii
 export CDK_HOME := $(CURDIR)/.cache/cdk
+# pip's and npm's downloads too (make setup, and the tests that install switchrole's wheel the way a user does).
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export npm_config_cache := $(CURDIR)/.cache/npm
 export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 # npm's update notifier would ask the registry for a newer npm on every `npx`.
@@ -16,7 +19,7 @@ export NPM_CONFIG_UPDATE_NOTIFIER := false
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint bench fuzz lifecycle clean
+.PHONY: setup test demo synth validate lint bench fuzz lifecycle wheel lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -60,6 +63,14 @@ fuzz: setup
 # replacements and its review checked against the templates; 50 updates deployed as chained updates on the emulator.
 lifecycle: setup
 	$(BIN)/python bench/lifecycle.py --sequences 200 --steps 10 --seed 1 --deploy 50 --out .cache/lifecycle
+
+# switchrole's wheel, reproducibly (the bytes `switchrole init` vendors from this checkout): dist/switchrole-*.whl
+wheel: setup
+	$(BIN)/python scripts/wheel.py dist
+
+# The scaffold's hashed requirements files, from the pins (after changing requirements*.txt or constraints.txt).
+lock: setup
+	$(BIN)/python scripts/lock.py
 
 clean:
 	rm -rf cdk.out .cache .pytest_cache .mypy_cache .ruff_cache

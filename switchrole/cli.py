@@ -716,8 +716,9 @@ def init_repository(
 ) -> None:
     """Scaffold your own access repository, with switchrole and the CDK CLI pinned.
 
-    accounts.yaml, cdk.json, requirements.txt, package.json, the pull-request and deploy workflows, a README.
-    Overwrites nothing: if any of its files exists, it writes none.
+    accounts.yaml, cdk.json, this switchrole's wheel (vendor/) and hashed requirements files, package.json, the
+    pull-request and deploy workflows, docs/onboarding.md, a README. Overwrites nothing: if any of its files exists,
+    it writes none.
     """
     from switchrole.scaffold import ScaffoldError, scaffold
 
@@ -727,7 +728,7 @@ def init_repository(
         raise fail(exc.lines) from None
     for path in written:
         typer.echo(f"wrote {path}")
-    typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, `switchrole local demo`)")
+    typer.echo(f"next: cd {directory} and follow README.md (set up, `switchrole validate`, commit with vendor/)")
 
 
 @app.command()
@@ -790,7 +791,7 @@ def audit(
 
 
 local_app = typer.Typer(
-    help="The embedded local AWS (a moto server): run the whole product without an AWS account.",
+    help='The embedded local AWS (a moto server; the "local" extra): run the whole product without an AWS account.',
     context_settings=HELP_OPTIONS,
     no_args_is_help=True,
 )
@@ -823,11 +824,20 @@ def local_demo(
         ),
     ] = "table",
 ) -> None:
-    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold."""
+    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold.
+
+    Needs switchrole's "local" extra, the emulator (moto's server); without it, this says how to install it.
+    """
     import sys
 
     from rich.console import Console
 
+    from switchrole.local import extra
+
+    try:
+        extra.require()  # before anything else: one line naming the extra, not a traceback from the server
+    except extra.MissingExtra as exc:
+        raise fail(str(exc)) from None
     from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
 
     org = load(config)

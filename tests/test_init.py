@@ -6,24 +6,22 @@ workflows' actions) are compared with the originals here, so that they cannot dr
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
-import shutil
-import site
-import subprocess
-import sys
-from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 from factories import ROOT
 from typer.testing import CliRunner
 
-from switchrole import __version__
+from scripts.lock import locked
+from switchrole import __version__, scaffold
 from switchrole.cli import app
 from switchrole.local import demo
-from switchrole.scaffold import FILES, template
+from switchrole.scaffold import FILES, VENDORED, template
+from switchrole.scaffold.wheel import WheelError, running_wheel
 
 runner = CliRunner()
 WORKFLOWS = ("pull-request.yml", "deploy.yml")
@@ -37,7 +35,7 @@ def pins(text: str) -> dict[str, str]:
     """name -> exact version, from requirements-file text."""
     found = {}
     for line in text.splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==(\S+)", line.strip())
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(\[[a-z,]+\])?==(\S+)", line.split("#")[0].strip())
         if match:
             found[match[1].lower()] = match[3]
     return found
@@ -47,16 +45,21 @@ def test_init_writes_the_repository_and_its_accounts_file_validates(tmp_path: Pa
     target = tmp_path / "new" / "access"  # missing parents are created
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 0, result.output
-    assert sorted(files_under(target)) == sorted(FILES)
-    assert result.stdout.splitlines()[: len(FILES)] == [f"wrote {target / f}" for f in FILES]
+    assert sorted(files_under(target)) == sorted([*FILES, VENDORED])
+    assert result.stdout.splitlines()[: len(FILES) + 1] == [f"wrote {target / f}" for f in [*FILES, VENDORED]]
     accounts = target / "accounts.yaml"
     assert accounts.read_text().count("\n# ") >= 5  # each section is explained
     validated = runner.invoke(app, ["validate", "--config", str(accounts)])  # with the synthesis checks
     assert validated.exit_code == 0, validated.output
     assert validated.stdout.startswith(f"{accounts}: OK: 2 target accounts")
     assert "warning" not in validated.stderr
-    assert f"switchrole=={__version__}\n" in (target / "requirements.txt").read_text()
-    assert "{{" not in (target / "README.md").read_text()
+    wheel = (target / VENDORED).read_bytes()
+    assert wheel == running_wheel().data and VENDORED.endswith(f"/switchrole-{__version__}-py3-none-any.whl")
+    requirements = (target / "requirements.txt").read_text()
+    assert f"\n./{VENDORED} \\\n    --hash=sha256:{hashlib.sha256(wheel).hexdigest()}\n" in requirements
+    assert "switchrole==" not in requirements and "switchrole @" not in requirements  # never by name from an index
+    for name in FILES:
+        assert "{{switchrole_" not in (target / name).read_text(), name
 
 
 def test_init_refuses_if_any_file_exists_and_writes_nothing(tmp_path: Path) -> None:
@@ -74,6 +77,28 @@ def test_init_refuses_if_any_file_exists_and_writes_nothing(tmp_path: Path) -> N
     assert result.stdout == ""
     assert files_under(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".github", "README.md", "accounts.yaml"]
+
+
+def test_init_refuses_an_existing_vendored_wheel(tmp_path: Path) -> None:
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / VENDORED).write_bytes(b"not the wheel")
+    result = runner.invoke(app, ["init", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"{tmp_path / VENDORED}: exists; switchrole init overwrites nothing\n"
+    assert sorted(files_under(tmp_path)) == [VENDORED]
+
+
+def test_init_writes_nothing_when_there_is_no_wheel_to_vendor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_wheel() -> None:
+        raise WheelError("building switchrole's wheel from /src with setuptools.build_meta failed: no setuptools")
+
+    monkeypatch.setattr(scaffold, "running_wheel", no_wheel)
+    result = runner.invoke(app, ["init", str(tmp_path / "repo")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "building switchrole's wheel from /src with setuptools.build_meta failed: no setuptools; nothing written\n"
+    )
+    assert not (tmp_path / "repo").exists()
 
 
 def test_init_refuses_a_file_where_a_folder_must_be(tmp_path: Path) -> None:
@@ -117,24 +142,33 @@ def test_cdk_json_is_the_repositorys_except_the_app_entry() -> None:
 
 
 def test_pins_agree_with_the_repository() -> None:
-    scaffold = pins(template("requirements.txt"))
-    assert scaffold.pop("switchrole") == __version__
-    dev = pins((ROOT / "requirements-dev.txt").read_text())
-    assert scaffold.pop("cfn-lint") == dev["cfn-lint"]
-    assert scaffold == pins((ROOT / "requirements.txt").read_text())  # the versions switchrole is tested with
-    ours, theirs = json.loads((ROOT / "package.json").read_text()), json.loads(template("package.json"))
-    assert theirs["devDependencies"] == ours["devDependencies"] == {"aws-cdk": ours["devDependencies"]["aws-cdk"]}
+    """The scaffold's lock pins the versions switchrole is tested with (tests/test_lock.py: all of them), its extra
+    apart; the CDK CLI is the repository's."""
+    base, local = locked(template("requirements.txt")), locked(template("requirements-local.txt"))
+    ours = pins((ROOT / "requirements.txt").read_text())
+    assert ours.pop("moto") == local["moto"][0] and local["moto"][1] == {"server"}
+    assert {name: base[name.replace(".", "-").lower()][0] for name in ours} == ours
+    assert base["cfn-lint"][0] == pins((ROOT / "requirements-dev.txt").read_text())["cfn-lint"]
+    ours_npm, theirs = json.loads((ROOT / "package.json").read_text()), json.loads(template("package.json"))
+    assert (
+        theirs["devDependencies"] == ours_npm["devDependencies"] == {"aws-cdk": ours_npm["devDependencies"]["aws-cdk"]}
+    )
     ours_lock, theirs_lock = (
         json.loads((ROOT / "package-lock.json").read_text()),
         json.loads(template("package-lock.json")),
     )
     assert theirs_lock["packages"]["node_modules/aws-cdk"] == ours_lock["packages"]["node_modules/aws-cdk"]
-    assert theirs_lock["packages"][""]["devDependencies"] == ours["devDependencies"]
+    assert theirs_lock["packages"][""]["devDependencies"] == ours_npm["devDependencies"]
     assert theirs_lock["name"] == theirs_lock["packages"][""]["name"] == theirs["name"]
 
 
 def test_the_oidc_role_template_is_the_repositorys() -> None:
     assert template("deploy/github-deploy-role.yaml") == (ROOT / "deploy" / "github-deploy-role.yaml").read_text()
+
+
+def test_the_onboarding_guide_is_the_repositorys() -> None:
+    """Outputs point to docs/onboarding.md (tests/test_packaging.py): every new repository gets this one."""
+    assert template("docs/onboarding.md") == (ROOT / "docs" / "onboarding.md").read_text()
 
 
 def test_workflows_install_switchrole_from_requirements_and_use_the_repositorys_actions() -> None:
@@ -145,8 +179,9 @@ def test_workflows_install_switchrole_from_requirements_and_use_the_repositorys_
         text = template(f"github/workflows/{name}")
         assert (
             "make " not in text
-            and ".venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt" in text
+            and ".venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt" in text
         )
+        assert "requirements-local.txt" not in text  # CI and deploys need no emulator
         for line in text.splitlines():
             if "uses:" in line:
                 assert line.strip() in ours, (name, line)
@@ -160,12 +195,8 @@ def test_workflows_install_switchrole_from_requirements_and_use_the_repositorys_
 
 
 def test_pull_request_template_is_the_repositorys_checklist() -> None:
-    ours = (ROOT / ".github" / "pull_request_template.md").read_text().splitlines()
-    theirs = template("github/pull_request_template.md").splitlines()
-    assert len(ours) == len(theirs)
-    assert [a for a, b in zip(ours, theirs, strict=True) if a != b] == [
-        line for line in ours if "docs/onboarding.md" in line
-    ]  # the only repository-specific line
+    ours = (ROOT / ".github" / "pull_request_template.md").read_text()
+    assert template("github/pull_request_template.md") == ours  # its docs/onboarding.md is written too
 
 
 def test_the_demo_finds_the_cdk_cli_of_the_current_folder_first(
@@ -184,116 +215,6 @@ def test_the_demo_finds_the_cdk_cli_of_the_current_folder_first(
     assert os.getcwd() == str(tmp_path)
 
 
-# Run by the fresh virtual environment: where switchrole is imported from, and every requirement reachable from
-# its Requires-Dist (extras included) installed at an allowed version, as `pip check` would judge them.
-REQUIREMENTS_CHECK = """
-import sys
-from importlib.metadata import PackageNotFoundError, distribution, version
-from packaging.requirements import Requirement
-
-import switchrole
-
-print(switchrole.__file__)
-print(distribution("switchrole").locate_file("switchrole/__init__.py"))
-seen, problems = set(), []
-
-def check(text, extra):
-    req = Requirement(text)
-    if req.marker is not None and not req.marker.evaluate({"extra": extra}):
-        return
-    key = (req.name.lower(), tuple(sorted(req.extras)))
-    if key in seen:
-        return
-    seen.add(key)
-    try:
-        found = version(req.name)
-    except PackageNotFoundError:
-        problems.append(f"{req}: not installed")
-        return
-    if not req.specifier.contains(found, prereleases=True):
-        problems.append(f"{req}: {found} installed")
-    for wanted in ["", *req.extras]:
-        for sub in distribution(req.name).requires or []:
-            check(sub, wanted)
-
-for text in distribution("switchrole").requires or []:
-    check(text, "")
-print(len(seen), "requirements")
-if problems:
-    sys.exit("\\n".join(problems))
-"""
-
-
-@pytest.mark.e2e
-def test_an_installed_wheel_scaffolds_a_repository_that_cdk_synth_builds(tmp_path: Path) -> None:
-    """The wheel is all switchrole needs at run time: built from the package's own files, installed in a fresh
-    virtual environment, run outside this checkout, `switchrole init` then `npx cdk synth` work."""
-    assert not tmp_path.resolve().is_relative_to(ROOT)
-    source = tmp_path / "source"  # only what the wheel is built from: nothing else of the checkout can leak in
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, source / name)
-    shutil.copytree(ROOT / "switchrole", source / "switchrole", ignore=shutil.ignore_patterns("__pycache__"))
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation", "--no-index",
-         "--quiet", "-w", str(tmp_path / "dist")],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    setuptools = version("setuptools")
-    assert built.returncode == 0, (
-        f"building the wheel with this venv's setuptools {setuptools} failed (it needs >= 70.1, whose bdist_wheel"
-        " is built in; `make setup` installs requirements-dev.txt's setuptools==80.9.0):\n"
-        + (built.stdout + built.stderr)[-1500:]
-    )
-    (wheel,) = (tmp_path / "dist").glob("switchrole-*.whl")
-
-    # A fresh venv with only the wheel installed; its dependencies are this venv's (a .pth file, so no index and
-    # no download is needed), appended after the fresh site-packages so the wheel's switchrole is the one imported.
-    fresh = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(fresh)], check=True, timeout=120)
-    python = fresh / "bin" / "python"
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "--quiet",
-         str(wheel)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    fresh_site = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
-    (fresh_site / "dev-dependencies.pth").write_text("".join(f"{p}\n" for p in site.getsitepackages()))
-
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env["PATH"] = f"{fresh / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    assert shutil.which("python3", path=env["PATH"]) == str(fresh / "bin" / "python3")  # what cdk.json's app runs
-    outside = tmp_path / "outside"
-    outside.mkdir()
-
-    def run(*args: str, cwd: Path = outside) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
-
-    checked = run("python3", "-c", REQUIREMENTS_CHECK)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    module, metadata = (Path(line) for line in checked.stdout.splitlines()[:2])
-    assert module == metadata == fresh_site / "switchrole" / "__init__.py"
-
-    assert run("switchrole", "init", "access").returncode == 0
-    org = outside / "access"
-    # `npm ci` here would need the npm registry; the scaffold's package-lock.json pins the same CDK CLI as this
-    # checkout's (test_pins_agree_with_the_repository), so its node_modules is what `npm ci` would install.
-    (org / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
-    synth = run("npx", "--no-install", "cdk", "synth", "--no-notices", "-q", cwd=org)
-    assert synth.returncode == 0, synth.stderr[-2000:]
-    manifest = json.loads((org / "cdk.out" / "manifest.json").read_text())
-    stacks = sorted(k for k, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack")
-    assert stacks == ["SwitchRole-Hub", "SwitchRole-dev", "SwitchRole-prod"]
-    for stack in stacks:
-        assert json.loads((org / "cdk.out" / f"{stack}.template.json").read_text())["Resources"]
-
-
 def test_the_scaffold_makes_every_file_that_decides_a_deploy_a_code_owners_review(tmp_path: Path) -> None:
     """Issue 19: cdk.json (which accounts file and app the deploy builds), the workflows, the pinned packages
     and the deploy's own trust are reviewed by the access owners, not only accounts.yaml."""
@@ -301,5 +222,5 @@ def test_the_scaffold_makes_every_file_that_decides_a_deploy_a_code_owners_revie
     assert result.exit_code == 0, result.output
     owners = (tmp_path / "repo" / ".github" / "CODEOWNERS").read_text().splitlines()
     owned = {line.split()[0] for line in owners if line.strip() and not line.startswith("#")}
-    assert {"/cdk.json", "/.github/", "/requirements*.txt", "/package.json", "/package-lock.json"} <= owned
+    assert {"/cdk.json", "/.github/", "/requirements*.txt", "/vendor/", "/package.json", "/package-lock.json"} <= owned
     assert {"/accounts.yaml", "/bootstrap-template.json", "/deploy/"} <= owned
