@@ -25,14 +25,16 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.comments import CommentedMap, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import short
 from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
 from switchrole.yaml_bounds import MAX_DEPTH, MAX_LINES, CheckingComposer, Refused, count_lines, prescan
+from switchrole.yaml_lines import LocatingConstructor, locate_line
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -517,6 +519,7 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
         raise ConfigError.single((), f"the file has {lines:,} lines; at most {MAX_LINES:,} are read", source)
     yaml = YAML(typ="rt")
     yaml.Composer = CheckingComposer
+    yaml.Constructor = LocatingConstructor
     try:
         prescan(text)  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
         root = yaml.load(text)
@@ -524,9 +527,14 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
         raise ConfigError.single(exc.path, exc.message, source, exc.line) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
         what = (exc.problem or exc.context or "parse error").strip()
-        raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line) from None
+        if what.startswith("found character '\\t'"):  # ruamel's words, with the tab escaped twice
+            what = "a tab where YAML expects indentation or a value: indent with spaces"
+        raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line, column) from None
+    except ReaderError as exc:  # a character YAML does not allow, found before anything is parsed
+        line, column = _line_and_column(text, exc.position)
+        raise ConfigError.single((), _unreadable_character(exc.character), source, line, column) from None
     except YAMLError as exc:
         raise ConfigError.single((), f"not valid YAML: {short(str(exc).splitlines()[0], 200)[1:-1]}", source) from None
     except RecursionError:
@@ -543,6 +551,28 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     return root
 
 
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+
+
+def _line_and_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of character ``position``, counting lines as YAML does (:func:`count_lines`)."""
+    before = text[:position]
+    start = max(before.rfind(end) for end in _LINE_BREAKS) + 1
+    return count_lines(before) + 1, position - start + 1
+
+
+def _unreadable_character(character: Any) -> str:
+    """What YAML's reader refused (a control character, most often), in words."""
+    import unicodedata
+
+    code = character if isinstance(character, int) else ord(str(character)[:1] or "\0")
+    kind = "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+    return (
+        f"not valid YAML: {kind} U+{code:04X}, which YAML does not allow in a file: delete it (in a "
+        f'double-quoted string, write it as the escape "\\u{code:04X}")'
+    )
+
+
 def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     """ruamel's round-trip types -> plain dict/list/str/int/float/bool/None for strict pydantic, and only those:
     policy documents end up as JSON, so a date, a YAML tag, bytes or a set is refused (naming the field), as
@@ -552,8 +582,8 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     budget = [MAX_VALUES]
     root = node
 
-    def fail(path: Path, message: str) -> ConfigError:
-        return ConfigError.single(path, message, source, locate_line(root, path))
+    def fail(path: Path, message: str, line: int | None = None) -> ConfigError:
+        return ConfigError.single(path, message, source, line or locate_line(root, path))
 
     def plain(value: Any, path: Path, parents: tuple[int, ...]) -> Any:
         budget[0] -= 1
@@ -568,7 +598,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             result = {}
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise fail(path, f"mapping keys must be strings, got {_describe(key)}")
+                    raise fail(path, _key_problem(key), _key_line(value, key))
                 checked(str(key), (*path, str(key)))
                 result[str(key)] = plain(item, (*path, str(key)), inner)
             return result
@@ -619,6 +649,34 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     return plain(node, (), ())
 
 
+def _key_problem(key: Any) -> str:
+    """Why a map key that is not a string is refused, in the words of the file (never a parser type)."""
+    if isinstance(key, tuple | list):  # `? [a, b]: x` or `{[a]: 1}`
+        what = "a list (a key written as [..] or ? [..])"
+    elif isinstance(key, Mapping):
+        what = "a map (a key written as {..} or ? {..})"
+    elif key is None:
+        what = "empty (null)"
+    elif isinstance(key, bool):
+        what = f"the boolean {str(key).lower()}: quote it if it is a name"
+    elif isinstance(key, int | float):
+        number = short(str(key), 40)[1:-1]
+        what = f"the number {number}: quote it if it is a name ('{number}')"
+    elif isinstance(key, datetime.date):
+        what = "a date: quote it if it is a name"
+    else:
+        what = "a tagged or typed value: write it as a plain string"
+    return f"a mapping key must be a plain string, not {what}"
+
+
+def _key_line(mapping: Any, key: Any) -> int | None:
+    """The line a key of a parsed map was written on, when ruamel recorded it."""
+    try:
+        return int(mapping.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
 MAX_EXACT_INTEGER = 2**53 - 1
 # CDK encodes unresolved values inside strings, lists and numbers (aws-cdk-lib core/lib/private/encoding.ts):
 # "${Token[KEY]}" in a string, "#{Token[KEY]}" as a list's element, a double whose top 16 bits are 0xFBFF (about
@@ -634,21 +692,6 @@ def _until_path(path: Path) -> bool:
     grant = shape == (str, str, str, int, str) and path[0] == "groups" and path[2] == "grants"
     user = shape == (str, str, str) and path[0] == "users"
     return (grant or user) and path[-1] == "until"
-
-
-def locate_line(root: Any, path: Path) -> int | None:
-    """1-based line of the deepest node of ``path`` that exists in the parsed file."""
-    node, line = root, None
-    for part in path:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line
 
 
 def _schema_problems(exc: ValidationError, locate: Callable[[Path], int | None]) -> Iterable[Problem]:

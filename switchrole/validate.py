@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from switchrole.cfn_limits import template_problems
-from switchrole.config import Organisation, from_data, locate_line, parse_yaml, read_text, to_plain
+from switchrole.config import Organisation, from_data, parse_yaml, read_text, to_plain
 from switchrole.errors import ConfigError, Problem, sorted_problems
 from switchrole.policies import policy_problems
+from switchrole.yaml_lines import locate_line
 
 
 def check(org: Organisation) -> list[Problem]:
