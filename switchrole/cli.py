@@ -329,7 +329,15 @@ def profiles(
         profiles_block,
         read_aws_config,
     )
-    from switchrole.files import FileWriteError, as_lf, line_ending, locked, replace_text, with_line_ending
+    from switchrole.files import (
+        FileWriteError,
+        as_lf,
+        check_replaceable,
+        line_ending,
+        locked,
+        replace_text,
+        with_line_ending,
+    )
 
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
@@ -346,11 +354,12 @@ def profiles(
         return
     try:
         with locked(merge):  # a second merge waits, then merges into this one's result
+            check_replaceable(merge, personal=True)  # another user's file, or a read-only one: refused
             existing = guarded(lambda: read_aws_config(merge))
             # edited as LF lines (the block's markers are found by line), written back in the file's own endings
             updated = with_line_ending(merge_profiles(as_lf(existing), block, user), line_ending(existing))
             if updated != existing:
-                replace_text(merge, updated)
+                replace_text(merge, updated, personal=True)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
     changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
