@@ -207,15 +207,15 @@ def matrix(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
 ) -> None:
     """Who may switch into what: one row per user, group, account and role."""
+    from switchrole.clients import no_roles_note
     from switchrole.matrix import nobody_note, records, to_markdown, to_table
 
     org = load(config)
     if user is not None:
         _known_user(org, user, config)
     rows = records(org, user)
-    if user is not None and not rows and format != "json":
-        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
-        return
+    if user is not None and not rows and (note := no_roles_note(org, user)):
+        typer.echo(note, err=True)  # stdout stays the (empty) table: `> file` gets a valid one
     if format == "json":
         typer.echo(json.dumps(rows, indent=2))
     elif format == "table" or (format is None and sys.stdout.isatty()):
@@ -325,6 +325,7 @@ def profiles(
         MergeConflict,
         merge_profiles,
         merge_summary,
+        no_roles_note,
         profile_option_problems,
         profiles_block,
         read_aws_config,
@@ -349,6 +350,9 @@ def profiles(
             org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
         )
     )
+    note = no_roles_note(org, user)
+    if note:
+        typer.echo(note, err=True)  # the block is empty: merged, it removes the profiles the user had
     if merge is None:
         typer.echo(block, nl=False)
         return
@@ -382,10 +386,10 @@ def links(
     org = load(config)
     _known_user(org, user, config)
     items = clients.links(org, user)
-    if not items:
-        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
-        return
-    if format == "extend-switch-roles" and not any(link.console for link in items):
+    note = clients.no_roles_note(org, user)
+    if note:
+        typer.echo(note, err=True)  # stdout stays a valid (empty) document of the format: `> file` reads it
+    elif format == "extend-switch-roles" and not any(link.console for link in items):
         raise fail(
             f"{user} has no role the console can switch into (each needs an external id or a source identity): "
             "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"

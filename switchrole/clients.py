@@ -66,6 +66,17 @@ def _user_roles(org: Organisation, user: str, now: datetime | None) -> list[tupl
     return org.user_roles(user, now=now or utc_now())
 
 
+def no_roles_note(org: Organisation, user: str, now: datetime | None = None) -> str | None:
+    """The stderr note of a command whose output for ``user`` lists no role (None when it lists some). The
+    output itself stays a valid document of its format (an empty profile block, an AESR config with only the
+    hub, an empty table), so ``> file`` and ``--merge`` write something the reader accepts, and a merge removes
+    the profiles the user no longer has; the note only tells a person why it is empty."""
+    if _user_roles(org, user, now):
+        return None
+    why = "every switch of theirs has ended (until:)" if org.user_roles(user) else "no group of theirs grants one"
+    return f"note: {user} has no role to switch into ({why}); the output lists none"
+
+
 def switchrole_command() -> str:
     """The installed ``switchrole``, by absolute path: AWS CLI profiles run it as ``credential_process``
     from any shell, with or without this virtualenv on ``PATH``."""
