@@ -215,7 +215,7 @@ def matrix(
         _known_user(org, user, config)
     rows = records(org, user)
     if user is not None and not rows and (note := no_roles_note(org, user)):
-        typer.echo(note, err=True)  # stdout stays the (empty) table: `> file` gets a valid one
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the empty table, valid
     if format == "json":
         typer.echo(json.dumps(rows, indent=2))
     elif format == "table" or (format is None and sys.stdout.isatty()):
@@ -351,8 +351,8 @@ def profiles(
         )
     )
     note = no_roles_note(org, user)
-    if note:
-        typer.echo(note, err=True)  # the block is empty: merged, it removes the profiles the user had
+    if note:  # the block is empty: merged, it removes the profiles the user had
+        typer.echo(f"note: {note}; the output lists none", err=True)
     if merge is None:
         typer.echo(block, nl=False)
         return
@@ -387,13 +387,15 @@ def links(
     _known_user(org, user, config)
     items = clients.links(org, user)
     note = clients.no_roles_note(org, user)
-    if note:
-        typer.echo(note, err=True)  # stdout stays a valid (empty) document of the format: `> file` reads it
-    elif format == "extend-switch-roles" and not any(link.console for link in items):
+    if format == "extend-switch-roles" and note:  # the extension refuses a configuration without a target
+        raise fail(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
+    if format == "extend-switch-roles" and not any(link.console for link in items):
         raise fail(
             f"{user} has no role the console can switch into (each needs an external id or a source identity): "
             "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"
         )
+    if note:
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the format's empty document
     renderers = {
         "text": lambda: clients.links_text(items),
         "md": lambda: clients.links_markdown(items),

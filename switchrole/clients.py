@@ -67,14 +67,17 @@ def _user_roles(org: Organisation, user: str, now: datetime | None) -> list[tupl
 
 
 def no_roles_note(org: Organisation, user: str, now: datetime | None = None) -> str | None:
-    """The stderr note of a command whose output for ``user`` lists no role (None when it lists some). The
-    output itself stays a valid document of its format (an empty profile block, an AESR config with only the
-    hub, an empty table), so ``> file`` and ``--merge`` write something the reader accepts, and a merge removes
-    the profiles the user no longer has; the note only tells a person why it is empty."""
+    """Why ``user`` has no role to switch into at ``now``, for stderr (None when they have one).
+
+    Commands keep stdout a valid document of their format, so ``> file`` and ``--merge`` write something its
+    reader accepts: an empty profile block (merged, it removes the profiles the user no longer has), an empty
+    table or page, exit 0, the note on stderr. AWS Extend Switch Roles refuses a configuration without a target
+    (its base profile alone reads as a target without a role name), so ``links --format extend-switch-roles``
+    prints nothing and exits 2 instead, with this line."""
     if _user_roles(org, user, now):
         return None
     why = "every switch of theirs has ended (until:)" if org.user_roles(user) else "no group of theirs grants one"
-    return f"note: {user} has no role to switch into ({why}); the output lists none"
+    return f"{user} has no role to switch into ({why})"
 
 
 def switchrole_command() -> str:

@@ -86,12 +86,10 @@ def _valid(fmt: str, stdout: str) -> bool:
     """Is ``stdout`` a document of ``fmt`` holding no role: what a reader of a redirected file accepts?"""
     import configparser
 
-    if fmt in ("profiles", "extend-switch-roles"):
+    if fmt == "profiles":  # at most the hub MFA session (of a user whose every switch ended): no role
         parser = configparser.RawConfigParser(strict=True, interpolation=None)
         parser.read_string(stdout)
-        if fmt == "profiles":  # at most the hub MFA session of a user whose every switch ended: no role
-            return " assume " not in stdout and len(parser.sections()) <= 1
-        return parser.sections() == ["identity"]
+        return " assume " not in stdout and len(parser.sections()) <= 1
     if fmt == "html":
         return stdout.startswith("<!doctype html>") and stdout.rstrip().endswith("</html>") and "<li" not in stdout
     if fmt == "json":
@@ -106,7 +104,6 @@ EMPTY_OUTPUTS = [
     (["links"], "text"),
     (["links", "--format", "md"], "md"),
     (["links", "--format", "html"], "html"),
-    (["links", "--format", "extend-switch-roles"], "extend-switch-roles"),
     (["matrix", "--format", "md"], "matrix-md"),
     (["matrix", "--format", "json"], "json"),
 ]
@@ -132,12 +129,28 @@ def test_a_user_whose_every_switch_ended_is_told_so(tmp_path: Path) -> None:
     config.write_text(
         EXAMPLE.read_text().replace("erin:  {groups: []}", "erin:  {groups: [readers], until: 2020-01-01T00:00:00Z}", 1)
     )
-    for args, fmt in EMPTY_OUTPUTS[:5]:
+    for args, fmt in EMPTY_OUTPUTS[:4]:
         result = runner.invoke(app, [*args, "--user", "erin", "--config", str(config)])
         assert result.exit_code == 0 and _valid(fmt, result.stdout), (args, result.output)
         assert result.stderr == (
             "note: erin has no role to switch into (every switch of theirs has ended (until:)); the output lists none\n"
         )
+
+
+@pytest.mark.parametrize("user", ["erin", "frank"])
+def test_an_extend_switch_roles_config_without_a_role_is_refused(tmp_path: Path, user: str) -> None:
+    """The extension refuses to save a configuration without a target (its base profile alone reads as a target
+    without a role name), so nothing is printed: `> file` leaves no configuration that looks usable."""
+    config = tmp_path / "accounts.yaml"
+    ended = "erin:  {groups: []}\n  frank: {groups: [readers], until: 2020-01-01T00:00:00Z}"
+    config.write_text(EXAMPLE.read_text().replace("erin:  {groups: []}", ended, 1))
+    result = runner.invoke(app, ["links", "--user", user, "--format", "extend-switch-roles", "--config", str(config)])
+    why = "no group of theirs grants one" if user == "erin" else "every switch of theirs has ended (until:)"
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"{user} has no role to switch into ({why}): AWS Extend Switch Roles would refuse a configuration without "
+        "a role; nothing printed\n"
+    )
 
 
 def test_merging_an_empty_block_removes_the_profiles_a_user_no_longer_has(tmp_path: Path) -> None:
