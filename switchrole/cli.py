@@ -19,6 +19,8 @@ from switchrole import __version__, deploy_settings, help_style
 from switchrole.config import Organisation
 from switchrole.errors import ConfigError
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
+from switchrole.review_fit import MIN_LIMIT as MIN_REVIEW_CHARS
+from switchrole.review_fit import REVIEW_LIMIT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -548,15 +550,29 @@ def diff(
     base: Annotated[str, typer.Option("--base", help="Git revision (e.g. origin/main) or file to compare with.")],
     config: ConfigOption = DEFAULT_CONFIG,
     format: Annotated[Literal["md", "json"], typer.Option("--format", "-f", help="md or json.")] = "md",
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=0,
+            help="md: group, then cut, a longer review (never silently; what widens access first). 0: no limit.",
+        ),
+    ] = REVIEW_LIMIT,
 ) -> None:
     """Who gains, loses or changes access between --base and the accounts file (for pull-request review).
 
-    Exit code 0: effective access is unchanged; 3: access changes; 2: bad input.
+    The Markdown fits in a GitHub comment (65,536 characters) by default: a longer review is grouped, then cut,
+    saying so on its first and last lines. Exit code 0: effective access is unchanged; 3: access changes; 2: bad
+    input.
     """
     from switchrole.access_diff import diff as access_diff
     from switchrole.access_diff import load_base
     from switchrole.nag import SynthFailed
 
+    if 0 < max_chars < MIN_REVIEW_CHARS:
+        raise fail(
+            f"--max-chars: at least {MIN_REVIEW_CHARS:,} (the counts and what was cut need room), or 0: no limit"
+        )
     head = load(config)
     base_org, base_label = guarded(lambda: load_base(base, config))
     if base_org is not None:
@@ -571,7 +587,16 @@ def diff(
         destructive, other = cdk_json_changes(base, config.resolve().parent)
         result.destructive += destructive
         result.structure += other
-    typer.echo(result.to_json() if format == "json" else result.to_markdown(), nl=format == "json")
+    if format == "json":
+        typer.echo(result.to_json())
+    else:
+        from shlex import quote
+
+        from switchrole.markdown import code
+
+        command = f"switchrole diff --base {quote(base)} --config {quote(str(config))} --max-chars 0"
+        everything = f"{code(command)} (or --format json)"
+        typer.echo(result.to_markdown(max_chars, everything=everything), nl=False)
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 
