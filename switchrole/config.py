@@ -31,10 +31,11 @@ from ruamel.yaml.reader import ReaderError
 
 from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
-from switchrole.redact import short
+from switchrole.redact import described, short
 from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
 from switchrole.yaml_bounds import MAX_DEPTH, MAX_LINES, CheckingComposer, Refused, count_lines, prescan
 from switchrole.yaml_lines import LocatingConstructor, locate_line
+from switchrole.yaml_messages import in_words
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -528,9 +529,7 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        what = (exc.problem or exc.context or "parse error").strip()
-        if what.startswith("found character '\\t'"):  # ruamel's words, with the tab escaped twice
-            what = "a tab where YAML expects indentation or a value: indent with spaces"
+        what = in_words((exc.problem or exc.context or "parse error").strip())
         raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line, column) from None
     except ReaderError as exc:  # a character YAML does not allow, found before anything is parsed
         line, column = _line_and_column(text, exc.position)
@@ -625,7 +624,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             return datetime.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=value.tzinfo)
         if isinstance(value, datetime.date) and _until_path(path):
             return value  # a date without a time: the schema says what to write instead
-        what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
+        what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else described(value)
         if isinstance(value, datetime.date):  # ruamel's TimeStamp, or a date
             what = "a date (an unquoted timestamp)"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
@@ -722,17 +721,19 @@ def _schema_message(error: Any) -> str:
         return f"must be {words} {ctx[key]}, got {short(value)}"
     if kind == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
-    return f"{error['msg']}, got {_describe(value)}"
+    return f"{_MODEL_TYPE.sub('a mapping', str(error['msg']))}, got {_describe(value)}"
+
+
+_MODEL_TYPE = re.compile(r"a valid dictionary( or instance of \w+)?")  # pydantic names the model class
 
 
 def _describe(value: Any) -> str:
+    """A value as YAML calls it (never a Python type name: ``got NoneType None`` read like a crash)."""
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, str):
-        return short(value)
-    return f"{type(value).__name__} {short(value)}"
+    return described(value)
 
 
 def _suggest(word: str, choices: Iterable[str] | None) -> str:

@@ -167,3 +167,19 @@ def test_a_tab_is_named_in_words(tmp_path: Path) -> None:
     assert code == 2
     assert lines == [f"{config}:{line_of(text, chr(9))}:1: not valid YAML: a tab where YAML expects indentation or "
                      "a value: indent with spaces"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("hub:\n  a: 1\n b: 2\n", "3:2: not valid YAML: expected the end of the indented block, but found a new map "
+         "(check this line's indentation)"),
+        ("hub:\n  - b\n  c: d\n", "3:3: not valid YAML: expected the end of the indented block, but found a key "
+         "(check this line's indentation)"),
+        ("hub: {a: 1\n", "2:1: not valid YAML: expected ',' or '}', but got the end of the file"),
+    ],
+)  # fmt: skip
+def test_parse_errors_name_no_parser_token(tmp_path: Path, text: str, words: str) -> None:
+    """ruamel's words were `expected <block end>, but found '<block mapping start>'`."""
+    code, lines, config = validate(tmp_path, text)
+    assert code == 2 and lines == [f"{config}:{words}"]
