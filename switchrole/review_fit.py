@@ -8,7 +8,8 @@ written again, in three steps, each only when the one before does not fit:
 1. As it is: a review that fits is unchanged, row for row.
 2. Grouped: access rows that differ only by user or account become one row naming how many users and accounts
    it stands for, the names in a collapsed ``<details>`` list (at most about :data:`LIST_CHARS` characters of
-   them, then how many more); a role change's long account and holder lists are collapsed the same way. The
+   them, then how many more); a role change's long account and holder lists are collapsed the same way, and
+   so are many structure lines of one kind (``account added: ...`` for each of 1,000 new accounts). The
    section counts stay those of the rows, so the first and last lines still say what the review holds.
 3. Cut: sections keep their order on the page, but the room goes first to what widens access (wider
    permissions and weaker conditions, then access gained), then to destructive changes, then to access lost,
@@ -73,10 +74,10 @@ class Section:
         return sum(self.rows[self.shown :])
 
 
-def names(values: Sequence[str], what: str) -> str:
+def names(values: Sequence[str], what: str, sep: str = ", ") -> str:
     """``values`` for a table cell or a list item: written out when few, else a count and a collapsed list."""
     if len(values) <= INLINE_NAMES:
-        return escape(", ".join(values), table=True)
+        return escape(sep.join(values), table=True)
     shown: list[str] = []
     size = 0
     for value in values:
@@ -85,7 +86,7 @@ def names(values: Sequence[str], what: str) -> str:
         shown.append(value)
         size += len(value) + 2
     rest = len(values) - len(shown)
-    listed = escape(", ".join(shown), table=True) + (f" … and {rest:,} more" if rest else "")
+    listed = escape(sep.join(shown), table=True) + (f" … and {rest:,} more" if rest else "")
     return f"{len(values):,} {what} <details><summary>which</summary>{listed}</details>"
 
 
@@ -152,10 +153,40 @@ def sections(diff: AccessDiff, hours: Callable[[int], str], until: Callable[[dic
     changed.items = [f"- {role_change_line(c)}" for c in diff.changed]
     structure = Section("accounts, role kinds, groups and users", "### Accounts, role kinds, groups and users")
     structure.priority = 5
-    structure.items = [f"- {escape(line)}" for line in diff.structure]
-    for section in (destructive, weaker, changed, structure):
+    for section in (destructive, weaker, changed):
         section.rows = [1] * len(section.items)
+    for line, rows in _grouped_structure(diff.structure):
+        structure.items.append(line)
+        structure.rows.append(rows)
     return [destructive, weaker, gained, lost, changed, structure]
+
+
+GROUPED_STRUCTURE = {  # the kinds of structure line collapsed when many, and what they count
+    "account added": "accounts",
+    "user added": "users",
+    "group added": "groups",
+    "role kind added": "role kinds",
+    "role kind removed": "role kinds",
+}
+
+
+def _grouped_structure(lines: Sequence[str]) -> list[tuple[str, int]]:
+    """Structure lines as list items: the many of one kind ("account added: ...") collapsed into one."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for line in lines:
+        kind, _, what = line.partition(": ")
+        if kind in GROUPED_STRUCTURE:
+            by_kind[kind].append(what)
+    items: list[tuple[str, int]] = []
+    for line in lines:
+        kind, _, what = line.partition(": ")
+        if kind not in by_kind or len(by_kind[kind]) <= INLINE_NAMES:
+            items.append((f"- {escape(line)}", 1))
+        elif what == by_kind[kind][0]:  # the first of its kind stands for all of them
+            items.append(
+                (f"- {escape(kind)}: {names(by_kind[kind], GROUPED_STRUCTURE[kind], '; ')}", len(by_kind[kind]))
+            )
+    return items
 
 
 def fit(

@@ -83,6 +83,24 @@ def test_a_new_reader_of_1000_accounts_is_one_grouped_row(base: Organisation) ->
     assert "Access gained (1,000, grouped)" in text and "cut to fit" not in text
 
 
+def test_a_new_1000_account_file_is_reviewed_in_a_few_thousand_characters(base: Organisation) -> None:
+    """The whole file is new (its base revision has none): 5,000 rows and 1,000 accounts added, 438,801
+    characters as one row each; grouped, a few thousand, nothing cut."""
+    result = diff(None, base, base_label="origin/main:accounts.yaml (absent)", head_label="accounts.yaml")
+    full, text = result.to_markdown(0), result.to_markdown()
+    assert len(full) > 6 * GITHUB_COMMENT_LIMIT and len(text) < 10_000 and "cut to fit" not in text
+    lines = lines_of(text)
+    assert [line for line in lines if line.startswith("| ")][1:] == [
+        "| 5 users <details><summary>which</summary>user00, user01, user02, user03, user04</details> | "
+        + next(line for line in lines if "1,000 accounts <details>" in line).split(" | ")[1]
+        + " | ReadOnly | readers | yes | 1 h | - |"
+    ]
+    (added,) = [line for line in lines if line.startswith("- account added: ")]
+    assert added.startswith("- account added: 1,000 accounts <details><summary>which</summary>acct-0001 "
+                            "(200000000001) with ReadOnly, Admin; acct-0002 (200000000002)")  # fmt: skip
+    assert lines[-1] == result.counts()
+
+
 def own_admins(n: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """``n`` new users, each granted Admin in an account of their own: no two rows can be grouped."""
     users = {**BASE_USERS, **{f"new{i:04d}": {"groups": [f"g{i:04d}"]} for i in range(1, n + 1)}}
