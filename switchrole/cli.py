@@ -352,10 +352,10 @@ def profiles(
             org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
         )
     )
-    note = no_roles_note(org, user)
-    if note:  # the block is empty: merged, it removes the profiles the user had
-        typer.echo(f"note: {note}; the output lists none", err=True)
+    note = no_roles_note(org, user)  # the block is empty: merged, it removes the profiles the user had
     if merge is None:
+        if note:
+            typer.echo(f"note: {note}; the output lists none", err=True)
         typer.echo(block, nl=False)
         return
     try:
@@ -371,6 +371,8 @@ def profiles(
     changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
+    if note:
+        typer.echo(f"note: {note}; the block lists none", err=True)
 
 
 @app.command()
