@@ -694,7 +694,7 @@ def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:
     if path.is_file():
         from switchrole.validate import load_checked
 
-        return load_checked(path), str(path)
+        return load_checked(path, merge_keys=True), str(path)  # the base: accepted before merge keys were refused
     directory = config.resolve().parent
     verify = subprocess.run(
         ["git", "-C", str(directory), "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
@@ -713,4 +713,4 @@ def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:
         text = shown.stdout.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError.single((), f"not UTF-8: byte 0x{shown.stdout[exc.start]:02x}", label) from None
-    return loads(text, label), label
+    return loads(text, label, merge_keys=True), label

@@ -33,7 +33,15 @@ from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
 from switchrole.redact import described, short
 from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
-from switchrole.yaml_bounds import MAX_DEPTH, MAX_LINES, CheckingComposer, Refused, count_lines, prescan
+from switchrole.yaml_bounds import (
+    MAX_DEPTH,
+    MAX_LINES,
+    CheckingComposer,
+    MergeKeysComposer,
+    Refused,
+    count_lines,
+    prescan,
+)
 from switchrole.yaml_lines import LocatingConstructor, locate_line
 from switchrole.yaml_messages import in_words
 
@@ -487,9 +495,9 @@ def load(path: str | FsPath) -> Organisation:
     return loads(read_text(path), str(path))
 
 
-def loads(text: str, source: str = "accounts.yaml") -> Organisation:
-    """Validate accounts-file text (see :func:`load`)."""
-    root = parse_yaml(text, source)
+def loads(text: str, source: str = "accounts.yaml", *, merge_keys: bool = False) -> Organisation:
+    """Validate accounts-file text (see :func:`load`); ``merge_keys``: see :func:`parse_yaml`."""
+    root = parse_yaml(text, source, merge_keys=merge_keys)
     return from_data(to_plain(root, source), source, locate=lambda path: locate_line(root, path))
 
 
@@ -511,18 +519,22 @@ def from_data(
     return resolve(spec, source)
 
 
-def parse_yaml(text: str, source: str) -> CommentedMap:
-    """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages)."""
+def parse_yaml(text: str, source: str, *, merge_keys: bool = False) -> CommentedMap:
+    """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages). ``merge_keys`` lets
+    YAML merge keys through (refused otherwise: :mod:`switchrole.yaml_merge`), for a base revision that an
+    earlier switchrole accepted."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError.single((), f"the file is over {MAX_FILE_BYTES:,} characters", source)
     lines = count_lines(text)
     if lines > MAX_LINES:
         raise ConfigError.single((), f"the file has {lines:,} lines; at most {MAX_LINES:,} are read", source)
     yaml = YAML(typ="rt")
-    yaml.Composer = CheckingComposer
+    yaml.Composer = MergeKeysComposer if merge_keys else CheckingComposer
     yaml.Constructor = LocatingConstructor
     try:
-        prescan(text)  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
+        prescan(
+            text, merge_keys=merge_keys
+        )  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
         root = yaml.load(text)
     except Refused as exc:
         raise ConfigError.single(exc.path, exc.message, source, exc.line) from None

@@ -106,11 +106,13 @@ class _Walk:
     frames: list[_Frame] = field(default_factory=list)
     anchors: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (node id, key part it makes)
     path: list[Any] = field(default_factory=list)
+    merge_keys: bool = False  # let merge keys through (MergeKeysComposer's prescan)
 
 
-def prescan(text: str) -> None:
-    """Raise :class:`Refused` at the first node of the first document past a limit, reading ``text`` with
-    libyaml; return quietly when it is within the limits or libyaml cannot read it (the full parse judges)."""
+def prescan(text: str, *, merge_keys: bool = False) -> None:
+    """Raise :class:`Refused` at the first node of the first document past a limit (or at a merge key, unless
+    ``merge_keys``), reading ``text`` with libyaml; return quietly when it is within the limits or libyaml
+    cannot read it (the full parse judges)."""
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML is a dependency; the composer still checks every limit
@@ -118,7 +120,7 @@ def prescan(text: str) -> None:
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is None:  # pragma: no cover - PyYAML built without libyaml
         return
-    walk = _Walk()
+    walk = _Walk(merge_keys=merge_keys)
     try:
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.DocumentEndEvent):
@@ -160,7 +162,7 @@ def _node(walk: _Walk, event: Any, yaml: Any) -> None:
     if refusal is not None:
         raise Refused(where, refusal, event.start_mark.line + 1)
     scalar = isinstance(event, yaml.ScalarEvent)
-    if scalar and yaml_merge.is_merge(event.value, event.implicit):
+    if scalar and not walk.merge_keys and yaml_merge.is_merge(event.value, event.implicit):
         as_key = parent is not None and parent.mapping and part is None
         extra = (yaml_merge.MERGE,) if as_key else ()
         raise Refused((*where, *extra), yaml_merge.refusal(as_key=as_key), event.start_mark.line + 1)
@@ -188,6 +190,8 @@ class CheckingComposer(Composer):
     (:mod:`switchrole.yaml_merge`), and so is a YAML tag other than the core ones that say what the value
     already is (``!!str`` on any scalar, ``!!int`` on an integer, ``!!map`` on a map, ``!!seq`` or ``!!omap`` on
     a list, ...)."""
+
+    merge_keys = False  # MergeKeysComposer: a base revision written before merge keys were refused
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
@@ -229,7 +233,7 @@ class CheckingComposer(Composer):
             raise self.refuse(refusal, event.start_mark)
         if alias is not None:
             return super().compose_node(parent, index)
-        if isinstance(event, ScalarEvent) and yaml_merge.is_merge(event.value, event.implicit):
+        if not self.merge_keys and isinstance(event, ScalarEvent) and yaml_merge.is_merge(event.value, event.implicit):
             as_key = parent is not None and index is None
             extra = (yaml_merge.MERGE,) if as_key else ()
             raise self.refuse(yaml_merge.refusal(as_key=as_key), event.start_mark, *extra)
@@ -284,3 +288,10 @@ class CheckingComposer(Composer):
             if key in seen:
                 raise self.refuse(f"an ordered map (!!omap) lists the key {short(key)} twice", item.start_mark, i)
             seen.add(key)
+
+
+class MergeKeysComposer(CheckingComposer):
+    """:class:`CheckingComposer` letting merge keys through: for the base revision of ``switchrole diff``, which
+    an earlier switchrole accepted (its review must still run in the pull request that writes them out)."""
+
+    merge_keys = True

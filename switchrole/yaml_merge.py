@@ -14,6 +14,9 @@ is an access decision someone reviews:
 - Line numbers: a merged key has no line of its own in the merging entry (ruamel records none; the first
   attempt to name one crashed switchrole with a KeyError).
 
+The base revision ``switchrole diff`` compares with is the exception: an earlier switchrole accepted it, and
+the pull request that writes its merge keys out must still get its review (``merge_keys=True``).
+
 An alias of a whole value (``groups: *oncall``) stays allowed: it is YAML 1.2, every reader reads it alike, and
 the value it stands for is exactly the anchored one. Both of switchrole's passes over the YAML refuse a merge key
 the same way (:mod:`switchrole.yaml_bounds`): a plain ``<<`` key, or a plain ``<<`` anywhere (an anchored ``<<``

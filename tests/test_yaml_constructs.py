@@ -183,3 +183,31 @@ def test_parse_errors_name_no_parser_token(tmp_path: Path, text: str, words: str
     """ruamel's words were `expected <block end>, but found '<block mapping start>'`."""
     code, lines, config = validate(tmp_path, text)
     assert code == 2 and lines == [f"{config}:{words}"]
+
+
+def test_a_base_revision_with_merge_keys_is_still_reviewed(tmp_path: Path) -> None:
+    """An earlier switchrole accepted merge keys: the pull request writing them out must still get its review,
+    from a file or a git revision as the base."""
+    import subprocess
+
+    from switchrole.access_diff import load_base
+    from switchrole.config import loads
+    from switchrole.errors import ConfigError
+
+    merged = TEXT.replace(ERIN, "erin:  {<<: {groups: [readers]}}", 1)
+    with pytest.raises(ConfigError, match="merge key"):
+        loads(merged)
+    base = tmp_path / "base.yaml"
+    base.write_text(merged)
+    config = tmp_path / "accounts.yaml"
+    config.write_text(TEXT)
+    org, label = load_base(str(base), config)
+    assert org is not None and org.users["erin"].groups == ("readers",) and label == str(base)
+    config.write_text(merged)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "accounts.yaml"], check=True)
+    subprocess.run([*git, "commit", "-qm", "merge keys"], check=True)
+    config.write_text(TEXT)
+    org, label = load_base("HEAD", config)
+    assert org is not None and org.users["erin"].groups == ("readers",) and label == "HEAD:accounts.yaml"
