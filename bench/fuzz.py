@@ -13,6 +13,11 @@ says OK, `synth` must too, writing templates that are valid JSON: a file that va
 synthesizes. Exit 2 must print only lines naming the file (one per problem), never a traceback.
 The test suite runs a seeded Hypothesis campaign of a few hundred small inputs over the same mutations
 (tests/test_fuzz.py); this campaign runs thousands and reports outcomes and the slowest inputs.
+
+Then ``--constructs`` more inputs (bench/constructs.py): valid accounts files with YAML's rarer constructs at
+random places (anchors and aliases, merge keys, !!omap, !!set, complex and duplicate keys, control characters,
+tabs, byte-order marks), held to a stricter contract: exit 0, or exit 2 with every line naming the file and a
+line, and no Python type, exception name or parser token name in any message.
 """
 
 from __future__ import annotations
@@ -252,6 +257,21 @@ def limits() -> None:
             )
 
 
+def _constructs(inputs: int, seed: int, folder: Path, failures: list[str]) -> Counter[str]:
+    """``inputs`` files with YAML's rarer constructs through `validate --quick`, held to the stricter contract."""
+    from bench import constructs
+
+    rng = random.Random(seed)
+    outcomes: Counter[str] = Counter()
+    for n in range(inputs):
+        case = constructs.case(rng)
+        code, stderr, _, _ = outcome(case.text, folder)
+        outcomes[{0: "exit 0", 2: "exit 2"}.get(code, f"crash ({code})")] += 1
+        if problem := constructs.line_contract(code, stderr, str(folder / "accounts.yaml")):
+            failures.append(f"construct input {n} ({'; '.join(case.edits)}): {problem}")
+    return outcomes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=3000)
@@ -260,6 +280,7 @@ def main() -> None:
     parser.add_argument("--full-share", type=float, default=0.25, help="share of --quick's OKs fully validated")
     parser.add_argument("--full-every", type=int, default=100, help="every Nth input is also fully validated")
     parser.add_argument("--max-cpu", type=float, default=8.0, help="CPU seconds a --quick answer may take")
+    parser.add_argument("--constructs", type=int, default=1000, help="inputs with YAML's rarer constructs, after")
     parser.add_argument("--limits", action="store_true", help="time the worst cases instead (a markdown table)")
     args = parser.parse_args()
     if args.limits:
@@ -303,14 +324,19 @@ def main() -> None:
                     problem, seconds = synth_agrees(text, folder)
                 if problem:
                     failures.append(f"input {n} (full): {problem}")
+        rare = _constructs(args.constructs, args.seed, folder, failures)
     mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.inputs} inputs (seed {args.seed}) in {time.monotonic() - started:.0f} s, peak memory {mine:.0f} MiB")
+    print(
+        f"{args.inputs} inputs and {args.constructs} with rare constructs (seed {args.seed}) in "
+        f"{time.monotonic() - started:.0f} s, peak memory {mine:.0f} MiB"
+    )
     print(f"  grown large or deep: {sum(grown.values())} ({', '.join(f'{k} {v}' for k, v in sorted(grown.items()))})")
     print(
         f"  validate --quick: {', '.join(f'{k}: {v}' for k, v in sorted(quick.items()))}; "
         f"over {args.max_cpu:g} s of CPU: {slow_cpu}"
     )
     print(f"  full validate (sample): {', '.join(f'{k}: {v}' for k, v in sorted(full.items()))}")
+    print(f"  rare YAML constructs (bench/constructs.py): {', '.join(f'{k}: {v}' for k, v in sorted(rare.items()))}")
     print("slowest:")
     for seconds, what in reversed(slowest):
         print(f"  {seconds * 1000:.0f} ms  {what}")

@@ -329,9 +329,25 @@ class AccessDiff:
         total = sum(n for n, _ in sections)
         return f"{total} changes listed: " + ", ".join(f"{n} {what}" for n, what in sections)
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, max_chars: int | None = None, *, everything: str | None = None) -> str:
         """The review for a pull request. Every string from the file is escaped or in a code span
-        (:mod:`switchrole.markdown`), so no value can hide, reorder or fake a line of it."""
+        (:mod:`switchrole.markdown`), so no value can hide, reorder or fake a line of it. Longer than
+        ``max_chars`` (default :data:`~switchrole.review_fit.REVIEW_LIMIT`, under GitHub's comment limit; 0: no
+        limit), it is grouped, then cut, never silently (:mod:`switchrole.review_fit`); ``everything`` says how
+        to see the whole of it then."""
+        from switchrole import review_fit
+
+        limit = review_fit.REVIEW_LIMIT if max_chars is None else max_chars
+        rows = len(self.gained) + len(self.lost)  # a table row is longer than 40 characters
+        if limit <= 0 or rows * 40 <= limit:  # else the whole review cannot fit: not written (13 MB once)
+            full = self._full_markdown()
+            if limit <= 0 or len(full) <= limit:
+                return full
+        how = everything or f"{code('switchrole diff --max-chars 0')} with the same --base (or --format json)"
+        return review_fit.fit(self, limit, hours=_hours, until=_until_cell, everything=how)
+
+    def _full_markdown(self) -> str:
+        """Every row of the review, one per user, account and role."""
         out = [f"## switchrole access review: {code(self.base_label)} -> {code(self.head_label)}", ""]
         if not self.access_changed:
             return "\n".join([*out, "No change in effective access.", ""])
@@ -678,7 +694,7 @@ def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:
     if path.is_file():
         from switchrole.validate import load_checked
 
-        return load_checked(path), str(path)
+        return load_checked(path, merge_keys=True), str(path)  # the base: accepted before merge keys were refused
     directory = config.resolve().parent
     verify = subprocess.run(
         ["git", "-C", str(directory), "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"],
@@ -697,4 +713,4 @@ def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:
         text = shown.stdout.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError.single((), f"not UTF-8: byte 0x{shown.stdout[exc.start]:02x}", label) from None
-    return loads(text, label), label
+    return loads(text, label, merge_keys=True), label

@@ -19,6 +19,8 @@ from switchrole import __version__, deploy_settings, help_style
 from switchrole.config import Organisation
 from switchrole.errors import ConfigError
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
+from switchrole.review_fit import MIN_LIMIT as MIN_REVIEW_CHARS
+from switchrole.review_fit import REVIEW_LIMIT
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -207,15 +209,15 @@ def matrix(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
 ) -> None:
     """Who may switch into what: one row per user, group, account and role."""
+    from switchrole.clients import no_roles_note
     from switchrole.matrix import nobody_note, records, to_markdown, to_table
 
     org = load(config)
     if user is not None:
         _known_user(org, user, config)
     rows = records(org, user)
-    if user is not None and not rows and format != "json":
-        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
-        return
+    if user is not None and not rows and (note := no_roles_note(org, user)):
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the empty table, valid
     if format == "json":
         typer.echo(json.dumps(rows, indent=2))
     elif format == "table" or (format is None and sys.stdout.isatty()):
@@ -325,11 +327,20 @@ def profiles(
         MergeConflict,
         merge_profiles,
         merge_summary,
+        no_roles_note,
         profile_option_problems,
         profiles_block,
         read_aws_config,
     )
-    from switchrole.files import FileWriteError, as_lf, line_ending, locked, replace_text, with_line_ending
+    from switchrole.files import (
+        FileWriteError,
+        as_lf,
+        check_replaceable,
+        line_ending,
+        locked,
+        replace_text,
+        with_line_ending,
+    )
 
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
@@ -341,21 +352,27 @@ def profiles(
             org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
         )
     )
+    note = no_roles_note(org, user)  # the block is empty: merged, it removes the profiles the user had
     if merge is None:
+        if note:
+            typer.echo(f"note: {note}; the output lists none", err=True)
         typer.echo(block, nl=False)
         return
     try:
         with locked(merge):  # a second merge waits, then merges into this one's result
+            check_replaceable(merge, personal=True)  # another user's file, or a read-only one: refused
             existing = guarded(lambda: read_aws_config(merge))
             # edited as LF lines (the block's markers are found by line), written back in the file's own endings
             updated = with_line_ending(merge_profiles(as_lf(existing), block, user), line_ending(existing))
             if updated != existing:
-                replace_text(merge, updated)
+                replace_text(merge, updated, personal=True)
     except (MergeConflict, FileWriteError) as exc:
         raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
     changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
+    if note:
+        typer.echo(f"note: {note}; the block lists none", err=True)
 
 
 @app.command()
@@ -373,14 +390,16 @@ def links(
     org = load(config)
     _known_user(org, user, config)
     items = clients.links(org, user)
-    if not items:
-        typer.echo(f"{user} has no roles (no group of theirs grants a switch)")
-        return
+    note = clients.no_roles_note(org, user)
+    if format == "extend-switch-roles" and note:  # the extension refuses a configuration without a target
+        raise fail(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
     if format == "extend-switch-roles" and not any(link.console for link in items):
         raise fail(
             f"{user} has no role the console can switch into (each needs an external id or a source identity): "
             "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"
         )
+    if note:
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the format's empty document
     renderers = {
         "text": lambda: clients.links_text(items),
         "md": lambda: clients.links_markdown(items),
@@ -551,15 +570,29 @@ def diff(
     base: Annotated[str, typer.Option("--base", help="Git revision (e.g. origin/main) or file to compare with.")],
     config: ConfigOption = DEFAULT_CONFIG,
     format: Annotated[Literal["md", "json"], typer.Option("--format", "-f", help="md or json.")] = "md",
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=0,
+            help="md: group, then cut, a longer review (never silently; what widens access first). 0: no limit.",
+        ),
+    ] = REVIEW_LIMIT,
 ) -> None:
     """Who gains, loses or changes access between --base and the accounts file (for pull-request review).
 
-    Exit code 0: effective access is unchanged; 3: access changes; 2: bad input.
+    The Markdown fits in a GitHub comment (65,536 characters) by default: a longer review is grouped, then cut,
+    saying so on its first and last lines. Exit code 0: effective access is unchanged; 3: access changes; 2: bad
+    input.
     """
     from switchrole.access_diff import diff as access_diff
     from switchrole.access_diff import load_base
     from switchrole.nag import SynthFailed
 
+    if 0 < max_chars < MIN_REVIEW_CHARS:
+        raise fail(
+            f"--max-chars: at least {MIN_REVIEW_CHARS:,} (the counts and what was cut need room), or 0: no limit"
+        )
     head = load(config)
     base_org, base_label = guarded(lambda: load_base(base, config))
     if base_org is not None:
@@ -574,7 +607,16 @@ def diff(
         destructive, other = cdk_json_changes(base, config.resolve().parent)
         result.destructive += destructive
         result.structure += other
-    typer.echo(result.to_json() if format == "json" else result.to_markdown(), nl=format == "json")
+    if format == "json":
+        typer.echo(result.to_json())
+    else:
+        from shlex import quote
+
+        from switchrole.markdown import code
+
+        command = f"switchrole diff --base {quote(base)} --config {quote(str(config))} --max-chars 0"
+        everything = f"{code(command)} (or --format json)"
+        typer.echo(result.to_markdown(max_chars, everything=everything), nl=False)
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 

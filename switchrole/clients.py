@@ -66,6 +66,20 @@ def _user_roles(org: Organisation, user: str, now: datetime | None) -> list[tupl
     return org.user_roles(user, now=now or utc_now())
 
 
+def no_roles_note(org: Organisation, user: str, now: datetime | None = None) -> str | None:
+    """Why ``user`` has no role to switch into at ``now``, for stderr (None when they have one).
+
+    Commands keep stdout a valid document of their format, so ``> file`` and ``--merge`` write something its
+    reader accepts: an empty profile block (merged, it removes the profiles the user no longer has), an empty
+    table or page, exit 0, the note on stderr. AWS Extend Switch Roles refuses a configuration without a target
+    (its base profile alone reads as a target without a role name), so ``links --format extend-switch-roles``
+    prints nothing and exits 2 instead, with this line."""
+    if _user_roles(org, user, now):
+        return None
+    why = "every switch of theirs has ended (until:)" if org.user_roles(user) else "no group of theirs grants one"
+    return f"{user} has no role to switch into ({why})"
+
+
 def switchrole_command() -> str:
     """The installed ``switchrole``, by absolute path: AWS CLI profiles run it as ``credential_process``
     from any shell, with or without this virtualenv on ``PATH``."""

@@ -25,14 +25,25 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.comments import CommentedMap, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from switchrole.display_names import fit_display_name, portable_display_key
 from switchrole.errors import ConfigError, Path, Problem, sorted_problems
-from switchrole.redact import short
+from switchrole.redact import described, short
 from switchrole.schema import MAX_POLICY_NAME, OrganisationSpec, RoleKindSpec
-from switchrole.yaml_bounds import MAX_DEPTH, MAX_LINES, CheckingComposer, Refused, count_lines, prescan
+from switchrole.yaml_bounds import (
+    MAX_DEPTH,
+    MAX_LINES,
+    CheckingComposer,
+    MergeKeysComposer,
+    Refused,
+    count_lines,
+    prescan,
+)
+from switchrole.yaml_lines import LocatingConstructor, locate_line
+from switchrole.yaml_messages import in_words
 
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
@@ -498,9 +509,9 @@ def load(path: str | FsPath) -> Organisation:
     return loads(read_text(path), str(path))
 
 
-def loads(text: str, source: str = "accounts.yaml") -> Organisation:
-    """Validate accounts-file text (see :func:`load`)."""
-    root = parse_yaml(text, source)
+def loads(text: str, source: str = "accounts.yaml", *, merge_keys: bool = False) -> Organisation:
+    """Validate accounts-file text (see :func:`load`); ``merge_keys``: see :func:`parse_yaml`."""
+    root = parse_yaml(text, source, merge_keys=merge_keys)
     return from_data(to_plain(root, source), source, locate=lambda path: locate_line(root, path))
 
 
@@ -522,25 +533,33 @@ def from_data(
     return resolve(spec, source)
 
 
-def parse_yaml(text: str, source: str) -> CommentedMap:
-    """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages)."""
+def parse_yaml(text: str, source: str, *, merge_keys: bool = False) -> CommentedMap:
+    """Parse with ruamel.yaml (round-trip mode keeps line numbers for error messages). ``merge_keys`` lets
+    YAML merge keys through (refused otherwise: :mod:`switchrole.yaml_merge`), for a base revision that an
+    earlier switchrole accepted."""
     if len(text) > MAX_FILE_BYTES:
         raise ConfigError.single((), f"the file is over {MAX_FILE_BYTES:,} characters", source)
     lines = count_lines(text)
     if lines > MAX_LINES:
         raise ConfigError.single((), f"the file has {lines:,} lines; at most {MAX_LINES:,} are read", source)
     yaml = YAML(typ="rt")
-    yaml.Composer = CheckingComposer
+    yaml.Composer = MergeKeysComposer if merge_keys else CheckingComposer
+    yaml.Constructor = LocatingConstructor
     try:
-        prescan(text)  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
+        prescan(
+            text, merge_keys=merge_keys
+        )  # the limits, cheaply, before ruamel's (pure Python) parser composes anything
         root = yaml.load(text)
     except Refused as exc:
         raise ConfigError.single(exc.path, exc.message, source, exc.line) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = (exc.problem or exc.context or "parse error").strip()
-        raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line) from None
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        what = in_words((exc.problem or exc.context or "parse error").strip())
+        raise ConfigError.single((), f"not valid YAML: {short(what, 200)[1:-1]}", source, line, column) from None
+    except ReaderError as exc:  # a character YAML does not allow, found before anything is parsed
+        line, column = _line_and_column(text, exc.position)
+        raise ConfigError.single((), _unreadable_character(exc.character), source, line, column) from None
     except YAMLError as exc:
         raise ConfigError.single((), f"not valid YAML: {short(str(exc).splitlines()[0], 200)[1:-1]}", source) from None
     except RecursionError:
@@ -557,6 +576,28 @@ def parse_yaml(text: str, source: str) -> CommentedMap:
     return root
 
 
+_LINE_BREAKS = ("\n", "\r", "\x85", "\u2028", "\u2029")
+
+
+def _line_and_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of character ``position``, counting lines as YAML does (:func:`count_lines`)."""
+    before = text[:position]
+    start = max(before.rfind(end) for end in _LINE_BREAKS) + 1
+    return count_lines(before) + 1, position - start + 1
+
+
+def _unreadable_character(character: Any) -> str:
+    """What YAML's reader refused (a control character, most often), in words."""
+    import unicodedata
+
+    code = character if isinstance(character, int) else ord(str(character)[:1] or "\0")
+    kind = "control character" if unicodedata.category(chr(code)) == "Cc" else "character"
+    return (
+        f"not valid YAML: {kind} U+{code:04X}, which YAML does not allow in a file: delete it (in a "
+        f'double-quoted string, write it as the escape "\\u{code:04X}")'
+    )
+
+
 def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     """ruamel's round-trip types -> plain dict/list/str/int/float/bool/None for strict pydantic, and only those:
     policy documents end up as JSON, so a date, a YAML tag, bytes or a set is refused (naming the field), as
@@ -566,8 +607,8 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     budget = [MAX_VALUES]
     root = node
 
-    def fail(path: Path, message: str) -> ConfigError:
-        return ConfigError.single(path, message, source, locate_line(root, path))
+    def fail(path: Path, message: str, line: int | None = None) -> ConfigError:
+        return ConfigError.single(path, message, source, line or locate_line(root, path))
 
     def plain(value: Any, path: Path, parents: tuple[int, ...]) -> Any:
         budget[0] -= 1
@@ -582,7 +623,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             result = {}
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise fail(path, f"mapping keys must be strings, got {_describe(key)}")
+                    raise fail(path, _key_problem(key), _key_line(value, key))
                 checked(str(key), (*path, str(key)))
                 result[str(key)] = plain(item, (*path, str(key)), inner)
             return result
@@ -609,7 +650,7 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
             return datetime.datetime(*value.timetuple()[:6], value.microsecond, tzinfo=value.tzinfo)
         if isinstance(value, datetime.date) and _until_path(path):
             return value  # a date without a time: the schema says what to write instead
-        what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else f"a {type(value).__name__}"
+        what = f"YAML tag {value.tag.value}" if isinstance(value, TaggedScalar) else described(value)
         if isinstance(value, datetime.date):  # ruamel's TimeStamp, or a date
             what = "a date (an unquoted timestamp)"
         raise fail(path, f"{what} is not allowed here: only strings, numbers, booleans, lists and maps (quote it)")
@@ -633,6 +674,34 @@ def to_plain(node: Any, source: str = "accounts.yaml") -> Any:
     return plain(node, (), ())
 
 
+def _key_problem(key: Any) -> str:
+    """Why a map key that is not a string is refused, in the words of the file (never a parser type)."""
+    if isinstance(key, tuple | list):  # `? [a, b]: x` or `{[a]: 1}`
+        what = "a list (a key written as [..] or ? [..])"
+    elif isinstance(key, Mapping):
+        what = "a map (a key written as {..} or ? {..})"
+    elif key is None:
+        what = "empty (null)"
+    elif isinstance(key, bool):
+        what = f"the boolean {str(key).lower()}: quote it if it is a name"
+    elif isinstance(key, int | float):
+        number = short(str(key), 40)[1:-1]
+        what = f"the number {number}: quote it if it is a name ('{number}')"
+    elif isinstance(key, datetime.date):
+        what = "a date: quote it if it is a name"
+    else:
+        what = "a tagged or typed value: write it as a plain string"
+    return f"a mapping key must be a plain string, not {what}"
+
+
+def _key_line(mapping: Any, key: Any) -> int | None:
+    """The line a key of a parsed map was written on, when ruamel recorded it."""
+    try:
+        return int(mapping.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return None
+
+
 MAX_EXACT_INTEGER = 2**53 - 1
 # CDK encodes unresolved values inside strings, lists and numbers (aws-cdk-lib core/lib/private/encoding.ts):
 # "${Token[KEY]}" in a string, "#{Token[KEY]}" as a list's element, a double whose top 16 bits are 0xFBFF (about
@@ -648,21 +717,6 @@ def _until_path(path: Path) -> bool:
     grant = shape == (str, str, str, int, str) and path[0] == "groups" and path[2] == "grants"
     user = shape == (str, str, str) and path[0] == "users"
     return (grant or user) and path[-1] == "until"
-
-
-def locate_line(root: Any, path: Path) -> int | None:
-    """1-based line of the deepest node of ``path`` that exists in the parsed file."""
-    node, line = root, None
-    for part in path:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line
 
 
 def _schema_problems(exc: ValidationError, locate: Callable[[Path], int | None]) -> Iterable[Problem]:
@@ -693,17 +747,19 @@ def _schema_message(error: Any) -> str:
         return f"must be {words} {ctx[key]}, got {short(value)}"
     if kind == "too_short" and ctx.get("min_length") == 1:
         return "must not be empty"
-    return f"{error['msg']}, got {_describe(value)}"
+    return f"{_MODEL_TYPE.sub('a mapping', str(error['msg']))}, got {_describe(value)}"
+
+
+_MODEL_TYPE = re.compile(r"a valid dictionary( or instance of \w+)?")  # pydantic names the model class
 
 
 def _describe(value: Any) -> str:
+    """A value as YAML calls it (never a Python type name: ``got NoneType None`` read like a crash)."""
     if isinstance(value, Mapping):
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    if isinstance(value, str):
-        return short(value)
-    return f"{type(value).__name__} {short(value)}"
+    return described(value)
 
 
 def _suggest(word: str, choices: Iterable[str] | None) -> str:

@@ -33,16 +33,18 @@ def format_path(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the configuration, located by field path and line."""
+    """One thing wrong with the configuration, located by field path and line (and column, for a character)."""
 
     path: Path
     message: str
     line: int | None = None  # 1-based line in the source file, when known
+    column: int | None = None  # 1-based column, for a problem with one character (a control character)
 
     def render(self, source: str | None = None) -> str:
         where = ""
         if source is not None:
-            where = f"{source}:{self.line}: " if self.line else f"{source}: "
+            at = f":{self.line}:{self.column}" if self.line and self.column else f":{self.line}" if self.line else ""
+            where = f"{source}{at}: "
         field = f"{format_path(self.path)}: " if self.path else ""
         line = f"{where}{field}{self.message}"
         return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
@@ -68,8 +70,10 @@ class ConfigError(Exception):
         super().__init__("\n".join(self.lines))
 
     @classmethod
-    def single(cls, path: Path, message: str, source: str | None = None, line: int | None = None) -> ConfigError:
-        return cls([Problem(path, message, line)], source)
+    def single(
+        cls, path: Path, message: str, source: str | None = None, line: int | None = None, column: int | None = None
+    ) -> ConfigError:
+        return cls([Problem(path, message, line, column)], source)
 
     def unlocated(self, source: str) -> ConfigError:
         """The same problems without line numbers, under another label: for a text that was never written

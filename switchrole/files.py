@@ -4,6 +4,13 @@ Edits are read-modify-replace: under an exclusive lock (a second `profiles --mer
 overwriting the first one's block), through symlinks (the link stays, its target changes), never splitting
 hard links (refused), keeping the mode, the owner and the line endings, and replacing the file in one
 rename, so a crash leaves the old file or the new one, never half of either.
+
+A rename needs only the folder to be writable, not the file: it would replace a file its owner made read-only
+(mode 0444), and a file of another user (as root, or in a shared folder), which then became the caller's. So a
+file whose mode lacks its owner's write bit is refused, and a personal file (``personal=True``: the AWS config
+``profiles --merge`` edits) is replaced only for its owner. Files of a repository (the accounts file, the
+bootstrap template) may belong to another user, as in a container running as root over a checkout: for them
+only the mode counts.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import pwd
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,13 +69,49 @@ def with_line_ending(text: str, ending: str) -> str:
     return unified.replace("\n", ending) if ending != "\n" else unified
 
 
-def replace_text(path: Path, text: str) -> None:
-    """Replace ``path`` (its symlink target) with ``text`` in one step, keeping mode and owner."""
+def refusal(path: Path, info: os.stat_result, *, personal: bool) -> str | None:
+    """Why ``path`` (whose target's status is ``info``) may not be replaced, if it may not: another user's
+    personal file, or a file its owner made read-only."""
+    me = os.geteuid()
+    if personal and info.st_uid != me:
+        return (
+            f"{path}: belongs to {_user(info.st_uid)} and you are {_user(me)}: switchrole replaces only your "
+            "own AWS config (run it as that user, or merge into a copy)"
+        )
+    if not info.st_mode & stat.S_IWUSR:
+        return (
+            f"{path}: read-only (mode {stat.S_IMODE(info.st_mode):04o}): switchrole does not replace a file its "
+            f"owner made read-only (chmod u+w {path} first, if it should change)"
+        )
+    return None
+
+
+def _user(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def check_replaceable(path: Path, *, personal: bool = False) -> os.stat_result | None:
+    """The status of ``path``'s target (None: it does not exist yet); :class:`FileWriteError` when it may not
+    be replaced (:func:`refusal`). ``profiles --merge`` asks before reading, so the answer does not depend on
+    whether the merge would change anything."""
     target = Path(os.path.realpath(path))
     try:
         info = os.stat(target) if target.exists() else None
     except OSError as exc:
         raise FileWriteError(f"{path}: {exc.strerror or exc}") from None
+    if info is not None and (why := refusal(path, info, personal=personal)):
+        raise FileWriteError(why)
+    return info
+
+
+def replace_text(path: Path, text: str, *, personal: bool = False) -> None:
+    """Replace ``path`` (its symlink target) with ``text`` in one step, keeping mode and owner; refused for a
+    read-only file and, when ``personal``, a file of another user (:func:`refusal`)."""
+    target = Path(os.path.realpath(path))
+    info = check_replaceable(path, personal=personal)
     if info is not None and info.st_nlink > 1:
         raise FileWriteError(
             f"{path} has {info.st_nlink} hard links; replacing it would split them (edit it by hand, or remove "

@@ -70,6 +70,24 @@ def short(value: object, limit: int = MAX_ECHO) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def described(value: object) -> str:
+    """A scalar of the file as YAML reads it, for a message: ``the number 12``, ``the boolean true``,
+    ``nothing (null)``, a quoted string (never a Python type name: "got NoneType None" read like a crash)."""
+    import datetime
+
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {short(str(value))[1:-1]}"
+    if isinstance(value, datetime.date):
+        return f"the date {short(str(value))[1:-1]}"
+    if isinstance(value, bytes):
+        return "binary data"
+    return short(value)
+
+
 class RedactingStream:
     """A text stream that redacts each line before it reaches ``target``. Text is held until its line ends,
     or until :meth:`flush`, so a credential written in pieces is still seen whole."""

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
-from switchrole.redact import short
+from switchrole.redact import described, short
 
 MIN_SESSION_SECONDS = 3600
 MAX_SESSION_SECONDS = 43200
@@ -52,8 +52,7 @@ POLICY_CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def _account_id(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError(
-            f'must be a quoted string of 12 digits, e.g. "{"0" * 12}" '
-            f"(unquoted, YAML reads it as {type(value).__name__} {short(value)})"
+            f'must be a quoted string of 12 digits, e.g. "{"0" * 12}" (unquoted, YAML reads it as {described(value)})'
         )
     if not ACCOUNT_ID_RE.fullmatch(value):
         raise ValueError(f"must be exactly 12 digits, got {short(value)}")
@@ -116,7 +115,7 @@ def _until(value: Any) -> dt.datetime:
     if isinstance(value, dt.date):
         raise ValueError(f"is a date without a time: write the UTC moment, e.g. {value.isoformat()}T00:00:00Z")
     if not isinstance(value, str):
-        raise ValueError(f"must be a UTC time like {UNTIL_EXAMPLE}, got {type(value).__name__} {short(value)}")
+        raise ValueError(f"must be a UTC time like {UNTIL_EXAMPLE}, got {described(value)}")
     if not UNTIL_RE.fullmatch(value):
         zone = re.search(r"[+-][0-9]{2}:?[0-9]{2}$", value)
         if zone and zone.group() not in ("+00:00", "-00:00", "+0000", "-0000"):

@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from switchrole.cfn_limits import template_problems
-from switchrole.config import Organisation, from_data, locate_line, parse_yaml, read_text, to_plain
+from switchrole.config import Organisation, from_data, parse_yaml, read_text, to_plain
 from switchrole.errors import ConfigError, Problem, sorted_problems
 from switchrole.policies import policy_problems
+from switchrole.yaml_lines import locate_line
 
 
 def check(org: Organisation) -> list[Problem]:
@@ -20,10 +21,13 @@ def check(org: Organisation) -> list[Problem]:
     return [*policy_problems(org), *template_problems(org)]
 
 
-def load_checked(path: str | Path) -> Organisation:
-    """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems."""
+def load_checked(path: str | Path, *, merge_keys: bool = False) -> Organisation:
+    """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems.
+    ``merge_keys``: a base revision's YAML merge keys are let through (:func:`switchrole.config.parse_yaml`)."""
     source = str(path)
-    root = parse_yaml(read_text(path), source)  # parsed once: the parse is most of a large file's time
+    root = parse_yaml(
+        read_text(path), source, merge_keys=merge_keys
+    )  # parsed once: the parse is most of a large file's time
     org = from_data(to_plain(root, source), source, locate=lambda where: locate_line(root, where))
     problems = check(org)
     if problems:

@@ -11,6 +11,9 @@ slow machine) before the node limit was reached. Two passes check the same limit
 - :class:`CheckingComposer` is ruamel's composer checking each node as the parser hands it over: the same
   limits (for when libyaml is not there), plus the YAML tags switchrole refuses and ``!!omap`` shapes.
 
+Both also refuse a YAML merge key (``<<``; why: :mod:`switchrole.yaml_merge`) where they meet it, so a file
+with one answers the same whichever pass reads it first.
+
 Both name the field path and line the same way (the composer's), so a refusal reads the same whichever pass
 made it. The limits leave room for about 9,000 accounts (see ``tests/test_robustness.py``).
 """
@@ -24,6 +27,7 @@ from ruamel.yaml.composer import Composer
 from ruamel.yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from switchrole import yaml_merge
 from switchrole.errors import Path
 from switchrole.redact import short
 
@@ -102,11 +106,13 @@ class _Walk:
     frames: list[_Frame] = field(default_factory=list)
     anchors: dict[str, tuple[int, Any]] = field(default_factory=dict)  # name -> (node id, key part it makes)
     path: list[Any] = field(default_factory=list)
+    merge_keys: bool = False  # let merge keys through (MergeKeysComposer's prescan)
 
 
-def prescan(text: str) -> None:
-    """Raise :class:`Refused` at the first node of the first document past a limit, reading ``text`` with
-    libyaml; return quietly when it is within the limits or libyaml cannot read it (the full parse judges)."""
+def prescan(text: str, *, merge_keys: bool = False) -> None:
+    """Raise :class:`Refused` at the first node of the first document past a limit (or at a merge key, unless
+    ``merge_keys``), reading ``text`` with libyaml; return quietly when it is within the limits or libyaml
+    cannot read it (the full parse judges)."""
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML is a dependency; the composer still checks every limit
@@ -114,7 +120,7 @@ def prescan(text: str) -> None:
     loader = getattr(yaml, "CSafeLoader", None)
     if loader is None:  # pragma: no cover - PyYAML built without libyaml
         return
-    walk = _Walk()
+    walk = _Walk(merge_keys=merge_keys)
     try:
         for event in yaml.parse(text, Loader=loader):
             if isinstance(event, yaml.DocumentEndEvent):
@@ -152,10 +158,14 @@ def _node(walk: _Walk, event: Any, yaml: Any) -> None:
         depth=len(walk.frames) + 1,
         anchored=alias is None and event.anchor is not None,
     )
+    where = tuple(p for p in (*walk.path, part) if p is not None)
     if refusal is not None:
-        where = tuple(p for p in (*walk.path, part) if p is not None)
         raise Refused(where, refusal, event.start_mark.line + 1)
     scalar = isinstance(event, yaml.ScalarEvent)
+    if scalar and not walk.merge_keys and yaml_merge.is_merge(event.value, event.implicit):
+        as_key = parent is not None and parent.mapping and part is None
+        extra = (yaml_merge.MERGE,) if as_key else ()
+        raise Refused((*where, *extra), yaml_merge.refusal(as_key=as_key), event.start_mark.line + 1)
     if alias is None and event.anchor is not None:
         walk.anchors[event.anchor] = (ident, str(event.value) if scalar else "?")
     if isinstance(event, yaml.CollectionStartEvent):
@@ -176,9 +186,12 @@ _COLLECTION_TAGS = {SequenceNode: {f"{_CORE}seq", f"{_CORE}omap"}, MappingNode: 
 class CheckingComposer(Composer):
     """ruamel's composer, checking each node as the parser hands it over, before anything is constructed: so
     the parse stops at the first node past a limit (:data:`MAX_NODES`, :data:`MAX_ANCHORS`, :data:`MAX_DEPTH`),
-    an alias inside its own anchor is refused (ruamel would construct it as None, or crash on a merge key), and
-    so is a YAML tag other than the core ones that say what the value already is (``!!str`` on any scalar,
-    ``!!int`` on an integer, ``!!map`` on a map, ``!!seq`` or ``!!omap`` on a list, ...)."""
+    an alias inside its own anchor is refused (ruamel would construct it as None), so is a merge key ``<<``
+    (:mod:`switchrole.yaml_merge`), and so is a YAML tag other than the core ones that say what the value
+    already is (``!!str`` on any scalar, ``!!int`` on an integer, ``!!map`` on a map, ``!!seq`` or ``!!omap`` on
+    a list, ...)."""
+
+    merge_keys = False  # MergeKeysComposer: a base revision written before merge keys were refused
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
@@ -220,12 +233,33 @@ class CheckingComposer(Composer):
             raise self.refuse(refusal, event.start_mark)
         if alias is not None:
             return super().compose_node(parent, index)
+        if not self.merge_keys and isinstance(event, ScalarEvent) and yaml_merge.is_merge(event.value, event.implicit):
+            as_key = parent is not None and index is None
+            extra = (yaml_merge.MERGE,) if as_key else ()
+            raise self.refuse(yaml_merge.refusal(as_key=as_key), event.start_mark, *extra)
         tagged = isinstance(event, ScalarEvent | SequenceStartEvent | MappingStartEvent) and event.ctag is not None
         if tagged:
             self._check_tag(event)
         node = super().compose_node(parent, index)
         if tagged and str(node.tag) == f"{_CORE}omap":
             self._check_omap(node)
+        return node
+
+    def compose_mapping_node(self, anchor: Any) -> Any:
+        """A map, with each key once: YAML refuses a key written twice, and here the refusal names the field."""
+        node = super().compose_mapping_node(anchor)
+        seen: dict[tuple[str, str], Any] = {}
+        for key, _ in node.value:
+            if not isinstance(key, ScalarNode):
+                continue
+            first = seen.setdefault((str(key.tag), str(key.value)), key)
+            if first is not key:
+                raise self.refuse(
+                    f"the key {short(key.value)} is written twice in this map (first on line "
+                    f"{first.start_mark.line + 1}): delete one",
+                    key.start_mark,
+                    str(key.value),
+                )
         return node
 
     def _check_tag(self, event: Any) -> None:
@@ -254,3 +288,10 @@ class CheckingComposer(Composer):
             if key in seen:
                 raise self.refuse(f"an ordered map (!!omap) lists the key {short(key)} twice", item.start_mark, i)
             seen.add(key)
+
+
+class MergeKeysComposer(CheckingComposer):
+    """:class:`CheckingComposer` letting merge keys through: for the base revision of ``switchrole diff``, which
+    an earlier switchrole accepted (its review must still run in the pull request that writes them out)."""
+
+    merge_keys = True

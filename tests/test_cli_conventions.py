@@ -82,11 +82,93 @@ def test_enumerated_options_are_checked_by_the_parser(args: list[str]) -> None:
     assert "Invalid value for '--format'" in result.output
 
 
-def test_empty_results_say_so() -> None:
-    for command in ("links", "matrix"):
-        result = runner.invoke(app, [command, "--user", "erin", "--config", str(EXAMPLE)])
-        assert result.exit_code == 0, result.output
-        assert result.stdout == "erin has no roles (no group of theirs grants a switch)\n"
+def _valid(fmt: str, stdout: str) -> bool:
+    """Is ``stdout`` a document of ``fmt`` holding no role: what a reader of a redirected file accepts?"""
+    import configparser
+
+    if fmt == "profiles":  # at most the hub MFA session (of a user whose every switch ended): no role
+        parser = configparser.RawConfigParser(strict=True, interpolation=None)
+        parser.read_string(stdout)
+        return " assume " not in stdout and len(parser.sections()) <= 1
+    if fmt == "html":
+        return stdout.startswith("<!doctype html>") and stdout.rstrip().endswith("</html>") and "<li" not in stdout
+    if fmt == "json":
+        return stdout.strip() == "[]"
+    if fmt in ("md", "matrix-md"):  # the header and its rule, no row
+        return stdout.startswith("| ") and sum(line.startswith("|") for line in stdout.splitlines()) == 2
+    return stdout.strip() == ""
+
+
+EMPTY_OUTPUTS = [
+    (["profiles", "--command", "switchrole"], "profiles"),
+    (["links"], "text"),
+    (["links", "--format", "md"], "md"),
+    (["links", "--format", "html"], "html"),
+    (["matrix", "--format", "md"], "matrix-md"),
+    (["matrix", "--format", "json"], "json"),
+]
+
+
+@pytest.mark.parametrize(("args", "fmt"), EMPTY_OUTPUTS, ids=[f for _, f in EMPTY_OUTPUTS])
+def test_a_user_without_roles_gets_a_valid_empty_output_and_a_note_on_stderr(args: list[str], fmt: str) -> None:
+    """`links`, `matrix` printed 'erin has no roles' on stdout (exit 0): redirected, that line became the AESR
+    config, the HTML page or the Markdown. stdout is now the format's empty document, the note goes to stderr,
+    and the exit code stays 0 (a script writing every user's config goes on; a merge removes stale profiles)."""
+    result = runner.invoke(app, [*args, "--user", "erin", "--config", str(EXAMPLE)])
+    assert result.exit_code == 0, result.output
+    assert _valid(fmt, result.stdout), result.stdout
+    assert "no role" not in result.stdout
+    assert (
+        result.stderr
+        == "note: erin has no role to switch into (no group of theirs grants one); the output lists none\n"
+    )
+
+
+def test_a_user_whose_every_switch_ended_is_told_so(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(
+        EXAMPLE.read_text().replace("erin:  {groups: []}", "erin:  {groups: [readers], until: 2020-01-01T00:00:00Z}", 1)
+    )
+    for args, fmt in EMPTY_OUTPUTS[:4]:
+        result = runner.invoke(app, [*args, "--user", "erin", "--config", str(config)])
+        assert result.exit_code == 0 and _valid(fmt, result.stdout), (args, result.output)
+        assert result.stderr == (
+            "note: erin has no role to switch into (every switch of theirs has ended (until:)); the output lists none\n"
+        )
+
+
+@pytest.mark.parametrize("user", ["erin", "frank"])
+def test_an_extend_switch_roles_config_without_a_role_is_refused(tmp_path: Path, user: str) -> None:
+    """The extension refuses to save a configuration without a target (its base profile alone reads as a target
+    without a role name), so nothing is printed: `> file` leaves no configuration that looks usable."""
+    config = tmp_path / "accounts.yaml"
+    ended = "erin:  {groups: []}\n  frank: {groups: [readers], until: 2020-01-01T00:00:00Z}"
+    config.write_text(EXAMPLE.read_text().replace("erin:  {groups: []}", ended, 1))
+    result = runner.invoke(app, ["links", "--user", user, "--format", "extend-switch-roles", "--config", str(config)])
+    why = "no group of theirs grants one" if user == "erin" else "every switch of theirs has ended (until:)"
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        f"{user} has no role to switch into ({why}): AWS Extend Switch Roles would refuse a configuration without "
+        "a role; nothing printed\n"
+    )
+
+
+def test_merging_an_empty_block_removes_the_profiles_a_user_no_longer_has(tmp_path: Path) -> None:
+    aws_config = tmp_path / "config"
+    aws_config.write_text("[default]\nregion = eu-west-1\n")
+    text = EXAMPLE.read_text()
+    config = tmp_path / "accounts.yaml"
+    config.write_text(text.replace("erin:  {groups: []}", "erin:  {groups: [readers]}", 1))
+    merge = ["profiles", "--user", "erin", "--command", "switchrole", "--merge", str(aws_config)]
+    assert runner.invoke(app, [*merge, "--config", str(config)]).exit_code == 0
+    assert "[profile shop-prod-ReadOnly]" in aws_config.read_text()
+    config.write_text(text)  # erin leaves readers
+    result = runner.invoke(app, [*merge, "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "[profile" not in aws_config.read_text() and aws_config.read_text().startswith("[default]\n")
+    assert result.stderr.splitlines()[-1] == (
+        "note: erin has no role to switch into (no group of theirs grants one); the block lists none"
+    ), result.stderr
 
 
 def test_matrix_json_of_a_user_without_roles_is_an_empty_list() -> None:

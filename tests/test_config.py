@@ -255,7 +255,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path: Path) -> None:
         ("# only a comment\n", "the file is empty"),
         ("hub: [\n", "not valid YAML"),
         ("- a\n- b\n", "must be a mapping"),
-        ("hub: {account_id: '111111111111', name: x}\nhub: {}\n", "duplicate key"),
+        ("hub: {account_id: '111111111111', name: x}\nhub: {}\n", "the key 'hub' is written twice"),
         ("\tindented: tab\n", "not valid YAML"),
     ],
 )

@@ -78,7 +78,7 @@ class TestReading:
             ("2027-03-31T00:00:00.5Z", "whole second"),
             ('"2027-02-30T00:00:00Z"', "is not a valid date and time"),
             ("tomorrow", "must be a UTC time like"),
-            ("1806451200", "got int 1806451200"),
+            ("1806451200", "got the number 1806451200"),
         ],
     )
     def test_anything_but_an_explicit_utc_time_exits_2_naming_the_field(

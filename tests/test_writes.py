@@ -38,12 +38,10 @@ def test_concurrent_merges_for_different_users_keep_both_blocks(tmp_path: Path) 
         assert ">>> switchrole profiles for bob" in text and ">>> switchrole profiles for dave" in text, text
 
 
-def test_a_replace_keeps_symlinks_mode_owner_and_line_endings(tmp_path: Path) -> None:
+def test_a_replace_keeps_symlinks_mode_and_line_endings(tmp_path: Path) -> None:
     real = tmp_path / "real-config"
     real.write_bytes(b"[default]\r\nregion = eu-west-1\r\n")
     real.chmod(0o640)
-    if os.getuid() == 0:
-        os.chown(real, 1234, 1234)
     link = tmp_path / "config"
     link.symlink_to(real)
     result = merge(EXAMPLE, "bob", link)
@@ -52,8 +50,77 @@ def test_a_replace_keeps_symlinks_mode_owner_and_line_endings(tmp_path: Path) ->
     data = real.read_bytes()
     assert b"switchrole profiles for bob" in data and data.count(b"\n") == data.count(b"\r\n")  # CRLF kept
     assert real.stat().st_mode & 0o777 == 0o640
-    if os.getuid() == 0:
-        assert (real.stat().st_uid, real.stat().st_gid) == (1234, 1234)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_repository_file_of_another_user_keeps_its_owner(tmp_path: Path) -> None:
+    """A container running as root over a checkout owned by the host's user: the accounts file and the
+    bootstrap template may be edited there, and stay the checkout owner's."""
+    from switchrole.files import replace_text
+
+    config = tmp_path / "accounts.yaml"
+    config.write_text("old\n")
+    os.chown(config, 1234, 1234)
+    replace_text(config, "new\n")
+    assert config.read_text() == "new\n" and (config.stat().st_uid, config.stat().st_gid) == (1234, 1234)
+
+
+AWS_CONFIG = b"[default]\nregion = eu-west-1\n"
+
+
+def test_merging_into_a_read_only_file_is_refused(tmp_path: Path) -> None:
+    """`profiles --merge` rewrote a 0444 file (a rename needs only the folder to be writable)."""
+    config = tmp_path / "config"
+    config.write_bytes(AWS_CONFIG)
+    config.chmod(0o444)
+    before = config.stat()
+    result = merge(EXAMPLE, "bob", config)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        f"{config}: read-only (mode 0444): switchrole does not replace a file its owner made read-only "
+        f"(chmod u+w {config} first, if it should change)\n"
+    )
+    assert result.stdout == "" and config.read_bytes() == AWS_CONFIG
+    assert (config.stat().st_ino, config.stat().st_mode) == (before.st_ino, before.st_mode)  # not even replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+@pytest.mark.parametrize("mode", [0o644, 0o666])
+def test_merging_into_another_users_file_is_refused(tmp_path: Path, mode: int) -> None:
+    """`profiles --merge` took over a config of another user; as root it kept the owner but still wrote into a
+    file that is not the caller's (sudo with the wrong HOME). Refused, whatever the mode lets root do."""
+    import pwd
+
+    config = tmp_path / "config"
+    config.write_bytes(AWS_CONFIG)
+    config.chmod(mode)
+    os.chown(config, 65534, 65534)
+    link = tmp_path / "link"
+    link.symlink_to(config)  # through a symlink, the target's owner counts
+    for target in (config, link):
+        result = merge(EXAMPLE, "bob", target)
+        assert result.returncode == 2, result.stderr
+        try:
+            owner = f"{pwd.getpwuid(65534).pw_name} (uid 65534)"
+        except KeyError:
+            owner = "uid 65534"
+        me = f"{pwd.getpwuid(0).pw_name} (uid 0)"
+        assert result.stderr == (
+            f"{target}: belongs to {owner} and you are {me}: switchrole replaces only your own AWS config "
+            "(run it as that user, or merge into a copy)\n"
+        )
+        assert config.read_bytes() == AWS_CONFIG and config.stat().st_uid == 65534
+
+
+def test_onboard_refuses_a_read_only_accounts_file(tmp_path: Path) -> None:
+    config = tmp_path / "accounts.yaml"
+    config.write_text(EXAMPLE.read_text())
+    config.chmod(0o444)
+    args = ["onboard", "--name", "shop-stg", "--account-id", "444444444444", "--roles", "ReadOnly"]
+    result = runner.invoke(app, [*args, "--config", str(config)])
+    assert result.exit_code == 2 and "read-only (mode 0444)" in result.stderr, result.output
+    assert config.read_text() == EXAMPLE.read_text()
 
 
 def test_a_cr_only_file_keeps_its_line_endings(tmp_path: Path) -> None:
