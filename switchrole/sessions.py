@@ -10,9 +10,11 @@ path works under either reading (see the README, "MFA readings").
 
 Credentials are cached (:mod:`switchrole.client.cache`) so that one code
 serves every role until the session expires. A role whose
-``mfa.max_age_seconds`` the cached session has outlived asks for a new code (AWS checks ``aws:MultiFactorAuthAge``
-when the role is assumed). Role credentials are cached too, until shortly
-before they expire, so back-to-back commands in one role make one AssumeRole.
+``mfa.max_age_seconds`` the cached session has outlived asks for a new code
+(AWS checks ``aws:MultiFactorAuthAge`` when the role is assumed). Role
+credentials are cached too, until shortly before they expire, so back-to-back
+commands in one role make one AssumeRole. The code itself comes from
+:mod:`switchrole.client.prompt` when no option or variable gives it.
 """
 
 from __future__ import annotations
