@@ -29,9 +29,9 @@ from rich.console import Console  # noqa: E402
 
 from bench.organisations import organisation  # noqa: E402
 from switchrole import audit  # noqa: E402
-from switchrole.config import Organisation, from_data  # noqa: E402
+from switchrole.client.sessions import CredentialCache  # noqa: E402
 from switchrole.local.demo import HUB_ADMIN, Demo  # noqa: E402
-from switchrole.sessions import CredentialCache  # noqa: E402
+from switchrole.model.organisation import Organisation, from_data  # noqa: E402
 
 
 def bench_org(n: int) -> Organisation:
@@ -44,7 +44,7 @@ def bench_org(n: int) -> Organisation:
 
 def deploy(demo: Demo, bootstrap_at_once: int) -> dict[str, float]:
     """Demo.deploy with the bootstraps bounded (N node processes at once would not fit 2 cores)."""
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     org, timings = demo.org, {}
     accounts = [org.hub.account_id, *(a.account_id for a in org.accounts)]

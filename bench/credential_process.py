@@ -41,8 +41,8 @@ def timed(command: list[str], env: dict[str, str]) -> float:
 def seed_role_cache(env: dict[str, str], cache: CredentialCache, credentials: TemporaryCredentials) -> None:
     """The full path's own role cache entry for ARGV, so that the full path, too, answers without AWS."""
     code = (
-        "import sys; from switchrole.smoke import assume_role_params; "
-        "from switchrole.sessions import source_session, role_cache_key; "
+        "import sys; from switchrole.live.smoke import assume_role_params; "
+        "from switchrole.client.sessions import source_session, role_cache_key; "
         "params = assume_role_params(sys.argv[1], 'ana', 3600, None); "
         "print('\\0'.join(role_cache_key(source_session('hub'), {**params, 'SourceIdentity': False}, None)))"
     )
@@ -77,7 +77,8 @@ def main() -> int:
         for _ in range(args.runs):
             python.append(timed([sys.executable, "-c", "pass"], env))
             hit.append(timed([script, *ARGV], env))
-        full = [timed([sys.executable, "-m", "switchrole.cli", *ARGV], env) for _ in range(max(3, args.runs // 10))]
+        full_path = [sys.executable, "-m", "switchrole.cli.main", *ARGV]  # the Typer CLI itself, never the fast path
+        full = [timed(full_path, env) for _ in range(max(3, args.runs // 10))]
     base, fast, slow = statistics.median(python), statistics.median(hit), statistics.median(full)
     print(f"python -c pass                      {base * 1000:7.1f} ms (median of {len(python)})")
     print(f"switchrole assume, cached (fast)    {fast * 1000:7.1f} ms  {fast / base:4.1f}x  (goal <= {GOAL:.0f}x)")

@@ -162,7 +162,7 @@ def outcome(text: str, folder: Path, *args: str) -> tuple[int, str, float, float
     ``text``, run in this process (CPU time leaves out the machine's other work, and synthesis's Node child)."""
     from typer.testing import CliRunner
 
-    from switchrole.cli import app
+    from switchrole.cli.main import app
 
     path = folder / "accounts.yaml"
     path.write_bytes(text.encode("utf-8", errors="surrogatepass"))

@@ -14,11 +14,11 @@ base's cloud assembly is the previous step's):
 
 1. the changed file validates (``load_checked``): a file that does not is a generator bug, counted and skipped,
    never a product failure;
-2. both synthesize (``switchrole.assembly.synth``, cdk-nag included);
-3. the replacement guard (``switchrole.replacement.collisions``) is empty for every routine edit, and refuses
+2. both synthesize (``switchrole.infra.assembly.synth``, cdk-nag included);
+3. the replacement guard (``switchrole.infra.replacement.collisions``) is empty for every routine edit, and refuses
    the edits that really cannot deploy as one update (a role's path changed under the same IAM name, a user or
    group renamed only in case); a refused edit is dropped and the sequence continues from the previous file;
-4. the access review (``switchrole.access_diff.diff``) agrees with an independent recomputation of who may
+4. the access review (``switchrole.review.access_diff.diff``) agrees with an independent recomputation of who may
    switch where, read from the synthesized templates alone (hub group managed policies, memberships, the users'
    ``until:`` Deny policies, the target roles' trust policies) by a small IAM evaluator written here, at one
    fixed moment (``--now``): the sets of (user, account id, IAM role name) that gain and that lose access
@@ -62,8 +62,8 @@ os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
 
 import yaml  # noqa: E402
 
-from switchrole.config import Organisation, from_data  # noqa: E402
-from switchrole.errors import ConfigError  # noqa: E402
+from switchrole.model.errors import ConfigError  # noqa: E402
+from switchrole.model.organisation import Organisation, from_data  # noqa: E402
 from tests.factories import EXAMPLE, account_id, dump, generated  # noqa: E402
 
 Data = dict[str, Any]
@@ -446,7 +446,7 @@ def trust_mode(data: Data, ctx: Ctx) -> str:
 
 
 def _policy_count(data: Data, group: str) -> int:
-    from switchrole.policies import grant_policies
+    from switchrole.iam.policies import grant_policies
 
     return len(grant_policies(_org(data), group))
 
@@ -723,7 +723,7 @@ class Estate:
 
     @classmethod
     def read(cls, assembly: Path) -> Estate:
-        from switchrole.templates import resolve, templates
+        from switchrole.infra.assembly_reader import resolve, templates
 
         hub_template: dict[str, Any] | None = None
         hub = ""
@@ -943,12 +943,12 @@ class Campaign:
     def load(self, data: Data) -> Organisation:
         path = self.workdir / "candidate.yaml"
         path.write_text(dump(data))
-        from switchrole.validate import load_checked
+        from switchrole.infra.validate import load_checked
 
         return load_checked(path)
 
     def build(self, data: Data, org: Organisation) -> Step:
-        from switchrole.assembly import synth
+        from switchrole.infra.assembly import synth
 
         self._n += 1
         assembly = self.workdir / f"a{self._n}" / "cdk.out"
@@ -976,8 +976,8 @@ class Campaign:
 
     def check_step(self, base: Step, head: Step, edit: str, sequence: int, n: int) -> bool:
         """Guard and review for one step; True when the step is deployable (the sequence moves on to it)."""
-        from switchrole.access_diff import diff
-        from switchrole.replacement import collisions
+        from switchrole.infra.replacement import collisions
+        from switchrole.review.access_diff import diff
 
         start = time.monotonic()
         found = collisions(base.assembly, head.assembly)

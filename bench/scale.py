@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.organisations import organisation  # noqa: E402
-from switchrole.config import Organisation, from_data  # noqa: E402
-from switchrole.policies import (  # noqa: E402
+from switchrole.iam.policies import (  # noqa: E402
     GROUP_MANAGED_POLICIES,
     MANAGED_POLICY_CHARS,
     document,
@@ -34,6 +33,7 @@ from switchrole.policies import (  # noqa: E402
     policy_chars,
     trust_policy,
 )
+from switchrole.model.organisation import Organisation, from_data  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
 MODES = ("stacks", "stacksets")

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from bench.organisations import organisation
-from switchrole.assembly import synth
-from switchrole.config import from_data
-from switchrole.validate import check
+from switchrole.infra.assembly import synth
+from switchrole.infra.validate import check
+from switchrole.model.organisation import from_data
 
 
 def main() -> None:

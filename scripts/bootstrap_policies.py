@@ -1,4 +1,4 @@
-"""Write switchrole/bootstrap_policies.py: the policies the pinned CDK CLI's bootstrap gives each role it assumes.
+"""Write switchrole/iam/bootstrap_policies.py: the policies the pinned CDK CLI's bootstrap gives each role it assumes.
 
 ``switchrole audit`` acknowledges a bootstrap role only when it carries no more than these (an
 AdministratorAccess attached to the lookup role is a finding). Run after upgrading the CDK CLI in package.json;
@@ -14,13 +14,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET = ROOT / "switchrole" / "bootstrap_policies.py"
+TARGET = ROOT / "switchrole" / "iam" / "bootstrap_policies.py"
 
 
 def source() -> str:
     import yaml
 
-    from switchrole.bootstrap import cdk_template_path, policies_of
+    from switchrole.infra.bootstrap import cdk_template_path, policies_of
 
     template = yaml.safe_load(cdk_template_path(ROOT / "node_modules" / ".bin" / "cdk").read_text())
     version = json.loads((ROOT / "node_modules" / "aws-cdk" / "package.json").read_text())["version"]

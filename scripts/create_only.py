@@ -1,4 +1,4 @@
-"""Write switchrole/create_only.py: what forces each resource type switchrole deploys to be replaced.
+"""Write switchrole/infra/create_only.py: what forces each resource type switchrole deploys to be replaced.
 
 The facts come from CloudFormation's own resource provider schemas, as cfn-lint ships them: a type's
 ``createOnlyProperties`` are the properties whose change makes CloudFormation replace the resource (create the
@@ -22,7 +22,7 @@ TYPES = (  # every resource type switchrole's templates hold (tests/test_replace
     "AWS::IAM::User",
     "AWS::IAM::UserToGroupAddition",
 )
-TARGET = Path(__file__).resolve().parent.parent / "switchrole" / "create_only.py"
+TARGET = Path(__file__).resolve().parent.parent / "switchrole" / "infra" / "create_only.py"
 
 
 def facts() -> dict[str, tuple[str, ...]]:

@@ -3,7 +3,7 @@
 
 import sys
 
-from switchrole.cli import run
+from switchrole.cli.main import run
 
 if __name__ == "__main__":
     sys.exit(run(["smoke", *sys.argv[1:]]))

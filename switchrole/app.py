@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from switchrole.assembly import main
+from switchrole.infra.assembly import main
 
 __all__ = ["main"]
 

@@ -3,7 +3,7 @@
 ``switchrole assume``/``session`` run before every ``aws`` command of a generated profile, so their cached
 answer must not wait for the CLI's imports (Typer, Rich, boto3, the organisation model): this module tries
 :func:`switchrole.client.invocation.cached_answer` first, with the standard library alone, and hands
-everything else (and every miss) to :func:`switchrole.cli.run` unchanged.
+everything else (and every miss) to :func:`switchrole.cli.main.run` unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> Any:
             sys.stdout.write(answer + "\n")
             sys.stdout.flush()
             return 0
-    from switchrole.cli import run
+    from switchrole.cli.main import run
 
     return run(args)
 

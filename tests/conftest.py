@@ -24,8 +24,8 @@ os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 from aws_cdk.assertions import Template  # noqa: E402
 
-from switchrole.config import Organisation  # noqa: E402
-from switchrole.validate import load_checked  # noqa: E402
+from switchrole.infra.validate import load_checked  # noqa: E402
+from switchrole.model.organisation import Organisation  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +36,7 @@ def example_org() -> Organisation:
 @pytest.fixture(scope="session")
 def example_assembly_dir(tmp_path_factory: pytest.TempPathFactory, example_org: Organisation) -> Path:
     """The example's cloud assembly, synthesized once (jsii start-up costs ~2.5 s per synth)."""
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     out = tmp_path_factory.mktemp("assembly") / "cdk.out"
     synth(example_org, out)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from switchrole.config import Organisation, from_data, loads
+from switchrole.model.organisation import Organisation, from_data, loads
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "accounts.yaml"

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from fnmatch import fnmatchcase
 from typing import Any
 
-from switchrole.config import Organisation
+from switchrole.model.organisation import Organisation
 
 
 def _as_list(value: Any) -> list[Any]:

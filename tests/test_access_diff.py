@@ -12,9 +12,9 @@ import pytest
 from factories import EXAMPLE, rename_kind, variant
 from typer.testing import CliRunner
 
-from switchrole.access_diff import diff as access_diff
-from switchrole.cli import app
-from switchrole.validate import load_checked
+from switchrole.cli.main import app
+from switchrole.infra.validate import load_checked
+from switchrole.review.access_diff import diff as access_diff
 
 runner = CliRunner()
 AWS_POLICY = "arn:aws:iam::aws:policy"

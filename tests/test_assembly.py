@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from switchrole.config import Organisation
+from switchrole.model.organisation import Organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,8 +34,8 @@ def test_in_an_app_of_ones_own_cdk_nag_checks_switchrole_stacks_only(example_org
     import aws_cdk as cdk
     from aws_cdk import aws_s3 as s3
 
-    from switchrole import nag
-    from switchrole.assembly import APP_CONTEXT, add_stacks
+    from switchrole.infra import nag
+    from switchrole.infra.assembly import APP_CONTEXT, add_stacks
 
     def synthesized(bucket_in_hub: bool) -> list[str]:
         app = cdk.App(outdir=str(tmp_path / f"hub-{bucket_in_hub}"), post_cli_context=APP_CONTEXT)

@@ -13,14 +13,14 @@ import pytest
 from factories import EXAMPLE, variant
 from typer.testing import CliRunner
 
-from switchrole import audit
-from switchrole.audit import AccountResult, AuditReport, Finding
-from switchrole.cli import app
-from switchrole.config import Organisation, loads
-from switchrole.documents import admitted, difference, same
-from switchrole.errors import ConfigError
-from switchrole.summary import warnings
-from switchrole.templates import UnresolvedIntrinsic, expected_state, resolve
+from switchrole.cli.main import app
+from switchrole.iam.compare import admitted, difference, same
+from switchrole.infra.assembly_reader import UnresolvedIntrinsic, expected_state, resolve
+from switchrole.live import audit
+from switchrole.live.audit import AccountResult, AuditReport, Finding
+from switchrole.model.errors import ConfigError
+from switchrole.model.organisation import Organisation, loads
+from switchrole.review.summary import warnings
 
 HUB = "111111111111"
 HUB_ARN = f"arn:aws:iam::{HUB}:"
@@ -269,7 +269,7 @@ def test_expired_entries_still_in_the_file_are_findings() -> None:
 
 
 def test_fix_commands_quote_documents_and_names_for_the_shell(example_org: Organisation) -> None:
-    from switchrole.templates import ExpectedRole
+    from switchrole.infra.assembly_reader import ExpectedRole
 
     role = ExpectedRole("Odd name", "/switchrole/", TRUST, frozenset({"arn:aws:iam::aws:policy/ReadOnlyAccess"}),
                         {"Inline": {"Version": "2012-10-17", "Statement": []}}, None, 3600)  # fmt: skip
@@ -289,7 +289,7 @@ def test_fix_commands_quote_documents_and_names_for_the_shell(example_org: Organ
 
 
 def test_markdown_report_carries_each_fix_in_a_code_block() -> None:
-    from switchrole.audit.cli import to_markdown
+    from switchrole.cli.audit import to_markdown
 
     org = loads(EXAMPLE.read_text())
     report = AuditReport([AccountResult("identity", HUB, hub=True, findings=[finding("extra-membership")])], 90)
@@ -345,7 +345,7 @@ def test_an_unreachable_endpoint_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_table_and_summary_lines(capsys: pytest.CaptureFixture[str]) -> None:
-    from switchrole.audit.cli import render
+    from switchrole.cli.audit import render
 
     org = loads(EXAMPLE.read_text(), "accounts.yaml")
     clean = AuditReport([AccountResult("identity", HUB, hub=True), AccountResult("shop", "2" * 12)], 90)

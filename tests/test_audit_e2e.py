@@ -21,9 +21,9 @@ from rich.console import Console
 from terminal import SWITCHROLE, in_terminal
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.config import loads
+from switchrole.cli.main import app
 from switchrole.local.demo import HUB_ADMIN, Demo
+from switchrole.model.organisation import loads
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from switchrole.config import Organisation
+from switchrole.iam.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
 from switchrole.local.authz import (
     ALLOW,
     DENY,
@@ -21,7 +21,7 @@ from switchrole.local.authz import (
     totp,
     totp_valid,
 )
-from switchrole.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
+from switchrole.model.organisation import Organisation
 
 ALICE = "arn:aws:iam::111111111111:user/alice"
 
@@ -144,7 +144,7 @@ class TestGeneratedPoliciesAsRequests:
         """Issue 19: the cached 12-hour MFA session could swap the user's MFA device and mint access keys. Now
         creating or re-activating credentials and enabling, resyncing or deactivating an MFA device need MFA
         under 900 s; a session without MFA (long-term keys, console sign-in without MFA) can still enrol."""
-        from switchrole.sessions import SESSION_SECONDS
+        from switchrole.client.sessions import SESSION_SECONDS
 
         docs = [mfa_self_management_policy("111111111111")]
         own = "arn:aws:iam::111111111111:user/alice"

@@ -6,9 +6,9 @@ import pytest
 
 from bench.organisations import organisation
 from bench.scale import naive_policy, policy_stats
-from switchrole.config import from_data
-from switchrole.policies import MANAGED_POLICY_CHARS, policy_chars
-from switchrole.validate import check
+from switchrole.iam.policies import MANAGED_POLICY_CHARS, policy_chars
+from switchrole.infra.validate import check
+from switchrole.model.organisation import from_data
 
 
 @pytest.mark.parametrize("n", [10, 1000, 5000])

@@ -13,9 +13,16 @@ import pytest
 import yaml
 from factories import EXAMPLE, ROOT
 
-from switchrole.bootstrap import ASSUMED_ROLES, DEPLOYER_ROLES, EXECUTION_ROLE, cdk_template_path, policies_of, render
-from switchrole.bootstrap_policies import BOOTSTRAP_POLICIES
-from switchrole.validate import load_checked
+from switchrole.iam.bootstrap_policies import BOOTSTRAP_POLICIES
+from switchrole.infra.bootstrap import (
+    ASSUMED_ROLES,
+    DEPLOYER_ROLES,
+    EXECUTION_ROLE,
+    cdk_template_path,
+    policies_of,
+    render,
+)
+from switchrole.infra.validate import load_checked
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 
@@ -28,7 +35,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
 
 def test_the_audit_table_is_the_pinned_cdk_templates() -> None:
-    """switchrole/bootstrap_policies.py is what scripts/bootstrap_policies.py writes from the installed CLI."""
+    """switchrole/iam/bootstrap_policies.py is what scripts/bootstrap_policies.py writes from the installed CLI."""
     assert policies_of(yaml.safe_load(cdk_template_path(CDK).read_text())) == BOOTSTRAP_POLICIES
     assert BOOTSTRAP_POLICIES["lookup"]["managed"] == ["ReadOnlyAccess"]
 

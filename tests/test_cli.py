@@ -12,7 +12,7 @@ import pytest
 from factories import EXAMPLE, ROOT, variant
 from typer.testing import CliRunner
 
-from switchrole.cli import app
+from switchrole.cli.main import app
 
 runner = CliRunner()
 

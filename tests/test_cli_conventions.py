@@ -14,11 +14,11 @@ from rich.console import Console
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from switchrole import cli
-from switchrole.cli import app
-from switchrole.config import load
+from switchrole.cli import main as cli
+from switchrole.cli.main import app
 from switchrole.local.authz import MFA_READINGS
-from switchrole.matrix import records, to_table
+from switchrole.model.organisation import load
+from switchrole.review.matrix import records, to_table
 
 runner = CliRunner()
 
@@ -64,7 +64,7 @@ def test_help_reads_like_a_conventional_cli(name: str) -> None:
 
 def test_the_help_renderer_is_where_typer_has_it() -> None:
     """help_style replaces one method of Typer's: fail loudly when an upgrade moves it."""
-    assert typer.core.TyperOption.display_type_rich.__module__ == "switchrole.help_style"
+    assert typer.core.TyperOption.display_type_rich.__module__ == "switchrole.cli.help_style"
 
 
 def test_mfa_readings_are_the_emulator_s() -> None:
@@ -287,7 +287,7 @@ def test_every_command_summary_is_one_line() -> None:
 
 def test_the_audit_defaults_are_the_audit_module_s() -> None:
     """cli.py states them as literals (importing the audit package would load boto3 for every command)."""
-    from switchrole.audit.findings import DEFAULT_MAX_KEY_AGE, WORKERS
+    from switchrole.live.audit.findings import DEFAULT_MAX_KEY_AGE, WORKERS
 
     defaults = {p.name: p.default for _, c in commands() if c.name == "audit" for p in c.params}
     assert (defaults["max_key_age"], defaults["workers"]) == (DEFAULT_MAX_KEY_AGE, WORKERS)

@@ -14,9 +14,9 @@ from botocore.configloader import raw_config_parse
 from factories import EXAMPLE, example_data, variant
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.clients import MergeConflict, merge_profiles, profiles_block, switchrole_command
-from switchrole.config import Organisation
+from switchrole.cli.main import app
+from switchrole.client.profiles import MergeConflict, merge_profiles, profiles_block, switchrole_command
+from switchrole.model.organisation import Organisation
 
 GOLDEN = Path(__file__).parent / "golden"
 runner = CliRunner()

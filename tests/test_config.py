@@ -10,9 +10,9 @@ import pytest
 from factories import EXAMPLE, variant
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.config import Organisation, loads
-from switchrole.errors import ConfigError
+from switchrole.cli.main import app
+from switchrole.model.errors import ConfigError
+from switchrole.model.organisation import Organisation, loads
 
 runner = CliRunner()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from switchrole.config import Organisation, utc_now
+from switchrole.client.switch import SmokeRequest
+from switchrole.live.smoke import SmokeReport
 from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Check, Demo, Identity, records, summary, table
-from switchrole.smoke import SmokeReport, SmokeRequest
+from switchrole.model.organisation import Organisation, utc_now
 
 ROLE = "arn:aws:iam::222222222222:role/switchrole/Admin"
 
@@ -70,8 +71,8 @@ users:
 def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_path: Path) -> None:
     """Found by the lifecycle campaign: "Admin granted in other accounts only" picked prod2's Admin, which admits
     nobody, and expected the hub's refusal; its trust's explicit Deny refuses first (the row failed)."""
-    from switchrole.config import loads
     from switchrole.local.authz import TRUST_DENY
+    from switchrole.model.organisation import loads
 
     org = loads(TWO_PRODS, "two.yaml")
     demo = unstarted_demo(org, tmp_path)
@@ -107,8 +108,8 @@ def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Pa
     """Found by the lifecycle campaign: a kind removed from an account deletes the role there, so its switch is
     refused for that (the emulator says "the role does not exist"; AWS a plain AccessDenied), not by the hub; a
     user leaving is refused by the hub (no Allow any more)."""
-    from switchrole.config import loads
     from switchrole.local.authz import NO_IDENTITY_ALLOW, NO_SUCH_ROLE
+    from switchrole.model.organisation import loads
 
     old, new = loads(BEFORE, "before.yaml"), loads(AFTER, "after.yaml")
     demo = unstarted_demo(old, tmp_path)

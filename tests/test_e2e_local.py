@@ -24,12 +24,13 @@ import pytest
 from rich.console import Console
 from terminal import AWS, SWITCHROLE, in_terminal
 
-from switchrole.access_diff import diff as access_diff
-from switchrole.config import loads
+from switchrole.client.switch import request_for
+from switchrole.live.smoke import run_smoke
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
 from switchrole.local.demo import HUB_ADMIN, Check, Demo, cdk_binary
 from switchrole.local.server import admin_get
-from switchrole.smoke import request_for, run_smoke
+from switchrole.model.organisation import loads
+from switchrole.review.access_diff import diff as access_diff
 
 pytestmark = pytest.mark.e2e
 
@@ -603,8 +604,8 @@ def test_a_hub_administrator_the_file_does_not_name_reaches_no_role_in_any_targe
 def test_verify_sees_what_an_update_left_behind(demo: tuple[Demo, list[Check], list[Check]]) -> None:
     """The demo's read-back fails on state the templates do not have: a membership the file removed, a
     switchrole role the template dropped. (Put back afterwards: the module's emulator is shared.)"""
-    from switchrole.config import MANAGED_BY_TAG
     from switchrole.local.verify import differences
+    from switchrole.model.organisation import MANAGED_BY_TAG
 
     running, _, _ = demo
     with running.aws.authorization_off():

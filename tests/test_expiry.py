@@ -15,14 +15,14 @@ import pytest
 from factories import EXAMPLE, variant
 from typer.testing import CliRunner
 
-from switchrole import clients
-from switchrole.access_diff import diff
-from switchrole.cli import app
-from switchrole.config import Organisation, expired_entries, expiring_entries, loads
-from switchrole.errors import ConfigError, format_path
-from switchrole.matrix import records, to_markdown
-from switchrole.smoke import explain_denied, request_for
-from switchrole.summary import warnings
+from switchrole.cli.main import app
+from switchrole.client import profiles as clients
+from switchrole.client.switch import explain_denied, request_for
+from switchrole.model.errors import ConfigError, format_path
+from switchrole.model.organisation import Organisation, expired_entries, expiring_entries, loads
+from switchrole.review.access_diff import diff
+from switchrole.review.matrix import records, to_markdown
+from switchrole.review.summary import warnings
 
 runner = CliRunner()
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
@@ -300,7 +300,7 @@ users:
 def test_a_strict_trust_admits_each_user_only_until_their_access_ends() -> None:
     """The hub grant ends at until:, and so does the strict trust's admission: a hub Allow from elsewhere (a hub
     administrator's sts:AssumeRole on *) cannot reopen the role for a user whose grant is over."""
-    from switchrole.policies import trust_policy
+    from switchrole.iam.policies import trust_policy
 
     org = loads(STRICT, "strict.yaml")
     statements = trust_policy(org, org.account("prod"), org.role_kinds["Admin"])["Statement"]
@@ -321,7 +321,7 @@ def test_a_strict_trust_admits_each_user_only_until_their_access_ends() -> None:
 
 
 def test_a_strict_trust_without_ends_keeps_its_single_statement() -> None:
-    from switchrole.policies import trust_policy
+    from switchrole.iam.policies import trust_policy
 
     org = loads(STRICT.replace(", until: 2027-03-31T00:00:00Z", "").replace(", until: 2027-02-01T00:00:00Z", ""))
     (statement,) = trust_policy(org, org.account("prod"), org.role_kinds["Admin"])["Statement"]

@@ -174,7 +174,7 @@ def test_no_failure_prints_a_credential(fake_sts: str, tmp_path: Path) -> None:
 
 
 def test_redaction_is_the_last_resort_on_every_line() -> None:
-    from switchrole.redact import redact
+    from switchrole.client.redact import redact
 
     line = f'AccessKeyId={KEY} "SecretAccessKey": "{SECRET}" <SessionToken>{TOKEN}</SessionToken>'
     cleaned = redact(line)
@@ -200,7 +200,7 @@ AWS_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documen
     ],
 )
 def test_redaction_hides_every_credential_shape(text: str, hidden: str) -> None:
-    from switchrole.redact import REDACTED, redact
+    from switchrole.client.redact import REDACTED, redact
 
     cleaned = redact(text)
     assert hidden not in cleaned and REDACTED in cleaned, cleaned
@@ -219,7 +219,7 @@ def test_redaction_hides_every_credential_shape(text: str, hidden: str) -> None:
     ],
 )
 def test_redaction_leaves_ordinary_words_alone(harmless: str) -> None:
-    from switchrole.redact import redact
+    from switchrole.client.redact import redact
 
     assert redact(harmless) == harmless
 
@@ -268,7 +268,7 @@ def test_every_line_smoke_and_assume_print_passes_the_redaction(monkeypatch: pyt
     credential written in two pieces is still seen whole."""
     import io
 
-    from switchrole.redact import redacted_output
+    from switchrole.client.redact import redacted_output
 
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setattr(sys, "stdout", out)
@@ -290,8 +290,9 @@ def test_a_folded_table_cell_is_redacted_whole() -> None:
 
     from rich.console import Console
 
-    from switchrole.smoke import SmokeReport, SmokeRequest
-    from switchrole.smoke_cli import summary_table
+    from switchrole.cli.smoke import summary_table
+    from switchrole.client.switch import SmokeRequest
+    from switchrole.live.smoke import SmokeReport
 
     report = SmokeReport(SmokeRequest(ROLE), assumed_arn=f"arn:aws:sts::222222222222:assumed-role/{SECRET}/a")
     buffer = io.StringIO()
@@ -467,7 +468,7 @@ def test_a_deadline_that_is_not_a_number_of_seconds_is_a_usage_error(tmp_path: P
 
 
 def test_the_time_to_type_the_mfa_code_does_not_count() -> None:
-    from switchrole.deadline import Deadline
+    from switchrole.client.deadline import Deadline
 
     deadline = Deadline(0.5, "smoke")  # not started: its clock only
     with deadline.paused():
@@ -493,7 +494,7 @@ def test_an_unreachable_endpoint_is_the_cause_not_an_mfa_hint(tmp_path: Path, as
 def test_role_arns_from_the_accounts_file_are_shown_whole() -> None:
     """A role path and name of 40 characters mixing cases and digits looks like a secret key to the shape
     rules: an ARN the accounts file names is left whole, a secret beside it is still redacted."""
-    from switchrole.redact import never_redact, redact
+    from switchrole.client.redact import never_redact, redact
 
     arn = "arn:aws:iam::222222222222:role/teams/platform/DatabaseAdministrator2"
     assert "[redacted]" in redact(arn)  # the shape rule alone
@@ -518,7 +519,7 @@ def test_nested_redaction_wraps_each_stream_once(monkeypatch: pytest.MonkeyPatch
     """The console entry and the command both ask for the redaction: one wrapper per stream, not two."""
     import io
 
-    from switchrole.redact import RedactingStream, redacted_output
+    from switchrole.client.redact import RedactingStream, redacted_output
 
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     with redacted_output(stdout=False):

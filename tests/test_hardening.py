@@ -11,11 +11,11 @@ import pytest
 from factories import EXAMPLE, build, generated, rename_kind, variant
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.config import loads
-from switchrole.console import switch_role_url
-from switchrole.errors import ConfigError
-from switchrole.policies import grant_policies, trust_policy
+from switchrole.cli.main import app
+from switchrole.client.console import switch_role_url
+from switchrole.iam.policies import grant_policies, trust_policy
+from switchrole.model.errors import ConfigError
+from switchrole.model.organisation import loads
 
 runner = CliRunner()
 STACKSETS = EXAMPLE.parent / "examples" / "stacksets.yaml"
@@ -248,7 +248,7 @@ def test_console_display_names_are_cut_to_64_characters() -> None:
 def test_stacksets_links_of_long_keys_stay_apart_and_keep_their_account_token() -> None:
     """The StackSets link names a role ``${AWS::AccountId}-<key>``: keys alike at both ends are refused, and a
     key containing ACCOUNT is not taken for the account id's placeholder."""
-    from switchrole.console import portable_switch_role_url
+    from switchrole.client.console import portable_switch_role_url
 
     key = "A" * 26 + "{}" + "A" * 26  # 53 characters: 51 fit after "<12 digits>-"
     roles = {key.format(c): {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"} for c in "BC"}
@@ -310,7 +310,7 @@ HUB_ROOT_LOOKALIKES = ("BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata
 def colliding(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Role kinds named like what switchrole generates next to them, in both deployment modes; hub users and
     groups named like the ids the CDK and switchrole use at the hub stack's root."""
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     roles = {
         "Admin": {"managed_policies": ["AdministratorAccess"], "trust": "strict"},
@@ -397,7 +397,7 @@ def test_local_credentials_are_checked_and_quoted(monkeypatch: pytest.MonkeyPatc
 def test_session_tags_carry_only_the_callers_own_values_never_transitive_never_a_role_tag() -> None:
     """Issue 19: session tags were the caller's to choose (any value, transitive at will), and a session tag
     overrides a role tag of the same key, so `session_tags` could not safely feed attribute-based policies."""
-    from switchrole.policies import checked_grant_policies, trust_policy
+    from switchrole.iam.policies import checked_grant_policies, trust_policy
 
     def tagged(data: Any) -> None:
         data["roles"]["ReadOnly"]["session_tags"] = ["team"]

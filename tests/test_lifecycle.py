@@ -15,9 +15,9 @@ from factories import EXAMPLE, rename_kind, variant
 from iam_eval import trust_admits
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.config import Organisation, loads
-from switchrole.validate import load_checked
+from switchrole.cli.main import app
+from switchrole.infra.validate import load_checked
+from switchrole.model.organisation import Organisation, loads
 
 runner = CliRunner()
 HUB = "111111111111"
@@ -42,7 +42,7 @@ def after(after_file: Path) -> Organisation:
 
 @pytest.fixture(scope="module")
 def templates(after: Organisation, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     out = tmp_path_factory.mktemp("lifecycle-assembly") / "cdk.out"
     return {s.stack_name: json.loads(s.template.read_text()) for s in synth(after, out)}

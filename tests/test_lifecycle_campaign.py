@@ -12,9 +12,9 @@ import pytest
 from factories import dump
 
 from bench import lifecycle
-from switchrole.access_diff import diff
-from switchrole.assembly import synth
-from switchrole.config import Organisation
+from switchrole.infra.assembly import synth
+from switchrole.model.organisation import Organisation
+from switchrole.review.access_diff import diff
 
 NOW = lifecycle.DEFAULT_NOW
 
@@ -41,8 +41,8 @@ def test_the_generator_is_seeded() -> None:
 
 def test_every_edit_kind_applies_somewhere() -> None:
     """Each edit, tried on both starting organisations with a few seeds, yields a file that validates."""
-    from switchrole.config import from_data
-    from switchrole.validate import check
+    from switchrole.infra.validate import check
+    from switchrole.model.organisation import from_data
 
     for edit, _ in lifecycle.ROUTINE + lifecycle.REFUSED:
         applied = 0
@@ -102,8 +102,8 @@ def test_the_check_fails_when_the_review_leaves_a_change_out(
 
 def test_the_guard_refusal_edits_are_refused(tmp_path: Path) -> None:
     """A role path moved under the same IAM name cannot deploy as one update: the campaign expects a refusal."""
-    from switchrole.replacement import collisions
-    from switchrole.validate import load_checked
+    from switchrole.infra.replacement import collisions
+    from switchrole.infra.validate import load_checked
 
     base_data = lifecycle.example()
     head_data = lifecycle.example()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from factories import variant
 
-from switchrole.config import loads
+from switchrole.model.organisation import loads
 
 
 def test_cfn_lint_reports_nothing(example_assembly_dir: Path) -> None:
@@ -43,8 +43,8 @@ def test_cdk_nag_passes_with_every_finding_acknowledged_for_a_reason(example_ass
 
 def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
     """Proves the pack is really active: a wildcard inline policy is not silently accepted."""
-    from switchrole.assembly import synth
-    from switchrole.nag import SynthFailed
+    from switchrole.infra.assembly import synth
+    from switchrole.infra.nag import SynthFailed
 
     def change(data: Any) -> None:
         data["roles"]["ReadOnly"]["inline_policies"] = {
@@ -63,7 +63,7 @@ def test_cdk_nag_fails_synth_on_an_unacknowledged_finding(tmp_path: Path) -> Non
 
 
 def test_a_finding_acknowledged_in_the_accounts_file_passes(tmp_path: Path) -> None:
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     def change(data: Any) -> None:
         data["roles"]["ReadOnly"]["inline_policies"] = {

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from switchrole.config import loads
 from switchrole.local import demo as demo_module
 from switchrole.local.kept import Kept, NotKept, find
 from switchrole.local.server import LocalAws
+from switchrole.model.organisation import loads
 
 EXE = [sys.executable, "-m", "switchrole.cli"]
 ORG = """\

@@ -9,8 +9,8 @@ import pytest
 from factories import EXAMPLE
 from typer.testing import CliRunner
 
-from switchrole.cli import app
-from switchrole.config import load
+from switchrole.cli.main import app
+from switchrole.model.organisation import load
 
 runner = CliRunner()
 

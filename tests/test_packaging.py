@@ -24,7 +24,7 @@ from packaging.requirements import Requirement
 from typer.testing import CliRunner
 
 from scripts.lock import closure, key
-from switchrole.cli import app
+from switchrole.cli.main import app
 from switchrole.local import extra
 from switchrole.scaffold import FILES
 from switchrole.scaffold.wheel import FILE_NAME, WheelError, build, repack, running_wheel
@@ -88,8 +88,8 @@ def test_an_installed_wheel_packs_back_to_its_own_bytes(tmp_path: Path) -> None:
     assert installed.returncode == 0, installed.stderr
     dist = Distribution.at(tmp_path / "site" / INFO)
     assert repack(dist) == wheel
-    (tmp_path / "site" / "switchrole" / "cli.py").write_text("# changed\n")
-    with pytest.raises(WheelError, match=r"switchrole/cli\.py: differs from switchrole's installation record"):
+    (tmp_path / "site" / "switchrole" / "cli" / "main.py").write_text("# changed\n")
+    with pytest.raises(WheelError, match=r"switchrole/cli/main\.py: differs from switchrole's installation record"):
         repack(dist)
 
 

@@ -9,8 +9,7 @@ import pytest
 from factories import build, generated, load_data
 from iam_eval import granted, reachable, trust_admits
 
-from switchrole.config import Organisation
-from switchrole.policies import (
+from switchrole.iam.policies import (
     GRANT_POLICY_TARGET_CHARS,
     GROUP_MANAGED_POLICIES,
     MANAGED_POLICY_CHARS,
@@ -24,6 +23,7 @@ from switchrole.policies import (
     trust_policy,
     user_expiry_policy,
 )
+from switchrole.model.organisation import Organisation
 
 
 def trust_of(org: Organisation, account: str, role: str) -> dict:

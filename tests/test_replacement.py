@@ -17,18 +17,18 @@ from factories import EXAMPLE, generated, load_data, variant
 from typer.testing import CliRunner
 
 from scripts.create_only import TYPES, source
-from switchrole.cli import app
-from switchrole.create_only import CREATE_ONLY
-from switchrole.replacement import collisions, update_problems
-from switchrole.validate import load_checked
+from switchrole.cli.main import app
+from switchrole.infra.create_only import CREATE_ONLY
+from switchrole.infra.replacement import collisions, update_problems
+from switchrole.infra.validate import load_checked
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_table_is_cfn_lints_schemas() -> None:
-    """switchrole/create_only.py is what scripts/create_only.py writes from the installed cfn-lint's schemas."""
-    assert (ROOT / "switchrole" / "create_only.py").read_text() == source()
+    """switchrole/infra/create_only.py is what scripts/create_only.py writes from the installed cfn-lint's schemas."""
+    assert (ROOT / "switchrole" / "infra" / "create_only.py").read_text() == source()
     assert CREATE_ONLY["AWS::IAM::ManagedPolicy"] == ("Description", "ManagedPolicyName", "Path")
 
 
@@ -144,7 +144,7 @@ def test_every_type_switchrole_deploys_is_in_the_table(example_assemblies: dict[
 
 @pytest.fixture(scope="module")
 def example_assemblies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     out = {}
     for name, path in (("stacks", EXAMPLE), ("stacksets", ROOT / "examples" / "stacksets.yaml")):
@@ -164,7 +164,7 @@ def test_moving_an_until_is_an_update() -> None:
 
 
 def load_data_text(text: str) -> Any:
-    from switchrole.config import loads
+    from switchrole.model.organisation import loads
 
     return loads(text, "head.yaml")
 
@@ -181,7 +181,7 @@ def boundary_org(accounts: int) -> Any:
 
 def test_a_group_crossing_a_grant_policy_boundary_is_an_update_both_ways() -> None:
     """The descriptions said (1/2), then (1/3): every policy of the group was replaced, and collided."""
-    from switchrole.policies import grant_policies
+    from switchrole.iam.policies import grant_policies
 
     small, large = boundary_org(14), boundary_org(22)
     assert len(grant_policies(small, "ops")) < len(grant_policies(large, "ops"))

@@ -12,11 +12,11 @@ import pytest
 from factories import EXAMPLE, build, generated, variant
 from typer.testing import CliRunner
 
-from switchrole.access_diff import AccessDiff, diff
-from switchrole.cli import app
-from switchrole.config import Organisation
-from switchrole.review_fit import GITHUB_COMMENT_LIMIT, REVIEW_LIMIT
-from switchrole.validate import load_checked
+from switchrole.cli.main import app
+from switchrole.infra.validate import load_checked
+from switchrole.model.organisation import Organisation
+from switchrole.review.access_diff import AccessDiff, diff
+from switchrole.review.fit import GITHUB_COMMENT_LIMIT, REVIEW_LIMIT
 
 GOLDEN = Path(__file__).parent / "golden"
 ROLES = {
@@ -158,7 +158,7 @@ def test_a_limit_of_0_writes_every_row(base: Organisation) -> None:
 
 def test_the_cli_names_the_command_that_shows_everything(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`switchrole diff` caps its Markdown by default and says how to see all of it (--max-chars 0)."""
-    from switchrole import replacement
+    from switchrole.infra import replacement
 
     monkeypatch.setattr(replacement, "update_problems", lambda *args, **kwargs: [])  # no synthesis: not this test's
 
@@ -190,7 +190,7 @@ def test_a_grouped_review_holds_no_html_but_its_own(
     """Grouping adds <details> lists: the only raw HTML in the review; what the file says is still text."""
     from test_review_forgery import _head, _with_resource, visible
 
-    from switchrole import review_fit
+    from switchrole.review import fit as review_fit
 
     monkeypatch.setattr(review_fit, "INLINE_NAMES", 1)  # collapse every list of two names or more
     head = _with_resource(_head(tmp_path), resource)

@@ -14,10 +14,10 @@ from factories import EXAMPLE, variant
 from markdown_it import MarkdownIt
 from typer.testing import CliRunner
 
-from switchrole.access_diff import diff as access_diff
-from switchrole.cli import app
-from switchrole.config import Organisation
-from switchrole.validate import load_checked
+from switchrole.cli.main import app
+from switchrole.infra.validate import load_checked
+from switchrole.model.organisation import Organisation
+from switchrole.review.access_diff import diff as access_diff
 
 INJECTIONS = [
     "x\n<!--",  # the reported one: an HTML block that never closes
@@ -122,7 +122,7 @@ def test_validate_refuses_control_characters_in_policy_strings(tmp_path: Path) -
 
 @pytest.mark.parametrize("char", ["\t", "\r", "\x00", "\x1f", "\x7f", "\x85", "\x9f"])
 def test_every_control_character_is_refused_in_a_policy_value(char: str) -> None:
-    from switchrole.schema import _policy_document
+    from switchrole.model.schema import _policy_document
 
     doc = {
         "Version": "2012-10-17",
@@ -133,7 +133,7 @@ def test_every_control_character_is_refused_in_a_policy_value(char: str) -> None
 
 
 def test_the_matrix_and_links_markdown_say_how_many_rows_they_hold() -> None:
-    from switchrole.matrix import records, to_markdown
+    from switchrole.review.matrix import records, to_markdown
 
     org = load_checked(EXAMPLE)
     rows = records(org)

@@ -13,9 +13,9 @@ from factories import EXAMPLE
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
-from switchrole import yaml_bounds
-from switchrole.cli import app
-from switchrole.errors import ConfigError
+from switchrole.cli.main import app
+from switchrole.model import yaml_bounds
+from switchrole.model.errors import ConfigError
 
 runner = CliRunner()
 TEXT = EXAMPLE.read_text()
@@ -256,7 +256,7 @@ def test_the_limits_leave_room_for_5000_accounts() -> None:
     from factories import dump
 
     from bench.organisations import organisation
-    from switchrole.yaml_bounds import MAX_ANCHORS, MAX_LINES, MAX_NODES, CheckingComposer
+    from switchrole.model.yaml_bounds import MAX_ANCHORS, MAX_LINES, MAX_NODES, CheckingComposer
 
     text = dump(organisation(5000))
     yaml = YAML(typ="rt")
@@ -324,7 +324,7 @@ def test_cdk_nag_findings_are_one_line_each_and_nothing_else(tmp_path: Path, com
 
 def test_a_failed_cloudformation_validation_is_one_line_per_finding(tmp_path: Path) -> None:
     """CDK's built-in template validation fails synthesis on an error (it printed a block of warnings before)."""
-    from switchrole.nag import findings
+    from switchrole.infra.nag import findings
 
     report = tmp_path / "validation-report.json"
     violation = {
@@ -348,7 +348,7 @@ def test_a_failed_cloudformation_validation_is_one_line_per_finding(tmp_path: Pa
 def test_a_file_with_policy_problems_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """validate parsed a file twice when the generated policies had problems (to name their lines): twice the
     time of the largest step for a large file."""
-    from switchrole import validate
+    from switchrole.infra import validate
 
     parses: list[int] = []
     real = YAML.load

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 from factories import EXAMPLE, dump, example_data, rename_kind
 
-from switchrole.policies import grant_policies
-from switchrole.validate import load_checked
+from switchrole.iam.policies import grant_policies
+from switchrole.infra.validate import load_checked
 
 pytestmark = pytest.mark.e2e
 EXE = [sys.executable, "-m", "switchrole.cli"]
@@ -143,7 +143,7 @@ def test_an_account_onboarded_on_the_kept_emulator_as_the_printed_steps_say(
         (tmp_path / name).write_text((EXAMPLE.parent / name).read_text())
     (tmp_path / "node_modules").symlink_to(EXAMPLE.parent / "node_modules")
     (tmp_path / "accounts.yaml").write_text(files[-1].read_text())  # `cdk bootstrap` synthesizes it too
-    switchrole = f"{sys.executable} -m switchrole.cli"
+    switchrole = f"{sys.executable} -m switchrole.cli.main"
     script = f"""set -euo pipefail
     source {kept / "local-aws.env"}
     {switchrole} onboard --name data-qa --account-id 888888888888 --roles ReadOnly --grant readers:ReadOnly \\
@@ -181,7 +181,7 @@ def test_the_kept_emulator_works_as_its_closing_lines_say(
     files, _, stderr, kept = month
     assert kept is not None
     env_file = str(kept / "local-aws.env")
-    switchrole = f"{sys.executable} -m switchrole.cli"
+    switchrole = f"{sys.executable} -m switchrole.cli.main"
     lines = [line.split("#")[0].strip() for line in stderr.splitlines()[-6:]]
     user = lines[1].split("--user ")[1].rstrip(')"') if "--user" in lines[1] else ""
     assert lines[0] == f"source {env_file}"

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from switchrole.sessions import (
+from switchrole.client.sessions import (
     CredentialCache,
     SessionFailed,
     TemporaryCredentials,
@@ -79,7 +79,7 @@ def test_cache_files_are_private_and_survive_a_second_process(tmp_path: Path) ->
     (entry,) = (tmp_path / "cache").iterdir()
     assert stat.S_IMODE(entry.stat().st_mode) == 0o600
     program = (
-        "import sys; from pathlib import Path; from switchrole.sessions import CredentialCache; "
+        "import sys; from pathlib import Path; from switchrole.client.sessions import CredentialCache; "
         "c = CredentialCache(Path(sys.argv[1])).get('session', ('AKIALONGTERM', sys.argv[2], '')); "
         "print(c.access_key_id if c else 'none')"
     )

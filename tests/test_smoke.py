@@ -18,13 +18,15 @@ import pytest
 from botocore.stub import Stubber
 from rich.console import Console
 
-from switchrole import policies, smoke_cli
-from switchrole.assume import AssumeRequest, assume_role
-from switchrole.config import Organisation, loads
+from switchrole.cli import smoke as smoke_cli
+from switchrole.client.assume import AssumeRequest, assume_role
+from switchrole.client.sessions import CredentialCache
+from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, utc_iso
+from switchrole.iam import policies
+from switchrole.live.smoke import SmokeReport, check_user, run_smoke
 from switchrole.local.authz import totp
 from switchrole.local.server import LocalAws
-from switchrole.sessions import CredentialCache
-from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke, utc_iso
+from switchrole.model.organisation import Organisation, loads
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN" * 4

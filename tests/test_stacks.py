@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from switchrole.config import Organisation
-from switchrole.policies import grant_policies, mfa_self_management_policy
+from switchrole.iam.policies import grant_policies, mfa_self_management_policy
+from switchrole.model.organisation import Organisation
 
 
 def roles(template: Template) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import boto3
 import pytest
 from factories import ROOT, build, generated
 
-from switchrole.assembly import synth
-from switchrole.stacksets import MAX_DESCRIPTION, describe_role_keys, plan
-from switchrole.validate import load_checked
+from switchrole.infra.assembly import synth
+from switchrole.infra.stacksets import MAX_DESCRIPTION, describe_role_keys, plan
+from switchrole.infra.validate import load_checked
 
 EXAMPLE = ROOT / "examples" / "stacksets.yaml"
 
@@ -106,7 +106,7 @@ def test_role_templates_are_account_agnostic_and_take_grantees_as_parameters(
 
 def test_template_counts_are_the_synthesized_ones(assembly: Path, stack_sets: dict[str, dict[str, Any]]) -> None:
     """What validate counts before synthesis (cfn_limits) is what each StackSet template and the stack hold."""
-    from switchrole.cfn_limits import roles_count
+    from switchrole.infra.limits import roles_count
 
     org = load_checked(EXAMPLE)
     plans = {p.name: p for p in plan(org)}
@@ -178,7 +178,7 @@ def test_a_role_template_of_many_long_kind_keys_builds() -> None:
     """17 kind keys of 64 characters: "Stack description must be <= 1024 bytes" crashed validate in StackSets mode."""
     import aws_cdk as cdk
 
-    from switchrole.stacks.stacksets_stack import RoleSetStack
+    from switchrole.infra.stacks.stacksets_stack import RoleSetStack
 
     kind = {"managed_policies": ["ReadOnlyAccess"], "role_path": "/"}  # path + 64-character name: the console's 64
     roles = {f"{chr(65 + i)}{'x' * 63}": kind for i in range(17)}
@@ -238,7 +238,7 @@ def test_a_stackset_template_over_the_body_limit_is_a_clean_validate_error(tmp_p
     CloudFormation's 51,200-byte TemplateBody. validate gave a PolicyError traceback; now one line, exit 2."""
     from typer.testing import CliRunner
 
-    from switchrole.cli import app
+    from switchrole.cli.main import app
 
     def fence(kind: int) -> dict[str, Any]:  # a Deny (no cdk-nag finding) of about 8,500 characters
         buckets = [f"arn:aws:s3:::kind{kind}-bucket-{n:03d}-of-a-long-name/*" for n in range(170)]
@@ -263,7 +263,7 @@ def test_a_root_ou_target_excludes_the_hub_and_validate_warns(tmp_path: Path) ->
     accepts it) and validate warns, exit 0, that every other account of the organisation gets the roles."""
     from typer.testing import CliRunner
 
-    from switchrole.cli import app
+    from switchrole.cli.main import app
 
     text = EXAMPLE.read_text().replace(
         "{ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}", "{ou: r-exam, roles: [Admin]}"

@@ -14,12 +14,12 @@ from aws_cdk.assertions import Template
 from factories import build, generated
 from typer.testing import CliRunner
 
-from switchrole import cfn_limits
-from switchrole.cfn_limits import assembly_problems, hub_count, roles_count
-from switchrole.cli import app
-from switchrole.config import Organisation
-from switchrole.errors import format_path
-from switchrole.validate import check
+from switchrole.cli.main import app
+from switchrole.infra import limits as cfn_limits
+from switchrole.infra.limits import assembly_problems, hub_count, roles_count
+from switchrole.infra.validate import check
+from switchrole.model.errors import format_path
+from switchrole.model.organisation import Organisation
 
 STACKSETS = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-abcd"]}
 
@@ -164,8 +164,8 @@ def test_template_sizes_at_the_edge(example_org: Organisation, example_assembly_
 @pytest.fixture(scope="module")
 def failed_synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
     """What synthesis says of a file past the checks above (built without them), with a low size limit."""
-    from switchrole.assembly import synth
-    from switchrole.nag import SynthFailed
+    from switchrole.infra.assembly import synth
+    from switchrole.infra.nag import SynthFailed
 
     out = tmp_path_factory.mktemp("failed") / "cdk.out"
     with pytest.MonkeyPatch.context() as patch:

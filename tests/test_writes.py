@@ -12,7 +12,7 @@ import pytest
 from factories import EXAMPLE
 from typer.testing import CliRunner
 
-from switchrole.cli import app
+from switchrole.cli.main import app
 
 runner = CliRunner()
 EXE = [sys.executable, "-m", "switchrole.cli"]
@@ -56,7 +56,7 @@ def test_a_replace_keeps_symlinks_mode_and_line_endings(tmp_path: Path) -> None:
 def test_a_repository_file_of_another_user_keeps_its_owner(tmp_path: Path) -> None:
     """A container running as root over a checkout owned by the host's user: the accounts file and the
     bootstrap template may be edited there, and stay the checkout owner's."""
-    from switchrole.files import replace_text
+    from switchrole.review.writes import replace_text
 
     config = tmp_path / "accounts.yaml"
     config.write_text("old\n")

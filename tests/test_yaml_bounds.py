@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from switchrole import yaml_bounds
-from switchrole.yaml_bounds import CheckingComposer, Refused, prescan
+from switchrole.model import yaml_bounds
+from switchrole.model.yaml_bounds import CheckingComposer, Refused, prescan
 
 
 @pytest.fixture(autouse=True)

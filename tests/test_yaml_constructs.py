@@ -9,7 +9,7 @@ import pytest
 from factories import EXAMPLE
 from typer.testing import CliRunner
 
-from switchrole.cli import app
+from switchrole.cli.main import app
 
 runner = CliRunner()
 TEXT = EXAMPLE.read_text()
@@ -190,9 +190,9 @@ def test_a_base_revision_with_merge_keys_is_still_reviewed(tmp_path: Path) -> No
     from a file or a git revision as the base."""
     import subprocess
 
-    from switchrole.access_diff import load_base
-    from switchrole.config import loads
-    from switchrole.errors import ConfigError
+    from switchrole.model.errors import ConfigError
+    from switchrole.model.organisation import loads
+    from switchrole.review.access_diff import load_base
 
     merged = TEXT.replace(ERIN, "erin:  {<<: {groups: [readers]}}", 1)
     with pytest.raises(ConfigError, match="merge key"):

@@ -40,10 +40,11 @@ import boto3
 from rich.console import Console
 from rich.table import Table
 
-from switchrole.access_diff import diff as access_diff
-from switchrole.bootstrap import bootstrap_role_arn
-from switchrole.bootstrap import render as bootstrap_template
-from switchrole.config import Organisation, RoleKind, TargetAccount, ended, utc_now
+from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for
+from switchrole.infra.assembly_reader import stacks
+from switchrole.infra.bootstrap import bootstrap_role_arn
+from switchrole.infra.bootstrap import render as bootstrap_template
+from switchrole.live.smoke import SmokeReport, check_user, run_smoke
 from switchrole.local.authz import (
     IDENTITY_DENY,
     NO_IDENTITY_ALLOW,
@@ -57,8 +58,8 @@ from switchrole.local.authz import (
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, TOKEN_FILE, Kept
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
-from switchrole.smoke import SmokeFailed, SmokeReport, SmokeRequest, check_user, request_for, run_smoke
-from switchrole.templates import stacks
+from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, utc_now
+from switchrole.review.access_diff import diff as access_diff
 
 PROJECT = Path(__file__).resolve().parents[2]
 HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
@@ -236,7 +237,7 @@ class Demo:
         return process
 
     def synth(self, org: Organisation) -> None:
-        """Synthesize ``org`` into the demo's assembly in a child process (the same switchrole.assembly.synth
+        """Synthesize ``org`` into the demo's assembly in a child process (the same switchrole.infra.assembly.synth
         as `switchrole synth`). jsii's kernel, the node process that importing aws_cdk starts, then lives in the
         child: in the demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(),
         and never under a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""

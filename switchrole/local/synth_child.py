@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def main() -> int:
-    from switchrole.assembly import synth
+    from switchrole.infra.assembly import synth
 
     org = pickle.load(sys.stdin.buffer)  # from the demo that started this process, never from a file
     synth(org, Path(sys.argv[1]))

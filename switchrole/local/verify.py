@@ -16,8 +16,8 @@ from typing import Any
 
 import boto3
 
-from switchrole.config import HUB_PATH, MANAGED_BY_TAG
-from switchrole.templates import members, names, of_type, stacks, templates
+from switchrole.infra.assembly_reader import members, names, of_type, stacks, templates
+from switchrole.model.organisation import HUB_PATH, MANAGED_BY_TAG
 
 SessionFor = Callable[[str], boto3.Session]
 

@@ -1,8 +1,0 @@
-"""Reusable constructs, one per concept. (Never add a top-level ``constructs/`` package: it shadows the library.)"""
-
-from switchrole.constructs.cross_account_role import CrossAccountRole
-from switchrole.constructs.hub_access_group import HubAccessGroup
-from switchrole.constructs.hub_user import HubUser
-from switchrole.constructs.mfa_enforcement import MfaEnforcementPolicy
-
-__all__ = ["CrossAccountRole", "HubAccessGroup", "HubUser", "MfaEnforcementPolicy"]

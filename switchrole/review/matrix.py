@@ -1,0 +1,138 @@
+"""The access matrix: who may switch into what, as reviewers read it (JSON rows, a Markdown table, or a
+terminal table grouped by user and coloured by environment like the console links)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from switchrole.client.profiles import colour
+from switchrole.model.markdown import escape
+from switchrole.model.organisation import Access, Organisation, iso, utc_now
+
+COLUMNS = (
+    "user",
+    "group",
+    "account_name",
+    "account_id",
+    "role",
+    "role_name",
+    "role_arn",
+    "mfa_required",
+    "mfa_max_age_seconds",
+    "max_session_duration",
+    "external_id_required",
+    "source_identity_required",
+    "strict_trust",
+    "until",
+    "expired",
+)
+
+
+def record(access: Access, now: datetime.datetime | None = None) -> dict[str, Any]:
+    """One row; ``until`` is when IAM ends this switch (the earlier of the grant's and the user's ``until:``,
+    null: it does not end), ``expired`` whether it has ended at ``now``."""
+    role = access.role
+    return {
+        "user": access.user,
+        "group": access.group,
+        "account_name": access.account.name,
+        "account_id": access.account.account_id,
+        "role": role.key,
+        "role_name": role.name,
+        "role_arn": role.arn(access.account.account_id),
+        "mfa_required": role.mfa_required,
+        "mfa_max_age_seconds": role.mfa_max_age_seconds if role.mfa_required else None,
+        "max_session_duration": role.max_session_duration,
+        "external_id_required": role.external_id is not None,
+        "source_identity_required": role.source_identity,
+        "strict_trust": role.strict_trust,
+        "until": None if access.until is None else iso(access.until),
+        "expired": access.expired(now or utc_now()),
+    }
+
+
+def records(org: Organisation, user: str | None = None, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
+    """One row per (user, group, account, role) the file grants, in file order (expired ones too, marked)."""
+    now = now or utc_now()
+    return [record(a, now) for a in org.access(user)]
+
+
+def nobody_note(org: Organisation) -> str:
+    """The ``trust: strict`` roles nobody may switch into (they have no rows above)."""
+    nobody = org.strict_roles_admitting_nobody()
+    if not nobody:
+        return ""
+    where = ", ".join(f"{kind.key} in {account.name} ({account.account_id})" for account, kind in nobody)
+    return f"\nAdmits nobody (trust: strict, no user granted): {where}\n"
+
+
+def _conditions(r: dict[str, Any]) -> str:
+    named = (
+        ("external id", r["external_id_required"]),
+        ("source identity", r["source_identity_required"]),
+        ("strict trust", r["strict_trust"]),
+    )
+    return ", ".join(name for name, on in named if on) or "-"
+
+
+def _session(r: dict[str, Any]) -> str:
+    return f"{r['max_session_duration'] / 3600:g} h"
+
+
+def _until(r: dict[str, Any], expired: str = "**expired** ") -> str:
+    return (expired if r["expired"] else "") + (r["until"] or "-")
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The table, names escaped (:mod:`switchrole.model.markdown`), then how many rows it holds: a rendering that lost
+    rows does not pass for the whole matrix."""
+    header = ("user", "group", "account", "role", "MFA", "session", "conditions", "until")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in rows:
+        mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
+        names = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"])
+        cells = (*(escape(n, table=True) for n in names), mfa, _session(r), _conditions(r), _until(r))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join([*lines, "", count_line(rows)]) + "\n"
+
+
+def count_line(rows: list[dict[str, Any]]) -> str:
+    users = len({r["user"] for r in rows})
+    return f"{len(rows)} switch{'' if len(rows) == 1 else 'es'} for {users} user{'' if users == 1 else 's'}"
+
+
+def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
+    """The terminal form: one section per user (named once), accounts coloured by environment (prod red,
+    staging orange, dev green), an MFA opt-out in bold red; account and role names are never cut."""
+    colours = {a.name: colour(a) for a in org.accounts}
+    table = Table(title=f"Who may switch into what ({org.source})", title_justify="left")
+    table.add_column("user", style="bold", no_wrap=True)
+    table.add_column("account", no_wrap=True)
+    table.add_column("role", no_wrap=True)
+    table.add_column("via group", overflow="fold")
+    table.add_column("MFA", overflow="fold")
+    table.add_column("session", no_wrap=True)
+    table.add_column("conditions", overflow="fold")
+    table.add_column("until", overflow="fold")
+    previous = None
+    for r in rows:
+        if previous is not None and r["user"] != previous:
+            table.add_section()
+        mfa = Text(f"<= {r['mfa_max_age_seconds']} s") if r["mfa_required"] else Text("not required", "bold red")
+        table.add_row(
+            r["user"] if r["user"] != previous else "",
+            Text(r["account_name"], style=f"#{colours[r['account_name']]}"),
+            r["role"],
+            r["group"],
+            mfa,
+            _session(r),
+            _conditions(r),
+            Text(_until(r, expired="expired "), "bold red" if r["expired"] else ""),
+        )
+        previous = r["user"]
+    table.caption = f"{len(rows)} switch(es) for {len({r['user'] for r in rows})} user(s)"
+    return table
