@@ -17,9 +17,11 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export NPM_CONFIG_UPDATE_NOTIFIER := false
 # Under Node 20 the CDK CLI's AWS SDK warns on every call that its 2027 releases need Node 22 (see README).
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+# Material for MkDocs prints an end-of-life notice (May 2027; see mkdocs.yml) on every build.
+export NO_MKDOCS_2_WARNING := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint bench fuzz lifecycle wheel lock clean
+.PHONY: setup test demo synth validate lint docs bench fuzz lifecycle wheel lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -50,6 +52,10 @@ lint: setup
 	$(BIN)/ruff format --check switchrole tests scripts bench app.py
 	$(BIN)/mypy switchrole app.py
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml switchrole/scaffold/files/github/workflows/*.yml
+
+# The documentation site (mkdocs.yml, docs/): every link, anchor and page checked (--strict); `mkdocs serve` to read it.
+docs: setup
+	$(BIN)/mkdocs build --strict -d .cache/site
 
 bench: setup
 	$(BIN)/python bench/credential_process.py

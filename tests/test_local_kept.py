@@ -94,12 +94,14 @@ def test_a_failed_demo_says_where_its_files_are(tmp_path: Path, monkeypatch: pyt
 
 
 def test_the_closing_lines_are_the_readme_s(tmp_path: Path) -> None:
-    """The README's "Living in a kept emulator" shows the lines the demo prints (paths and user aside)."""
+    """The docs' "Living in a kept emulator" (docs/emulator.md, once the README's) shows the lines the demo prints
+    (paths and user aside)."""
     kept = Kept(str(tmp_path), "http://127.0.0.1:5000", 42, "/x/accounts.yaml", "eu-west-1")
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    page = (Path(__file__).parent.parent / "docs" / "emulator.md").read_text()
+    section = page.split("\n## Living in a kept emulator\n")[1].split("\n## ")[0]
     for line in demo_module.kept_instructions(kept, loads(ORG))[1:]:
         command = line.split("#")[0].strip().replace(str(tmp_path), "/tmp/switchrole-demo-XXXX").replace("ana", "alice")
-        assert command in readme, command
+        assert command in section, command
 
 
 def test_a_planted_state_file_cannot_choose_what_stop_removes_or_signals(tmp_path: Path) -> None:

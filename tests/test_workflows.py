@@ -112,8 +112,8 @@ def test_the_oidc_deploy_role_template_is_narrow_and_lints_clean() -> None:
 def test_the_docs_name_the_controls_that_keep_branches_from_deploying() -> None:
     """workflow_dispatch runs deploy.yml as it is on the chosen branch, which may edit it: the `if:` is defence in
     depth, and the docs must say that the environment's branch rule and the role's trust are the controls."""
-    readme = (ROOT / "README.md").read_text()
-    workflows = readme.split("\n### Workflows\n")[1].split("\n### ")[0]
+    workflows = (ROOT / "docs" / "workflows.md").read_text()  # once the README's "Workflows" section
+    assert workflows.startswith("# Workflows\n")
     assert "(the job's `if:`" not in workflows  # the old claim: the if: keeps other branches out
     for words in ("workflow file cannot enforce", "deployment-branch rule", "defence in depth",
                   "`repo:<owner>/<repo>:environment:production`", "which the role refuses"):  # fmt: skip
