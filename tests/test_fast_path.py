@@ -113,20 +113,22 @@ def test_the_same_invocation_in_the_same_surroundings_is_answered_from_the_cache
 @pytest.mark.parametrize(
     "change",
     [
-        lambda home: (home / "credentials").write_text("[hub]\naws_access_key_id = AKIAROTATED\n"),
-        lambda home: (home / "config").write_text("[profile hub]\nendpoint_url = http://127.0.0.1:5000\n"),
-        lambda home: (home / "credentials").unlink(),
-        lambda home: os.environ.__setitem__("AWS_ACCESS_KEY_ID", "ASIAVAULT"),
-        lambda home: os.environ.__setitem__("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
-        lambda home: os.environ.__setitem__("AWS_PROFILE", "other"),
+        lambda home, env: (home / "credentials").write_text("[hub]\naws_access_key_id = AKIAROTATED\n"),
+        lambda home, env: (home / "config").write_text("[profile hub]\nendpoint_url = http://127.0.0.1:5000\n"),
+        lambda home, env: (home / "credentials").unlink(),
+        lambda home, env: env.setenv("AWS_ACCESS_KEY_ID", "ASIAVAULT"),
+        lambda home, env: env.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        lambda home, env: env.setenv("AWS_PROFILE", "other"),
     ],
     ids=["keys-rotated", "config-edited", "credentials-gone", "env-keys", "env-endpoint", "env-profile"],
 )
-def test_anything_that_may_choose_other_credentials_or_endpoint_misses(surroundings: Path, change: Any) -> None:
+def test_anything_that_may_choose_other_credentials_or_endpoint_misses(
+    surroundings: Path, change: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     options = parse(ARGV)
     assert options is not None
     remember(options, ANSWER)
-    change(surroundings)
+    change(surroundings, monkeypatch)  # variables through monkeypatch: undone after the test
     assert cached_answer(ARGV) is None
     assert cached_answer([*ARGV[:-2], "--mfa-serial", "arn:aws:iam::111111111111:mfa/bo"]) is None
 
