@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,14 @@ def templates(example_assembly_dir: Path) -> dict[str, Template]:
     for path in sorted(example_assembly_dir.glob("*.template.json")):
         result[path.name.removesuffix(".template.json")] = Template.from_json(json.loads(path.read_text()))
     return result
+
+
+@pytest.fixture(autouse=True)
+def _aws_environment_unchanged() -> Iterator[None]:
+    """A test that sets AWS_*/SWITCHROLE_* variables without monkeypatch would change them for every later test
+    (an AWS_PROFILE left behind made 54 later tests fail): each test must leave them as it found them."""
+    before = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "SWITCHROLE_"))}
+    yield
+    after = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "SWITCHROLE_"))}
+    changed = sorted({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})  # names only
+    assert not changed, f"the test changed {', '.join(changed)} for every later test: use monkeypatch.setenv"
