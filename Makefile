@@ -51,6 +51,7 @@ lint: setup
 	$(BIN)/ruff check switchrole tests scripts bench app.py
 	$(BIN)/ruff format --check switchrole tests scripts bench app.py
 	$(BIN)/mypy switchrole app.py
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml switchrole/scaffold/files/github/workflows/*.yml
 
 # The documentation site (mkdocs.yml, docs/): every link, anchor and page checked (--strict); `mkdocs serve` to read it.

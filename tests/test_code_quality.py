@@ -1,4 +1,4 @@
-"""ruff and mypy are part of the test suite: a lint failure is a test failure."""
+"""ruff, mypy and the import contracts are part of the test suite: a lint failure is a test failure."""
 
 from __future__ import annotations
 
@@ -31,3 +31,12 @@ def test_ruff_format() -> None:
 def test_mypy() -> None:
     result = run("mypy", "switchrole", "app.py")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contracts() -> None:
+    """One folder per concern, imports one way, and no CDK or emulator under the model, IAM or client code
+    (pyproject.toml, [tool.importlinter])."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout

@@ -6,7 +6,7 @@ MFA, but whether the caller's own policies do (the hub grants require
 ``aws:MultiFactorAuthPresent``, and the hub's MFA policy denies everything
 without it) is contested, and the field reports say they do not. A session
 from ``sts:GetSessionToken`` with the code carries MFA for both sides, so this
-path works under either reading (see the README, "MFA readings").
+path works under either reading (documentation: "The embedded local AWS", MFA readings).
 
 Credentials are cached (:mod:`switchrole.client.cache`) so that one code
 serves every role until the session expires. A role whose

@@ -214,7 +214,8 @@ def classify(
         return SmokeFailed(
             "no-credentials",
             f"no source credentials: {held}; keep the hub user's keys in the profile, or with aws-vault give it "
-            "`credential_process = aws-vault exec HUB --json` or run `aws-vault exec HUB -- ...` (README: aws-vault)",
+            "`credential_process = aws-vault exec HUB --json` or run `aws-vault exec HUB -- ...` "
+            "(documentation: profiles, aws-vault)",
             EXIT_USAGE,
         )
     if isinstance(exc, botocore.exceptions.EndpointConnectionError | botocore.exceptions.ConnectTimeoutError):

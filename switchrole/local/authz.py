@@ -479,7 +479,7 @@ def _caller(request: Any) -> tuple[str, str | None, Any]:
 
 STRICT, LENIENT = "strict", "lenient"
 MFA_READINGS = (STRICT, LENIENT)
-# How this emulator answers the contested question (see the README, "MFA readings"); the server starts strict.
+# How this emulator answers the contested question (documentation: the local AWS, MFA readings); it starts strict.
 MFA_READING = {"value": STRICT}
 
 

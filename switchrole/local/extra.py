@@ -1,7 +1,7 @@
 """Is the embedded local AWS installed? It is switchrole's "local" extra (moto[server]), not a dependency.
 
 Why an extra: moto[server] and what it pulls in (Flask, cryptography, docker, jsonschema, ...) is most of an
-installation (see the README, "Install"), and only ``switchrole local demo`` runs it: validate, synth, assume,
+installation (documentation: Install), and only ``switchrole local demo`` runs it: validate, synth, assume,
 profiles, diff, init and audit against AWS need none of it. moto is imported by the emulator's own process only
 (:mod:`switchrole.local.server`), so without this check a missing extra would surface late, as a traceback in a
 server log. The one check is here: a command that starts the emulator calls :func:`require` before any work,

@@ -128,7 +128,7 @@ class LocalAws:
         self._post("switchrole/organization", json.dumps({"id": organization_id, "accounts": accounts}))
 
     def set_mfa_reading(self, reading: str) -> None:
-        """Play the strict or the lenient reading of IAM's MFA keys from now on (see the README)."""
+        """Play the strict or the lenient reading of IAM's MFA keys from now on (documentation: the local AWS)."""
         self._post("switchrole/mfa-reading", reading)
         self.mfa_reading = reading
 

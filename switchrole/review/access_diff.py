@@ -679,7 +679,7 @@ def _settings(base: Organisation | None, head: Organisation, result: AccessDiff)
     if base.deployment.mode != head.deployment.mode:
         result.destructive.append(
             f"deployment mode {base.deployment.mode} -> {head.deployment.mode}: every role moves to other stacks, "
-            "which create the same role names; remove the roles first (README, StackSets)"
+            "which create the same role names; remove the roles first (documentation: StackSets)"
         )
     modelled = {"account_id", "organization_id", "mode", "ou_targets"}
     for section, old_value, new_value in (
