@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from switchrole.cli import main as cli
+from switchrole.cli import local_commands
 from switchrole.cli.main import app
 from switchrole.local.authz import MFA_READINGS
 from switchrole.model.organisation import load
@@ -68,7 +68,7 @@ def test_the_help_renderer_is_where_typer_has_it() -> None:
 
 
 def test_mfa_readings_are_the_emulator_s() -> None:
-    annotation = get_args(get_type_hints(cli.local_demo, include_extras=True)["mfa_reading"])[0]
+    annotation = get_args(get_type_hints(local_commands.local_demo, include_extras=True)["mfa_reading"])[0]
     assert get_args(annotation) == MFA_READINGS
 
 
@@ -286,7 +286,7 @@ def test_every_command_summary_is_one_line() -> None:
 
 
 def test_the_audit_defaults_are_the_audit_module_s() -> None:
-    """cli.py states them as literals (importing the audit package would load boto3 for every command)."""
+    """The cli states them as literals (importing the audit package would load boto3 for every command)."""
     from switchrole.live.audit.findings import DEFAULT_MAX_KEY_AGE, WORKERS
 
     defaults = {p.name: p.default for _, c in commands() if c.name == "audit" for p in c.params}

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from switchrole.cli import main as cli
+from switchrole.cli import client_commands
+from switchrole.cli.main import app
 from switchrole.client.cache import CredentialCache, TemporaryCredentials
 from switchrole.client.invocation import KIND, cached_answer, invocation_key, parse, remember
 from switchrole.client.profiles import profiles
@@ -61,9 +62,9 @@ def typer_options(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> dict[str,
         seen.update(options)
         return "{}"
 
-    monkeypatch.setattr(cli, "_credential_process", capture)
+    monkeypatch.setattr(client_commands, "_credential_process", capture)
     with pytest.raises(SystemExit) as exited:
-        cli.app(args=argv, prog_name="switchrole")
+        app(args=argv, prog_name="switchrole")
     assert exited.value.code == 0
     return seen
 

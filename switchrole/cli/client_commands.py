@@ -1,0 +1,272 @@
+"""The commands for the person's machine: profiles, links, and the credential_process commands assume and
+session (with logout).
+
+Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from switchrole.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    HubProfileOption,
+    TokenCodeOption,
+    UserOption,
+    fail,
+    guarded,
+    known_user,
+    load,
+)
+
+
+def profiles(
+    user: UserOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+    hub_profile: Annotated[
+        str | None,
+        typer.Option(
+            "--hub-profile", help="Profile holding the user's hub credentials (default: hub.name; A-Z a-z 0-9 +=,.@_-)."
+        ),
+    ] = None,
+    mfa_serial: Annotated[
+        str | None,
+        typer.Option("--mfa-serial", help="MFA device ARN, or a hardware token's serial (default: mfa/<user>)."),
+    ] = None,
+    merge: Annotated[
+        Path | None, typer.Option("--merge", help="Update this AWS config file in place (only switchrole's block).")
+    ] = None,
+    command: Annotated[
+        str | None,
+        typer.Option("--command", help="How profiles run switchrole (default: this installation's absolute path)."),
+    ] = None,
+) -> None:
+    """AWS CLI profiles for every role the user may switch into (an ~/.aws/config fragment; never credentials).
+
+    Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
+    """
+    from switchrole.client.profiles import (
+        MergeConflict,
+        merge_profiles,
+        merge_summary,
+        no_roles_note,
+        profile_option_problems,
+        profiles_block,
+        read_aws_config,
+    )
+    from switchrole.review.writes import (
+        FileWriteError,
+        as_lf,
+        check_replaceable,
+        line_ending,
+        locked,
+        replace_text,
+        with_line_ending,
+    )
+
+    problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
+    if problems:
+        raise fail(problems)
+    org = load(config)
+    known_user(org, user, config)
+    block = guarded(
+        lambda: profiles_block(
+            org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
+        )
+    )
+    note = no_roles_note(org, user)  # the block is empty: merged, it removes the profiles the user had
+    if merge is None:
+        if note:
+            typer.echo(f"note: {note}; the output lists none", err=True)
+        typer.echo(block, nl=False)
+        return
+    try:
+        with locked(merge):  # a second merge waits, then merges into this one's result
+            check_replaceable(merge, personal=True)  # another user's file, or a read-only one: refused
+            existing = guarded(lambda: read_aws_config(merge))
+            # edited as LF lines (the block's markers are found by line), written back in the file's own endings
+            updated = with_line_ending(merge_profiles(as_lf(existing), block, user), line_ending(existing))
+            if updated != existing:
+                replace_text(merge, updated, personal=True)
+    except (MergeConflict, FileWriteError) as exc:
+        raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
+    changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
+    verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
+    typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
+    if note:
+        typer.echo(f"note: {note}; the block lists none", err=True)
+
+
+def links(
+    user: UserOption,
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[
+        Literal["text", "md", "html", "extend-switch-roles"],
+        typer.Option("--format", "-f", help="text, md, html, or extend-switch-roles (the AESR extension's INI)."),
+    ] = "text",
+) -> None:
+    """Console Switch Role links for every role the user may switch into."""
+    from switchrole.client import profiles as clients
+
+    org = load(config)
+    known_user(org, user, config)
+    items = clients.links(org, user)
+    note = clients.no_roles_note(org, user)
+    if format == "extend-switch-roles" and note:  # the extension refuses a configuration without a target
+        raise fail(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
+    if format == "extend-switch-roles" and not any(link.console for link in items):
+        raise fail(
+            f"{user} has no role the console can switch into (each needs an external id or a source identity): "
+            "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"
+        )
+    if note:
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the format's empty document
+    renderers = {
+        "text": lambda: clients.links_text(items),
+        "md": lambda: clients.links_markdown(items),
+        "html": lambda: clients.links_html(items, title=f"Switch roles for {user}"),
+        "extend-switch-roles": lambda: clients.extend_switch_roles(org, user),
+    }
+    typer.echo(renderers[format](), nl=False)
+
+
+def _source(hub_profile: str | None) -> Any:
+    import botocore.exceptions
+
+    from switchrole.client.sessions import SourceFailed, source_session
+
+    try:
+        return source_session(hub_profile)
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise fail(f"--hub-profile: {exc}") from None
+    except SourceFailed as exc:
+        raise fail(exc.message, exc.exit_code) from None
+
+
+def _credential_process(options: dict[str, Any], obtain: Callable[[], Any]) -> str:
+    """The credential_process answer of ``assume`` and ``session``: ``obtain()``'s credentials as JSON, for
+    stdout, obtained under the command's deadline, and cached for the fast path under the invocation
+    ``options`` (:mod:`switchrole.client.invocation`). Everything else either prints goes to stderr through the
+    last-resort redaction, and a failure is its one line and exit code."""
+    from switchrole.client import deadline
+    from switchrole.client.invocation import remember
+    from switchrole.client.redact import redact, redacted_output
+    from switchrole.client.switch import SmokeFailed
+
+    with redacted_output(stdout=False):  # stdout carries the credentials, and nothing else
+        try:
+            seconds = deadline.configured_seconds()
+        except deadline.DeadlineError as exc:
+            raise fail(str(exc)) from None
+        try:
+            with deadline.running(seconds, str(options["command"])):  # the answer is printed after it
+                answer = obtain()
+        except SmokeFailed as exc:
+            raise fail(redact(exc.message), exc.exit_code) from None
+        remember(options, answer)
+        return str(answer.credential_process())
+
+
+def assume(
+    role_arn: Annotated[str, typer.Option("--role-arn", help="The role to assume.")],
+    session_name: Annotated[str, typer.Option("--session-name", help="Role session name.")],
+    hub_profile: HubProfileOption = None,
+    duration: Annotated[int | None, typer.Option("--duration", help="Session seconds (at most 3600 from MFA).")] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--external-id", help="The external id the role's trust requires, if any.")
+    ] = None,
+    source_identity: Annotated[
+        bool, typer.Option("--source-identity", help="Set SourceIdentity to your user name.")
+    ] = False,
+    mfa_serial: Annotated[
+        str | None,
+        typer.Option("--mfa-serial", help="Your MFA device's ARN: switch from an MFA session made with its code."),
+    ] = None,
+    mfa_max_age: Annotated[
+        int | None, typer.Option("--mfa-max-age", help="The role's maximum MFA age: an older session asks anew.")
+    ] = None,
+    token_code: TokenCodeOption = None,
+) -> None:
+    """credential_process for AWS CLI profiles: prints the role's temporary credentials as JSON for the CLI/SDK.
+
+    MFA session first (cached, mode 0600), then AssumeRole from it; role credentials are cached too.
+    """
+
+    from switchrole.cli.smoke import argument_problem
+    from switchrole.client.assume import AssumeRequest, SmokeFailed, assume_role
+    from switchrole.client.assume import token_code as read_token_code
+    from switchrole.client.sessions import CredentialCache
+    from switchrole.client.switch import SESSION_NAME_RE, parse_role_arn
+
+    def credentials() -> Any:
+        try:
+            parse_role_arn(role_arn)
+        except SmokeFailed as exc:
+            raise fail(exc.message) from None
+        problem = argument_problem(duration, token_code) or (
+            "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
+        )
+        if problem:
+            raise fail(problem)
+        request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)
+        return assume_role(
+            _source(hub_profile),
+            request,
+            token=lambda: read_token_code(token_code, mfa_serial),
+            cache=CredentialCache.default(),
+        )
+
+    invocation = {
+        "command": "assume",
+        "role_arn": role_arn,
+        "session_name": session_name,
+        "hub_profile": hub_profile,
+        "duration": duration,
+        "external_id": external_id,
+        "source_identity": source_identity,
+        "mfa_serial": mfa_serial,
+        "mfa_max_age": mfa_max_age,
+    }
+    typer.echo(_credential_process(invocation, credentials))
+
+
+def session(
+    mfa_serial: Annotated[str, typer.Option("--mfa-serial", help="The hub user's MFA device ARN.")],
+    hub_profile: HubProfileOption = None,
+    token_code: TokenCodeOption = None,
+) -> None:
+    """credential_process for the hub MFA-session profile: the user's MFA session (cached) as JSON.
+
+    For work in the hub account that the MFA policy allows only with MFA.
+    """
+    from switchrole.client.assume import session_credentials
+    from switchrole.client.assume import token_code as read_token_code
+    from switchrole.client.sessions import CredentialCache
+
+    typer.echo(
+        _credential_process(
+            {"command": "session", "mfa_serial": mfa_serial, "hub_profile": hub_profile},
+            lambda: session_credentials(
+                _source(hub_profile),
+                serial=mfa_serial,
+                token=lambda: read_token_code(token_code, mfa_serial),
+                cache=CredentialCache.default(),
+            ),
+        )
+    )
+
+
+def logout() -> None:
+    """Forget every cached MFA session and role credential (the next switch asks for a new MFA code).
+
+    Role sessions already handed to a running program stay valid until they expire.
+    """
+    from switchrole.client.sessions import CredentialCache
+
+    cache = CredentialCache.default()
+    typer.echo(f"{cache.directory}: {cache.clear()} cached credential(s) removed")

@@ -1,0 +1,254 @@
+"""The `switchrole local` commands: the embedded local AWS (demo, credentials, mfa-code, stop).
+
+Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from switchrole.cli.common import (
+    DEFAULT_CONFIG,
+    EXIT_FAILED,
+    HELP_OPTIONS,
+    ConfigOption,
+    fail,
+    known_user,
+    load,
+)
+from switchrole.local.kept import CONFIG_VAR, DIR_VAR
+
+local_app = typer.Typer(
+    help='The embedded local AWS (a moto server; the "local" extra): run the whole product without an AWS account.',
+    context_settings=HELP_OPTIONS,
+    no_args_is_help=True,
+)
+
+
+@local_app.command("demo")
+def local_demo(
+    config: ConfigOption = DEFAULT_CONFIG,
+    then: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--then",
+            help="A changed accounts file to deploy onto the same emulator afterwards (an update); repeat it for "
+            "a chain of changes, deployed in order.",
+        ),
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the local AWS running afterwards.")] = False,
+    mfa_reading: Annotated[
+        Literal["strict", "lenient"],
+        typer.Option(
+            "--mfa-reading",
+            help="strict: an AssumeRole's MFA code counts for the trust policy only; lenient: for the caller too.",
+        ),
+    ] = "strict",
+    format: Annotated[
+        Literal["table", "json"],
+        typer.Option(
+            "--format", "-f", help="table, or json: every round's checks as JSON on stdout (progress on stderr)."
+        ),
+    ] = "table",
+) -> None:
+    """Deploy to a local AWS with the real CDK CLI, then smoke-check every switch and the refusals that must hold.
+
+    Needs switchrole's "local" extra, the emulator (moto's server); without it, this says how to install it.
+    """
+
+    from rich.console import Console
+
+    from switchrole.local import extra
+
+    try:
+        extra.require()  # before anything else: one line naming the extra, not a traceback from the server
+    except extra.MissingExtra as exc:
+        raise fail(str(exc)) from None
+    from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
+
+    org = load(config)
+    changes = [load(path) for path in then or []]  # every file is valid before anything starts
+    try:
+        cdk_binary()  # before any work folder or server exists
+    except DemoFailed as exc:
+        raise fail(f"local demo: {exc}", EXIT_FAILED) from None
+    console = None
+    if format == "json":
+        console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
+    code = run_demo(
+        org,
+        then=changes,
+        keep=keep,
+        mfa_reading=mfa_reading,
+        console=console,
+        config_path=config,
+        then_path=then[-1] if then else None,
+        json_out=sys.stdout if format == "json" else None,
+    )
+    raise typer.Exit(code)  # 130 when interrupted: everything it started is ended (jsii's kernel too)
+
+
+EndpointOption = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="The local AWS (default: $AWS_ENDPOINT_URL, else the kept local AWS's).",
+    ),
+]
+LocalConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar=CONFIG_VAR,
+        help="The accounts file (default: the one the kept local AWS was deployed from, else accounts.yaml).",
+    ),
+]
+LocalDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--dir",
+        envvar=DIR_VAR,
+        help="The kept local AWS's folder (default: $SWITCHROLE_LOCAL_DIR, else the only one running).",
+    ),
+]
+
+
+def _kept_defaults(endpoint: str | None, config: Path | None) -> tuple[str | None, Path]:
+    """Endpoint and accounts file not given: take those of the kept local AWS, if there is exactly one."""
+    if endpoint and config:
+        return endpoint, config
+    from switchrole.local.kept import NotKept, find
+
+    try:
+        kept = find()
+    except NotKept:
+        return endpoint, config or DEFAULT_CONFIG
+    return endpoint or kept.endpoint, config or (Path(kept.config) if kept.config else DEFAULT_CONFIG)
+
+
+def _local_endpoint(endpoint: str | None, config: Path | None) -> tuple[str, Path]:
+    """The local AWS endpoint and accounts file (given, else the kept emulator's); only a loopback endpoint."""
+    endpoint, config = _kept_defaults(endpoint, config)
+    if not endpoint or not endpoint.startswith(("http://127.0.0.1:", "http://localhost:")):
+        raise fail("--endpoint: give the local AWS endpoint (http://127.0.0.1:PORT), or source the demo's env file")
+    return endpoint, config
+
+
+def _local_admin(
+    endpoint: str | None, config: Path | None, user: str | None, what: str, *, account: str | None = None
+) -> dict[str, str]:
+    """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file
+    (``user`` None: the demo's hub administrator, who deploys), in ``account`` (default: the hub)."""
+    from switchrole.local.demo import HUB_ADMIN
+    from switchrole.local.server import admin_get
+
+    endpoint, config = _local_endpoint(endpoint, config)
+    org = load(config)
+    if user is None:
+        user = HUB_ADMIN
+    else:
+        known_user(org, user, config)
+    try:
+        return admin_get(endpoint, what, account or org.hub.account_id, user)
+    except (LookupError, OSError) as exc:
+        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+
+
+@local_app.command("credentials")
+def local_credentials(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
+    deployer: Annotated[
+        bool,
+        typer.Option(
+            "--deployer",
+            help="The hub administrator instead: deploys the hub's stack (`npx cdk deploy SwitchRole-Hub`).",
+        ),
+    ] = False,
+    account: Annotated[
+        str | None,
+        typer.Option(
+            "--account",
+            help="An account's first access instead (its OrganizationAccountAccessRole, as AWS Organizations gives "
+            "it): a deployer its bootstrap names, to `npx cdk bootstrap` it and deploy its stack.",
+        ),
+    ] = None,
+    endpoint: EndpointOption = None,
+    config: LocalConfigOption = None,
+) -> None:
+    """Print `export` lines with a new emulator access key for a hub user (eval them; nothing goes to disk).
+
+    eval "$(switchrole local credentials --user alice)"; for the local AWS only. At IAM's limit of two keys,
+    the oldest key switchrole created for that user is deleted first.
+    """
+    if sum((user is not None, deployer, account is not None)) != 1:
+        raise fail("give one of --user NAME, --deployer or --account ID")
+    import re
+    import shlex
+
+    if account is not None:
+        if not re.fullmatch(r"\d{12}", account):
+            raise fail(f"--account: {account!r} is not a 12-digit account id")
+        _print_first_access(endpoint, config, account)
+        return
+    key = _local_admin(endpoint, config, user, "access-key")
+    key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
+    if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
+        raise fail("local AWS: the answer is not an access key", EXIT_FAILED)
+    typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(key_id)}")  # eval'ed by a shell: quoted, whatever it is
+    typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
+    typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
+
+
+def _print_first_access(endpoint: str | None, config: Path | None, account: str) -> None:
+    """A session of ``account``'s OrganizationAccountAccessRole, assumed from the emulated management account."""
+    import shlex
+
+    from switchrole.local.server import first_access_session
+
+    endpoint, config = _local_endpoint(endpoint, config)
+    try:
+        session = first_access_session(endpoint, account, load(config).hub.region)
+    except (LookupError, OSError) as exc:
+        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    credentials = session.get_credentials().get_frozen_credentials()
+    typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key)}")
+    typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(credentials.secret_key)}")
+    typer.echo(f"export AWS_SESSION_TOKEN={shlex.quote(credentials.token or '')}")
+    typer.echo("unset AWS_PROFILE")
+
+
+@local_app.command("mfa-code")
+def local_mfa_code(
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
+    deployer: Annotated[
+        bool, typer.Option("--deployer", help="The hub administrator's device instead (e.g. for `switchrole audit`).")
+    ] = False,
+    endpoint: EndpointOption = None,
+    config: LocalConfigOption = None,
+) -> None:
+    """Print the current code of a virtual MFA device on the local AWS (what an authenticator app shows)."""
+    if (user is None) == (not deployer):
+        raise fail("give one of --user NAME or --deployer")
+    typer.echo(_local_admin(endpoint, config, user, "mfa-code")["Code"])
+
+
+@local_app.command("stop")
+def local_stop(folder: LocalDirOption = None) -> None:
+    """Stop a kept local AWS (`switchrole local demo --keep`) and remove its folder."""
+    from switchrole.local.kept import NotKept, find
+
+    try:
+        kept = find(folder)
+    except NotKept as exc:
+        raise fail(str(exc)) from None
+    if kept.stop():
+        typer.echo(f"stopped the local AWS at {kept.endpoint} (pid {kept.pid}); removed {kept.folder}")
+    else:
+        typer.echo(f"the local AWS at {kept.endpoint} had already stopped; removed {kept.folder}")

@@ -1,0 +1,250 @@
+"""The commands from file to file, no AWS call: matrix, diff (the access review), onboard and offboard (the
+edit transaction: checked, then written byte-preserving).
+
+Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from switchrole.cli.common import (
+    DEFAULT_CONFIG,
+    EXIT_OK,
+    ConfigOption,
+    fail,
+    guarded,
+    known_user,
+    load,
+    refuse_replacements,
+)
+from switchrole.model.errors import ConfigError
+from switchrole.model.organisation import Organisation
+from switchrole.review.fit import MIN_LIMIT as MIN_REVIEW_CHARS
+from switchrole.review.fit import REVIEW_LIMIT
+
+
+def matrix(
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[
+        Literal["table", "md", "json"] | None,
+        typer.Option("--format", "-f", help="table (the default on a terminal), md (the default otherwise) or json."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
+) -> None:
+    """Who may switch into what: one row per user, group, account and role."""
+    from switchrole.client.profiles import no_roles_note
+    from switchrole.review.matrix import nobody_note, records, to_markdown, to_table
+
+    org = load(config)
+    if user is not None:
+        known_user(org, user, config)
+    rows = records(org, user)
+    if user is not None and not rows and (note := no_roles_note(org, user)):
+        typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the empty table, valid
+    if format == "json":
+        typer.echo(json.dumps(rows, indent=2))
+    elif format == "table" or (format is None and sys.stdout.isatty()):
+        from rich.console import Console
+
+        console = Console()
+        console.print(to_table(org, rows))
+        note = "" if user else nobody_note(org).strip()
+        if note:
+            console.print(note, markup=False, highlight=False)
+    else:
+        typer.echo(to_markdown(rows) + ("" if user else nobody_note(org)), nl=False)
+
+
+EXIT_ACCESS_CHANGED = 3
+
+
+def diff(
+    base: Annotated[str, typer.Option("--base", help="Git revision (e.g. origin/main) or file to compare with.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    format: Annotated[Literal["md", "json"], typer.Option("--format", "-f", help="md or json.")] = "md",
+    max_chars: Annotated[
+        int,
+        typer.Option(
+            "--max-chars",
+            min=0,
+            help="md: group, then cut, a longer review (never silently; what widens access first). 0: no limit.",
+        ),
+    ] = REVIEW_LIMIT,
+) -> None:
+    """Who gains, loses or changes access between --base and the accounts file (for pull-request review).
+
+    The Markdown fits in a GitHub comment (65,536 characters) by default: a longer review is grouped, then cut,
+    saying so on its first and last lines. Exit code 0: effective access is unchanged; 3: access changes; 2: bad
+    input.
+    """
+    from switchrole.infra.nag import SynthFailed
+    from switchrole.review.access_diff import diff as access_diff
+    from switchrole.review.access_diff import load_base
+
+    if 0 < max_chars < MIN_REVIEW_CHARS:
+        raise fail(
+            f"--max-chars: at least {MIN_REVIEW_CHARS:,} (the counts and what was cut need room), or 0: no limit"
+        )
+    head = load(config)
+    base_org, base_label = guarded(lambda: load_base(base, config))
+    if base_org is not None:
+        try:
+            refuse_replacements(base_org, head, config)
+        except SynthFailed as exc:
+            raise fail([f"{config}: {line}" for line in exc.lines]) from None
+    result = access_diff(base_org, head, base_label=base_label, head_label=str(config))
+    if not Path(base).is_file():  # a git revision: what the deploy itself is told may have changed too
+        from switchrole.infra.deploy_settings import cdk_json_changes
+
+        destructive, other = cdk_json_changes(base, config.resolve().parent)
+        result.destructive += destructive
+        result.structure += other
+    if format == "json":
+        typer.echo(result.to_json())
+    else:
+        from shlex import quote
+
+        from switchrole.model.markdown import code
+
+        command = f"switchrole diff --base {quote(base)} --config {quote(str(config))} --max-chars 0"
+        everything = f"{code(command)} (or --format json)"
+        typer.echo(result.to_markdown(max_chars, everything=everything), nl=False)
+    raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
+
+
+@contextmanager
+def _editing(config: Path) -> Iterator[None]:
+    """Hold the file's edit lock from reading it to replacing it (two edits never lose one another's change)."""
+    from switchrole.review.writes import FileWriteError, locked
+
+    try:
+        with locked(config):
+            yield
+    except FileWriteError as exc:
+        raise fail(str(exc)) from None
+
+
+def _read_config(config: Path) -> str:
+    from switchrole.model.organisation import read_text
+
+    return guarded(lambda: read_text(config))
+
+
+def _checked_edit(config: Path, edited: str) -> Organisation:
+    """The edited file's organisation, with every check: nothing is written when anything fails."""
+    from switchrole.infra.validate import check
+    from switchrole.model.errors import Problem, edited_label
+    from switchrole.model.organisation import loads
+
+    try:
+        org = loads(edited, str(config))
+    except ConfigError as exc:  # lines of a text never written would point nowhere
+        raise fail(exc.unlocated(edited_label(str(config))).lines) from None
+    problems = check(org)
+    if problems:
+        raise fail([Problem(p.path, p.message).render(edited_label(str(config))) for p in problems])
+    return org
+
+
+def _write_or_show(config: Path, text: str, edited: str, *, dry_run: bool, what: str) -> bool:
+    """``--dry-run``: print the unified diff and write nothing (False); else replace the file atomically (True)."""
+    import difflib
+
+    from switchrole.review.writes import FileWriteError, line_ending, replace_text, with_line_ending
+
+    edited = with_line_ending(edited, line_ending(text))  # a CRLF file stays CRLF
+    if dry_run:
+        lines = difflib.unified_diff(
+            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} ({what})"
+        )
+        typer.echo("".join(lines), nl=False)
+        return False
+    try:
+        replace_text(config, edited)
+    except FileWriteError as exc:
+        raise fail(str(exc)) from None
+    return True
+
+
+def _comma_list(values: list[str]) -> list[str]:
+    """A repeatable option whose values may also be comma lists: ``--roles a --roles b`` = ``--roles a,b``."""
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def onboard(
+    name: Annotated[str, typer.Option("--name", help="Account name, e.g. shop-stg.")],
+    account_id: Annotated[str, typer.Option("--account-id", help="The 12-digit account id.")],
+    roles: Annotated[
+        list[str],
+        typer.Option("--roles", "--role", metavar="KIND", help="Role kinds to create there (repeatable, or a,b)."),
+    ],
+    grant: Annotated[
+        list[str] | None,
+        typer.Option("--grant", metavar="GROUP:ROLE", help="A grant in the new account (repeatable, or a:b,c:d)."),
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region of the account's stack (default hub's).")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Add a project account (and grants) to the accounts file, keeping every other byte; then print the next steps."""
+    from switchrole.review.onboard import NewAccount, next_steps, parse_grant
+    from switchrole.review.onboard import onboard as edit
+
+    grants = guarded(lambda: tuple(parse_grant(g) for g in _comma_list(grant or [])))
+    new = NewAccount(name, account_id, tuple(_comma_list(roles)), grants, region)
+    with _editing(config):
+        text = _read_config(config)
+        edited, notes = guarded(lambda: edit(text, new, str(config)))
+        org = _checked_edit(config, edited)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        if not _write_or_show(config, text, edited, dry_run=dry_run, what="onboarded"):
+            return
+    typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
+    for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
+        typer.echo(line)
+
+
+def offboard(
+    user: Annotated[str, typer.Option("--user", "-u", help="The hub user who leaves.")],
+    group: Annotated[
+        str | None, typer.Option("--group", "-g", help="Only leave this group (the user stays in the file).")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Remove a user (or one of their groups) from the accounts file, keeping every other byte.
+
+    Then print what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands.
+    """
+    from switchrole.model.organisation import loads
+    from switchrole.review.access_diff import diff as access_diff
+    from switchrole.review.offboard import Removal, follow_up
+    from switchrole.review.offboard import offboard as edit
+
+    with _editing(config):
+        text = _read_config(config)
+        before = guarded(lambda: loads(text, str(config)))
+        edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
+        org = _checked_edit(config, edited)
+        if not _write_or_show(config, text, edited, dry_run=dry_run, what="offboarded"):
+            return
+    lost = access_diff(before, org, base_label="", head_label="").lost
+    what = f"removed {user} from group {group}" if group else f"removed user {user}"
+    typer.echo(f"{config}: {what}; {len(lost)} switch(es) lost:")
+    for row in lost:
+        typer.echo(f"  {row['role']} in {row['account']} ({row['account_id']})")
+    typer.echo("Open a pull request with this change; CI posts `switchrole diff --base origin/main` for review.")
+    if group is None:
+        for line in follow_up(before, user):
+            typer.echo(line)
