@@ -65,7 +65,7 @@ class Case:
 
 def plain_data(path: Path) -> Any:
     """The accounts file as switchrole reads it: plain dicts, lists and scalars."""
-    from switchrole.model.organisation import parse_yaml, to_plain
+    from switchrole.model.loading import parse_yaml, to_plain
 
     return to_plain(parse_yaml(path.read_text(), str(path)), str(path))
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from bench.organisations import organisation
 from switchrole.infra.assembly import synth
 from switchrole.infra.validate import check
-from switchrole.model.organisation import from_data
+from switchrole.model.loading import from_data
 
 
 def main() -> None:

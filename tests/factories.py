@@ -9,7 +9,8 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from switchrole.model.organisation import Organisation, from_data, loads
+from switchrole.model.loading import from_data, loads
+from switchrole.model.organisation import Organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "accounts.yaml"

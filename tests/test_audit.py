@@ -19,7 +19,8 @@ from switchrole.infra.assembly_reader import UnresolvedIntrinsic, expected_state
 from switchrole.live import audit
 from switchrole.live.audit import AccountResult, AuditReport, Finding
 from switchrole.model.errors import ConfigError
-from switchrole.model.organisation import Organisation, loads
+from switchrole.model.loading import loads
+from switchrole.model.organisation import Organisation
 from switchrole.review.summary import warnings
 
 HUB = "111111111111"

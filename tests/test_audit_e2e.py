@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from switchrole.cli.main import app
 from switchrole.local.demo import HUB_ADMIN, Demo
-from switchrole.model.organisation import loads
+from switchrole.model.loading import loads
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ from bench.organisations import organisation
 from bench.scale import naive_policy, policy_stats
 from switchrole.iam.policies import MANAGED_POLICY_CHARS, policy_chars
 from switchrole.infra.validate import check
-from switchrole.model.organisation import from_data
+from switchrole.model.loading import from_data
 
 
 @pytest.mark.parametrize("n", [10, 1000, 5000])

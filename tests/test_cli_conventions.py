@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from switchrole.cli import local_commands
 from switchrole.cli.main import app
 from switchrole.local.authz import MFA_READINGS
-from switchrole.model.organisation import load
+from switchrole.model.loading import load
 from switchrole.review.matrix import records, to_table
 
 runner = CliRunner()

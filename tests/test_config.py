@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from switchrole.cli.main import app
 from switchrole.model.errors import ConfigError
-from switchrole.model.organisation import Organisation, loads
+from switchrole.model.loading import loads
+from switchrole.model.organisation import Organisation
 
 runner = CliRunner()
 

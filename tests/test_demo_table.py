@@ -72,7 +72,7 @@ def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_
     """Found by the lifecycle campaign: "Admin granted in other accounts only" picked prod2's Admin, which admits
     nobody, and expected the hub's refusal; its trust's explicit Deny refuses first (the row failed)."""
     from switchrole.local.authz import TRUST_DENY
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
 
     org = loads(TWO_PRODS, "two.yaml")
     demo = unstarted_demo(org, tmp_path)
@@ -109,7 +109,7 @@ def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Pa
     refused for that (the emulator says "the role does not exist"; AWS a plain AccessDenied), not by the hub; a
     user leaving is refused by the hub (no Allow any more)."""
     from switchrole.local.authz import NO_IDENTITY_ALLOW, NO_SUCH_ROLE
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
 
     old, new = loads(BEFORE, "before.yaml"), loads(AFTER, "after.yaml")
     demo = unstarted_demo(old, tmp_path)

@@ -29,7 +29,7 @@ from switchrole.live.smoke import run_smoke
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW, totp
 from switchrole.local.demo import HUB_ADMIN, Check, Demo, cdk_binary
 from switchrole.local.server import admin_get
-from switchrole.model.organisation import loads
+from switchrole.model.loading import loads
 from switchrole.review.access_diff import diff as access_diff
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from switchrole.cli.main import app
 from switchrole.client.console import switch_role_url
 from switchrole.iam.policies import grant_policies, trust_policy
 from switchrole.model.errors import ConfigError
-from switchrole.model.organisation import loads
+from switchrole.model.loading import loads
 
 runner = CliRunner()
 STACKSETS = EXAMPLE.parent / "examples" / "stacksets.yaml"

@@ -17,7 +17,8 @@ from typer.testing import CliRunner
 
 from switchrole.cli.main import app
 from switchrole.infra.validate import load_checked
-from switchrole.model.organisation import Organisation, loads
+from switchrole.model.loading import loads
+from switchrole.model.organisation import Organisation
 
 runner = CliRunner()
 HUB = "111111111111"

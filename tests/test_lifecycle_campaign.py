@@ -42,7 +42,7 @@ def test_the_generator_is_seeded() -> None:
 def test_every_edit_kind_applies_somewhere() -> None:
     """Each edit, tried on both starting organisations with a few seeds, yields a file that validates."""
     from switchrole.infra.validate import check
-    from switchrole.model.organisation import from_data
+    from switchrole.model.loading import from_data
 
     for edit, _ in lifecycle.ROUTINE + lifecycle.REFUSED:
         applied = 0

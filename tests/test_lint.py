@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from factories import variant
 
-from switchrole.model.organisation import loads
+from switchrole.model.loading import loads
 
 
 def test_cfn_lint_reports_nothing(example_assembly_dir: Path) -> None:

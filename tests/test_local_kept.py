@@ -13,7 +13,7 @@ from rich.console import Console
 from switchrole.local import demo as demo_module
 from switchrole.local.kept import Kept, NotKept, find
 from switchrole.local.server import LocalAws
-from switchrole.model.organisation import loads
+from switchrole.model.loading import loads
 
 EXE = [sys.executable, "-m", "switchrole.cli"]
 ORG = """\

@@ -10,7 +10,7 @@ from factories import EXAMPLE
 from typer.testing import CliRunner
 
 from switchrole.cli.main import app
-from switchrole.model.organisation import load
+from switchrole.model.loading import load
 
 runner = CliRunner()
 

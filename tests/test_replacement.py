@@ -164,7 +164,7 @@ def test_moving_an_until_is_an_update() -> None:
 
 
 def load_data_text(text: str) -> Any:
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
 
     return loads(text, "head.yaml")
 

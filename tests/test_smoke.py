@@ -26,7 +26,8 @@ from switchrole.iam import policies
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
 from switchrole.local.authz import totp
 from switchrole.local.server import LocalAws
-from switchrole.model.organisation import Organisation, loads
+from switchrole.model.loading import loads
+from switchrole.model.organisation import Organisation
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN" * 4

@@ -191,7 +191,7 @@ def test_a_base_revision_with_merge_keys_is_still_reviewed(tmp_path: Path) -> No
     import subprocess
 
     from switchrole.model.errors import ConfigError
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
     from switchrole.review.access_diff import load_base
 
     merged = TEXT.replace(ERIN, "erin:  {<<: {groups: [readers]}}", 1)

@@ -133,7 +133,7 @@ def _editing(config: Path) -> Iterator[None]:
 
 
 def _read_config(config: Path) -> str:
-    from switchrole.model.organisation import read_text
+    from switchrole.model.loading import read_text
 
     return guarded(lambda: read_text(config))
 
@@ -142,7 +142,7 @@ def _checked_edit(config: Path, edited: str) -> Organisation:
     """The edited file's organisation, with every check: nothing is written when anything fails."""
     from switchrole.infra.validate import check
     from switchrole.model.errors import Problem, edited_label
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
 
     try:
         org = loads(edited, str(config))
@@ -227,7 +227,7 @@ def offboard(
 
     Then print what CloudFormation will not do (access keys, password, MFA device) as AWS CLI commands.
     """
-    from switchrole.model.organisation import loads
+    from switchrole.model.loading import loads
     from switchrole.review.access_diff import diff as access_diff
     from switchrole.review.offboard import Removal, follow_up
     from switchrole.review.offboard import offboard as edit

@@ -300,7 +300,7 @@ def read_aws_config(path: Path) -> str:
     could read, or :class:`~switchrole.model.errors.ConfigError` (switchrole never appends to prose, JSON or NULs)."""
     import configparser
 
-    from switchrole.model.organisation import read_text
+    from switchrole.model.loading import read_text
 
     if not os.path.lexists(path):
         return ""

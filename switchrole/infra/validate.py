@@ -11,7 +11,8 @@ from pathlib import Path
 from switchrole.iam.policies import policy_problems
 from switchrole.infra.limits import template_problems
 from switchrole.model.errors import ConfigError, Problem, sorted_problems
-from switchrole.model.organisation import Organisation, from_data, parse_yaml, read_text, to_plain
+from switchrole.model.loading import from_data, parse_yaml, read_text, to_plain
+from switchrole.model.organisation import Organisation
 from switchrole.model.yaml_lines import locate_line
 
 

@@ -6,6 +6,9 @@ and "got NoneType None" reads like a crash: :func:`short` cuts, :func:`described
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 MAX_ECHO = 60  # characters of a user's value that a message may quote
 
 
@@ -31,3 +34,12 @@ def described(value: object) -> str:
     if isinstance(value, bytes):
         return "binary data"
     return short(value)
+
+
+def suggest(word: str, choices: Iterable[str] | None) -> str:
+    """`` (did you mean 'x'?)`` for a near miss, else the choices, for a message about an unknown name."""
+    choices = list(choices or [])
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (expected one of: {', '.join(choices)})" if choices else ""

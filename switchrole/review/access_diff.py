@@ -24,17 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from switchrole.model.errors import ConfigError
+from switchrole.model.loading import MAX_FILE_BYTES, loads
 from switchrole.model.markdown import code, escape
-from switchrole.model.organisation import (
-    MAX_FILE_BYTES,
-    End,
-    Organisation,
-    RoleKind,
-    TargetAccount,
-    iso,
-    loads,
-    utc_now,
-)
+from switchrole.model.organisation import End, Organisation, RoleKind, TargetAccount, iso, utc_now
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
 RoleKey = tuple[str, str]  # account name, role kind

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from switchrole.model.errors import ConfigError
-from switchrole.model.organisation import Organisation, loads, parse_yaml, to_plain
+from switchrole.model.loading import loads, parse_yaml, to_plain
+from switchrole.model.organisation import Organisation
 
 
 @dataclass(frozen=True)

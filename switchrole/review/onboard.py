@@ -18,7 +18,8 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from switchrole.model.errors import ConfigError, Problem, edited_label
-from switchrole.model.organisation import Organisation, loads, parse_yaml, to_plain
+from switchrole.model.loading import loads, parse_yaml, to_plain
+from switchrole.model.organisation import Organisation
 from switchrole.model.schema import USER_NAME_CHARS
 
 GRANT_SPEC = re.compile(rf"(?P<group>{USER_NAME_CHARS}+):(?P<role>[A-Za-z][A-Za-z0-9]*)")  # group names
