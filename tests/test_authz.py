@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from switchrole.iam.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
-from switchrole.local.authz import (
+from switchrole.local.evaluate import (
     ALLOW,
     DENY,
     NEUTRAL,

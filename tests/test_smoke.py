@@ -24,7 +24,7 @@ from switchrole.client.sessions import CredentialCache
 from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, utc_iso
 from switchrole.iam import policies
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
-from switchrole.local.authz import totp
+from switchrole.local.evaluate import totp
 from switchrole.local.server import LocalAws
 from switchrole.model.loading import loads
 from switchrole.model.organisation import Organisation

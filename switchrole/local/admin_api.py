@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from switchrole.local import authz
-from switchrole.local.authz import totp
+from switchrole.local.evaluate import totp
 
 Response = tuple[int, dict[str, str], str]
 

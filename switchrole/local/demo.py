@@ -45,16 +45,8 @@ from switchrole.infra.assembly_reader import stacks
 from switchrole.infra.bootstrap import bootstrap_role_arn
 from switchrole.infra.bootstrap import render as bootstrap_template
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
-from switchrole.local.authz import (
-    IDENTITY_DENY,
-    NO_IDENTITY_ALLOW,
-    NO_SUCH_ROLE,
-    NO_TRUST_ALLOW,
-    STRICT,
-    TRUST_DENY,
-    totp,
-    totp_valid,
-)
+from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_SUCH_ROLE, NO_TRUST_ALLOW, STRICT, TRUST_DENY
+from switchrole.local.evaluate import totp, totp_valid
 from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, TOKEN_FILE, Kept
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
