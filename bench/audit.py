@@ -28,10 +28,12 @@ import botocore.client  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 from bench.organisations import organisation  # noqa: E402
-from switchrole import audit  # noqa: E402
 from switchrole.client.sessions import CredentialCache  # noqa: E402
-from switchrole.local.demo import HUB_ADMIN, Demo  # noqa: E402
-from switchrole.model.organisation import Organisation, from_data  # noqa: E402
+from switchrole.live import audit  # noqa: E402
+from switchrole.local.demo import Demo  # noqa: E402
+from switchrole.local.demo_checks import HUB_ADMIN  # noqa: E402
+from switchrole.model.loading import from_data  # noqa: E402
+from switchrole.model.organisation import Organisation  # noqa: E402
 
 
 def bench_org(n: int) -> Organisation:

@@ -63,7 +63,8 @@ os.environ.setdefault("CDK_HOME", str(ROOT / ".cache" / "cdk"))
 import yaml  # noqa: E402
 
 from switchrole.model.errors import ConfigError  # noqa: E402
-from switchrole.model.organisation import Organisation, from_data  # noqa: E402
+from switchrole.model.loading import from_data  # noqa: E402
+from switchrole.model.organisation import Organisation  # noqa: E402
 from tests.factories import EXAMPLE, account_id, dump, generated  # noqa: E402
 
 Data = dict[str, Any]

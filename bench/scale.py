@@ -33,7 +33,8 @@ from switchrole.iam.policies import (  # noqa: E402
     policy_chars,
     trust_policy,
 )
-from switchrole.model.organisation import Organisation, from_data  # noqa: E402
+from switchrole.model.loading import from_data  # noqa: E402
+from switchrole.model.organisation import Organisation  # noqa: E402
 
 SIZES = (10, 100, 1000, 5000)
 MODES = ("stacks", "stacksets")

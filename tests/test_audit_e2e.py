@@ -22,7 +22,8 @@ from terminal import SWITCHROLE, in_terminal
 from typer.testing import CliRunner
 
 from switchrole.cli.main import app
-from switchrole.local.demo import HUB_ADMIN, Demo
+from switchrole.local.demo import Demo
+from switchrole.local.demo_checks import HUB_ADMIN
 from switchrole.model.loading import loads
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,9 @@ from rich.console import Console
 
 from switchrole.client.switch import SmokeRequest
 from switchrole.live.smoke import SmokeReport
-from switchrole.local.demo import HUB_ADMIN, NO_GRANT, Check, Demo, Identity, records, summary, table
+from switchrole.local.demo import Demo
+from switchrole.local.demo_checks import HUB_ADMIN, NO_GRANT, Check, Identity
+from switchrole.local.demo_report import records, summary, table
 from switchrole.model.organisation import Organisation, utc_now
 
 ROLE = "arn:aws:iam::222222222222:role/switchrole/Admin"

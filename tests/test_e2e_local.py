@@ -27,7 +27,8 @@ from terminal import AWS, SWITCHROLE, in_terminal
 from switchrole.client.switch import request_for
 from switchrole.live.smoke import run_smoke
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW
-from switchrole.local.demo import HUB_ADMIN, Check, Demo, cdk_binary
+from switchrole.local.demo import Demo
+from switchrole.local.demo_checks import HUB_ADMIN, Check, cdk_binary
 from switchrole.local.evaluate import totp
 from switchrole.local.server import admin_get
 from switchrole.model.loading import loads

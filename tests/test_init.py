@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from scripts.lock import locked
 from switchrole import __version__, scaffold
 from switchrole.cli.main import app
-from switchrole.local import demo
+from switchrole.local import demo_checks as demo
 from switchrole.scaffold import FILES, VENDORED, template
 from switchrole.scaffold.wheel import WheelError, running_wheel
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from switchrole.local import demo as demo_module
+from switchrole.local import demo_checks, demo_run
+from switchrole.local.demo import Demo
 from switchrole.local.kept import Kept, NotKept, find
 from switchrole.local.server import LocalAws
 from switchrole.model.loading import loads
@@ -79,14 +80,14 @@ def test_find_names_what_it_cannot_choose(tmp_path: Path, monkeypatch: pytest.Mo
 def test_a_failed_demo_says_where_its_files_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure after the emulator started keeps the log and CDK output for the user, and says where."""
 
-    def fails(self: demo_module.Demo) -> list[demo_module.Check]:
-        raise demo_module.DemoFailed("cdk deploy --all failed (exit 1)")
+    def fails(self: Demo) -> list[demo_checks.Check]:
+        raise demo_checks.DemoFailed("cdk deploy --all failed (exit 1)")
 
-    monkeypatch.setattr(demo_module.Demo, "run", fails)
+    monkeypatch.setattr(Demo, "run", fails)
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     out = tmp_path / "out.txt"
     with out.open("w") as stream:
-        code = demo_module.run_demo(loads(ORG), keep=True, console=Console(file=stream, width=300))
+        code = demo_run.run_demo(loads(ORG), keep=True, console=Console(file=stream, width=300))
     printed = out.read_text()
     (folder,) = tmp_path.glob("switchrole-demo-*")
     assert code == 1
@@ -99,7 +100,7 @@ def test_the_closing_lines_are_the_readme_s(tmp_path: Path) -> None:
     kept = Kept(str(tmp_path), "http://127.0.0.1:5000", 42, "/x/accounts.yaml", "eu-west-1")
     page = (Path(__file__).parent.parent / "docs" / "emulator.md").read_text()
     section = page.split("\n## Living in a kept emulator\n")[1].split("\n## ")[0]
-    for line in demo_module.kept_instructions(kept, loads(ORG))[1:]:
+    for line in demo_run.kept_instructions(kept, loads(ORG))[1:]:
         command = line.split("#")[0].strip().replace(str(tmp_path), "/tmp/switchrole-demo-XXXX").replace("ana", "alice")
         assert command in section, command
 

@@ -92,7 +92,7 @@ def bootstrap_template(
     CloudFormation may manage only IAM roles under the file's role paths. Commit it beside accounts.yaml.
     """
     from switchrole.infra.bootstrap import render
-    from switchrole.local.demo import DemoFailed, cdk_binary
+    from switchrole.local.demo_checks import DemoFailed, cdk_binary
     from switchrole.review.writes import FileWriteError, replace_text
 
     org = load(config)

@@ -68,7 +68,8 @@ def local_demo(
         extra.require()  # before anything else: one line naming the extra, not a traceback from the server
     except extra.MissingExtra as exc:
         raise fail(str(exc)) from None
-    from switchrole.local.demo import DemoFailed, cdk_binary, run_demo
+    from switchrole.local.demo_checks import DemoFailed, cdk_binary
+    from switchrole.local.demo_run import run_demo
 
     org = load(config)
     changes = [load(path) for path in then or []]  # every file is valid before anything starts
@@ -146,7 +147,7 @@ def _local_admin(
 ) -> dict[str, str]:
     """Ask the local AWS (see switchrole.local.admin_api) for ``what`` about a hub user of the accounts file
     (``user`` None: the demo's hub administrator, who deploys), in ``account`` (default: the hub)."""
-    from switchrole.local.demo import HUB_ADMIN
+    from switchrole.local.demo_checks import HUB_ADMIN
     from switchrole.local.server import admin_get
 
     endpoint, config = _local_endpoint(endpoint, config)

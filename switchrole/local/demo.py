@@ -19,133 +19,50 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 from rich.console import Console
-from rich.table import Table
 
 from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for
 from switchrole.infra.assembly_reader import stacks
 from switchrole.infra.bootstrap import bootstrap_role_arn
 from switchrole.infra.bootstrap import render as bootstrap_template
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
-from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_SUCH_ROLE, NO_TRUST_ALLOW, STRICT, TRUST_DENY
-from switchrole.local.evaluate import totp, totp_valid
-from switchrole.local.kept import DIR_PREFIX, OFFLINE_CLI_ENV, TOKEN_FILE, Kept
+from switchrole.local.authz import STRICT
+from switchrole.local.demo_checks import (
+    BY_HUB,
+    BY_MFA_POLICY,
+    BY_NO_ROLE,
+    BY_TRUST,
+    BY_TRUST_DENY,
+    BY_USER_DENY,
+    HUB_ADMIN,
+    NO_GRANT,
+    SETUP_KEY,
+    Check,
+    DemoFailed,
+    Identity,
+    cdk_binary,
+)
+from switchrole.local.evaluate import totp
+from switchrole.local.kept import OFFLINE_CLI_ENV, TOKEN_FILE
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
 from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.review.access_diff import diff as access_diff
-
-PROJECT = Path(__file__).resolve().parents[2]
-HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops
-NO_GRANT = "switchrole-demo-no-grant"  # used when the file has no user without a grant
-SETUP_KEY = "AKIASWITCHROLESETUP0"  # unknown to moto: only used while authorization is off
-# Why a refusal must happen, in the words of the emulator's AccessDenied messages (as AWS's): a row passes only
-# when the switch was refused for the reason it demonstrates, not for any reason.
-BY_HUB = NO_IDENTITY_ALLOW.format(action="sts:AssumeRole")  # no hub grant (or its conditions fail)
-BY_MFA_POLICY = IDENTITY_DENY  # the hub's MFA policy: everything but MFA set-up is denied without MFA
-BY_TRUST = NO_TRUST_ALLOW.format(action="sts:AssumeRole")  # the target role's trust policy
-BY_USER_DENY = IDENTITY_DENY  # an expired user's own Deny of every switch
-BY_TRUST_DENY = TRUST_DENY  # a strict role nobody is granted: its trust denies the hub outright
-BY_NO_ROLE = NO_SUCH_ROLE  # a role the update deleted (the emulator says so; AWS answers a plain AccessDenied)
-NOT_AS_EXPECTED = "✗ NOT AS EXPECTED"  # plain text, so a failed row shows in a CI log without colour
-
-
-@dataclass
-class Check:
-    """One row of the demo's table: a switch that must succeed, or must be refused."""
-
-    who: str
-    request: SmokeRequest
-    expect_ok: bool
-    why: str  # what the row demonstrates
-    token: Callable[[], str] | None = None
-    refusal: str = "access-denied"  # the failure kind a refusal must show (not any error)
-    report: SmokeReport | None = None
-    session_first: bool = True  # False: the AWS CLI's mfa_serial form (AssumeRole with long-term keys + code)
-    because: str | None = None  # a refusal must name this side (see BY_HUB, BY_MFA_POLICY, BY_TRUST)
-    aged_by: int = 0  # switch from an MFA session made this many seconds older first
-
-    @property
-    def passed(self) -> bool:
-        if self.report is None:
-            return False
-        if self.expect_ok:
-            return self.report.ok
-        return self.report.failure_kind == self.refusal and (self.because or "") in self.report.aws_message
-
-
-@dataclass
-class Identity:
-    user: str
-    session: boto3.Session
-    seed: str  # virtual MFA seed: the emulator's device secret, never printed
-
-    def token(self) -> str:
-        return totp(self.seed)
-
-    def wrong_token(self) -> str:
-        return next(f"{n:06d}" for n in range(1_000_000) if not totp_valid(self.seed, f"{n:06d}"))
-
-
-class DemoFailed(Exception):
-    pass
-
-
-def cdk_binary() -> Path:
-    """The pinned CDK CLI: the current folder's (an organisation's own repository, set up with `npm ci`), else
-    this checkout's (PROJECT; from an installed wheel that is site-packages, which has none)."""
-    places = list(dict.fromkeys([Path.cwd(), PROJECT]))
-    for place in places:
-        binary = place / "node_modules" / ".bin" / "cdk"
-        if binary.exists():
-            return binary
-    looked = " or ".join(str(p / "node_modules" / ".bin" / "cdk") for p in places)
-    raise DemoFailed(f"the CDK CLI is not installed (no {looked}): run `npm ci` in the folder with package.json")
-
-
-class Interruption:
-    """Ctrl-C (SIGINT) or SIGTERM while the demo runs: the first raises KeyboardInterrupt, every later one is
-    ignored, so the cleanup the first started is not stopped half-way (a terminal sends a second Ctrl-C to the
-    whole process group). Ignored by this handler rather than by SIG_IGN, which would have Python report a
-    signal already on its way as ignored "due to race condition"."""
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.previous: dict[int, signal._HANDLER] = {}
-
-    def handle(self, signum: int, frame: object) -> None:
-        if self.signum is None:
-            self.signum = signum
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> Interruption:
-        self.previous = {signum: signal.signal(signum, self.handle) for signum in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self.previous.items():
-            if handler is not None:  # None: not installed from Python, cannot be put back
-                signal.signal(signum, handler)
 
 
 class Demo:
@@ -649,170 +566,3 @@ class Demo:
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(user, granted))
             list(pool.map(one, singles))
-
-
-def table(checks: list[Check], title: str = "switchrole local demo: switches on the embedded local AWS") -> Table:
-    result = Table(title=title)
-    for column in ("who", "role", "expected", "result", "proof"):
-        result.add_column(column, overflow="fold")
-    for c in checks:
-        report = c.report
-        assert report is not None
-        outcome = ("switched" if report.ok else "refused") + ("" if c.passed else f" {NOT_AS_EXPECTED}")
-        colour = "green" if c.passed else "red"
-        if report.ok and report.assumed_arn:
-            account, identity = report.assumed_arn.split(":")[4], report.assumed_arn.split(":")[5]
-            proof = f"{identity} in {account}; lists {len(report.buckets)} buckets"
-        else:
-            proof = report.failure or ""
-        result.add_row(
-            c.who,
-            c.request.label,
-            expected(c),
-            f"[{colour}]{outcome}[/{colour}]",
-            proof,
-        )
-    return result
-
-
-def expected(check: Check) -> str:
-    return ("switch" if check.expect_ok else "refuse") + f" ({check.why})"
-
-
-def summary(checks: list[Check]) -> str:
-    """One line; it names every row that was not as expected (colour alone is lost in a CI log)."""
-    passed = sum(c.passed for c in checks)
-    switched = sum(1 for c in checks if c.passed and c.expect_ok)
-    refused = sum(1 for c in checks if c.passed and not c.expect_ok)
-    line = f"{passed}/{len(checks)} checks as expected: {switched} switches succeeded, {refused} refusals held"
-    failed = [f"{c.who} {c.request.label} {expected(c)}" for c in checks if not c.passed]
-    return line + (f"; {NOT_AS_EXPECTED}: " + "; ".join(failed) if failed else "")
-
-
-def records(checks: list[Check]) -> list[dict[str, Any]]:
-    """The table's rows as data (``--format json``)."""
-    rows = []
-    for c in checks:
-        report = c.report
-        rows.append(
-            {
-                "who": c.who,
-                "role": c.request.label,
-                "role_arn": c.request.role_arn,
-                "expected": "switch" if c.expect_ok else "refuse",
-                "why": c.why,
-                "result": "missing" if report is None else "switched" if report.ok else "refused",
-                "as_expected": c.passed,
-                "assumed_arn": report.assumed_arn if report is not None and report.ok else None,
-                "failure": None if report is None else report.failure,
-            }
-        )
-    return rows
-
-
-def run_demo(
-    org: Organisation,
-    *,
-    then: Sequence[Organisation] = (),
-    keep: bool = False,
-    mfa_reading: str = STRICT,
-    console: Console | None = None,
-    config_path: Path | None = None,
-    then_path: Path | None = None,
-    json_out: TextIO | None = None,
-) -> int:
-    """Run the demo (and, with ``then``, each change onto it in turn); 0 when every check behaved as expected, 130
-    when interrupted (Ctrl-C or SIGTERM: everything it started is ended, its folder removed, one line printed).
-    With ``json_out``, every round's table is written there as JSON at the end (``--format json``)."""
-    console = console or Console(width=None if Console().is_terminal else 160)
-    workdir = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
-    demo = Demo(org, console=console, workdir=workdir, mfa_reading=mfa_reading)
-    started = time.monotonic()
-
-    def work() -> int:
-        rounds: list[tuple[str, list[Check]]] = []
-        rounds.append((f"switchrole local demo: {org.source} on the embedded local AWS", demo.run()))
-        console.print(table(rounds[-1][1], rounds[-1][0]))
-        console.print(summary(rounds[-1][1]), markup=False, highlight=False)
-        for changed in then:
-            checks = demo.apply(changed)
-            rounds.append((f"after deploying {changed.source} onto it (a CloudFormation update)", checks))
-            console.print(table(checks, rounds[-1][0]))
-            console.print(summary(checks), markup=False, highlight=False)
-        everything = [c for _, checks in rounds for c in checks]
-        console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
-        if json_out is not None:
-            document = {
-                "as_expected": all(c.passed for c in everything),
-                "rounds": [{"title": t, "summary": summary(cs), "checks": records(cs)} for t, cs in rounds],
-            }
-            json_out.write(json.dumps(document, indent=2) + "\n")
-        if keep:
-            kept = keep_running(demo, config=then_path or config_path)
-            for line in kept_instructions(kept, demo.org):
-                console.print(line, markup=False, highlight=False, soft_wrap=True)
-        return 0 if all(c.passed for c in everything) else 1
-
-    def finish(code: int | None, error: BaseException | None) -> int:
-        """End what must end and say how it went; run again from the start if the first signal lands in it
-        (every step can be repeated), then as an interruption."""
-        # Ctrl-C or SIGTERM (or a child's pipe closed by a signal meant for it alone)
-        interrupted = interruption.signum is not None or isinstance(error, (KeyboardInterrupt, BrokenPipeError))
-        failed = isinstance(error, DemoFailed) and not interrupted
-        kept = keep and code is not None and not interrupted
-        if not kept:
-            demo.stop()
-        if not kept and not failed:
-            shutil.rmtree(workdir, ignore_errors=True)
-        if interrupted:
-            console.print("interrupted: the local AWS and every CDK CLI run were stopped, the work folder removed")
-            return 130
-        if failed:
-            console.print(f"[red]demo failed:[/red] {error}", markup=True)
-            console.print(f"[dim]the local AWS was stopped; its log and the CDK output are kept in {workdir}[/dim]")
-            console.print(f"[dim](remove it when done: rm -rf {workdir})[/dim]")
-            return 1
-        if error is not None:
-            raise error
-        assert code is not None
-        return code
-
-    with Interruption() as interruption:
-        code: int | None = None
-        error: BaseException | None = None
-        try:
-            code = work()
-        except BaseException as exc:  # finish() re-raises what is neither a failure nor an interruption
-            error = exc
-        try:
-            return finish(code, error)
-        except KeyboardInterrupt:  # the first signal, after the work: now the second (and last) time
-            return finish(code, error)
-
-
-def keep_running(demo: Demo, *, config: Path | None) -> Kept:
-    """Record the running emulator in its work folder (see switchrole.local.kept)."""
-    assert demo.aws.process is not None
-    kept = Kept(
-        folder=str(demo.workdir),
-        endpoint=demo.aws.endpoint,
-        pid=demo.aws.process.pid,
-        config=str(config.resolve()) if config is not None else "",
-        region=demo.org.hub.region,
-    )
-    kept.write()
-    return kept
-
-
-def kept_instructions(kept: Kept, org: Organisation) -> list[str]:
-    """The exact lines the README promises, with this run's real paths and a real user of the file."""
-    user = next(iter(org.users), "USER")
-    return [
-        f"local AWS kept running at {kept.endpoint} (pid {kept.pid}), files in {kept.folder}",
-        f"  source {kept.env_file}",
-        f'  eval "$(switchrole local credentials --user {user})"   # a key for {user}, in this shell only',
-        f"  switchrole local mfa-code --user {user}                # {user}'s current MFA code",
-        '  eval "$(switchrole local credentials --deployer)"      # the hub administrator: deploys the hub stack',
-        '  eval "$(switchrole local credentials --account ID)"    # an account\'s own deployer, for its stack',
-        "  switchrole local stop                                # stop it and remove its files",
-    ]
