@@ -107,7 +107,7 @@ def delete_resource(original: Any) -> Any:
     def delete(self: Any, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
         from moto.cloudformation.parsing import parse_and_delete_resource
 
-        from switchrole.local.cfn_models import PROPERTIES
+        from switchrole.local.cfn_common import PROPERTIES
 
         properties = getattr(parsed_resource, PROPERTIES, None)
         if properties is None:
