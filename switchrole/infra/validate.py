@@ -25,7 +25,7 @@ def check(org: Organisation) -> list[Problem]:
 def load_checked(path: str | Path, *, merge_keys: bool = False) -> Organisation:
     """Load ``path`` and check every generated policy; raise :class:`ConfigError` listing all problems.
     ``merge_keys``: a base revision's YAML merge keys are let through
-    (:func:`switchrole.model.organisation.parse_yaml`)."""
+    (:func:`switchrole.model.loading.parse_yaml`)."""
     source = str(path)
     root = parse_yaml(
         read_text(path), source, merge_keys=merge_keys

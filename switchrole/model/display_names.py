@@ -24,7 +24,7 @@ def fit_display_name(account_name: str, key: str) -> str:
     """``<account>-<role kind>`` in the console's 64 characters. A name that is too long loses the middle of
     its account part and keeps its role part whole (a long key keeps at least :data:`MIN_KEY_CHARS`), so the
     roles of one account keep apart. Two long names alike at both ends could still meet:
-    :func:`switchrole.model.organisation.check_references` refuses such a file."""
+    :func:`switchrole.model.references.check_references` refuses such a file."""
     full = f"{account_name}-{key}"
     if len(full) <= MAX_DISPLAY_NAME:
         return full
