@@ -13,61 +13,61 @@ from moto.utilities.utils import get_partition
 PROPERTIES = "switchrole_properties"  # the template properties a resource was last created or updated with
 
 
-def _backend(account_id: str, region_name: str) -> Any:
+def iam_backend(account_id: str, region_name: str) -> Any:
     from moto.iam.models import iam_backends
 
     return iam_backends[account_id][get_partition(region_name)]
 
 
-def _props(json_: Mapping[str, Any]) -> dict[str, Any]:
+def template_props(json_: Mapping[str, Any]) -> dict[str, Any]:
     return dict(json_.get("Properties") or {})
 
 
-def _remember(resource: Any, props: Mapping[str, Any]) -> Any:
+def remember_props(resource: Any, props: Mapping[str, Any]) -> Any:
     setattr(resource, PROPERTIES, dict(props))
     return resource
 
 
-def _previous(resource: Any) -> dict[str, Any]:
+def previous_props(resource: Any) -> dict[str, Any]:
     return dict(getattr(resource, PROPERTIES, {}))
 
 
-def _as_json(document: Any) -> str:
+def policy_json(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def _delete_conflict(message: str) -> Exception:
+def delete_conflict(message: str) -> Exception:
     from moto.iam.exceptions import DeleteConflictException
 
     return DeleteConflictException(message)
 
 
-def _changed(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[str]]:
+def added_removed(old: Iterable[str], new: Iterable[str]) -> tuple[list[str], list[str]]:
     """(added, removed) between two lists, keeping order."""
     before, after = list(old), list(new)
     return [x for x in after if x not in before], [x for x in before if x not in after]
 
 
-def _inline(policies: Iterable[Mapping[str, Any]]) -> dict[str, str]:
-    return {p["PolicyName"]: _as_json(p["PolicyDocument"]) for p in policies}
+def inline_policies(policies: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    return {p["PolicyName"]: policy_json(p["PolicyDocument"]) for p in policies}
 
 
-def _sync_list(
+def sync_list(
     old: Mapping[str, Any], new: Mapping[str, Any], key: str, add: Callable[[str], Any], remove: Callable[[str], Any]
 ) -> None:
     """Apply the difference of one list property (ManagedPolicyArns, Groups, Users, Roles) between templates."""
-    added, removed = _changed(old.get(key, []), new.get(key, []))
+    added, removed = added_removed(old.get(key, []), new.get(key, []))
     for item in added:
         add(item)
     for item in removed:
         remove(item)
 
 
-def _sync_inline(
+def sync_inline(
     old: Mapping[str, Any], new: Mapping[str, Any], put: Callable[[str, str], Any], delete: Callable[[str], Any]
 ) -> None:
     """Apply the difference of the ``Policies`` (inline policies) property between templates."""
-    before, after = _inline(old.get("Policies", [])), _inline(new.get("Policies", []))
+    before, after = inline_policies(old.get("Policies", [])), inline_policies(new.get("Policies", []))
     for policy, document in after.items():
         if before.get(policy) != document:
             put(policy, document)
@@ -75,5 +75,5 @@ def _sync_inline(
         delete(policy)
 
 
-def _replaces(old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str]) -> bool:
+def replaces(old: Mapping[str, Any], new: Mapping[str, Any], keys: Iterable[str]) -> bool:
     return any(old.get(key) != new.get(key) for key in keys)

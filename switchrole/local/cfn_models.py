@@ -33,16 +33,16 @@ from moto.cloudformation import parsing
 from moto.core.common_models import CloudFormationModel
 
 from switchrole.local.cfn_common import (
-    _backend,
-    _changed,
-    _delete_conflict,
-    _inline,
-    _previous,
-    _props,
-    _remember,
-    _replaces,
-    _sync_inline,
-    _sync_list,
+    added_removed,
+    delete_conflict,
+    iam_backend,
+    inline_policies,
+    previous_props,
+    remember_props,
+    replaces,
+    sync_inline,
+    sync_list,
+    template_props,
 )
 from switchrole.local.cfn_role_models import IamManagedPolicyModel, IamRoleModel
 
@@ -90,14 +90,14 @@ class IamGroupModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> GroupResource:
-        props = _props(cloudformation_json)
-        backend = _backend(account_id, region_name)
+        props = template_props(cloudformation_json)
+        backend = iam_backend(account_id, region_name)
         group = backend.create_group(props.get("GroupName", resource_name), props.get("Path", "/"))
         for arn in props.get("ManagedPolicyArns", []):
             backend.attach_group_policy(policy_arn=arn, group_name=group.name)
-        for policy, document in _inline(props.get("Policies", [])).items():
+        for policy, document in inline_policies(props.get("Policies", [])).items():
             backend.put_group_policy(group.name, policy, document)
-        return _remember(GroupResource(group), props)  # type: ignore[no-any-return]
+        return remember_props(GroupResource(group), props)  # type: ignore[no-any-return]
 
     @classmethod
     def update_from_cloudformation_json(
@@ -108,30 +108,30 @@ class IamGroupModel(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> GroupResource:
-        old, new = _previous(original_resource), _props(cloudformation_json)
-        if _replaces(old, new, ["GroupName"]):
+        old, new = previous_props(original_resource), template_props(cloudformation_json)
+        if replaces(old, new, ["GroupName"]):
             created = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
             cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
             return created
-        backend, name = _backend(account_id, region_name), original_resource.name
+        backend, name = iam_backend(account_id, region_name), original_resource.name
         if old.get("Path", "/") != new.get("Path", "/"):
             backend.update_group(name, None, new.get("Path", "/"))
-        _sync_list(
+        sync_list(
             old,
             new,
             "ManagedPolicyArns",
             lambda arn: backend.attach_group_policy(policy_arn=arn, group_name=name),
             lambda arn: backend.detach_group_policy(policy_arn=arn, group_name=name),
         )
-        _sync_inline(
+        sync_inline(
             old,
             new,
             lambda policy, document: backend.put_group_policy(name, policy, document),
             lambda policy: backend.delete_group_policy(name, policy),
         )
-        return _remember(original_resource, new)  # type: ignore[no-any-return]
+        return remember_props(original_resource, new)  # type: ignore[no-any-return]
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -139,18 +139,18 @@ class IamGroupModel(CloudFormationModel):
     ) -> None:
         """Like CloudFormation: remove what the template attached, then DeleteGroup, which IAM refuses
         while the group still has members or other policies (for example added out of band)."""
-        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        props, backend = template_props(cloudformation_json), iam_backend(account_id, region_name)
         group = backend.get_group(resource_name)
         for arn in props.get("ManagedPolicyArns", []):
             if arn in group.managed_policies:
                 backend.detach_group_policy(policy_arn=arn, group_name=resource_name)
-        for policy in _inline(props.get("Policies", [])):
+        for policy in inline_policies(props.get("Policies", [])):
             if policy in group.policies:
                 backend.delete_group_policy(resource_name, policy)
         if group.users:
-            raise _delete_conflict("Cannot delete entity, must remove users from group first.")
+            raise delete_conflict("Cannot delete entity, must remove users from group first.")
         if group.managed_policies or group.policies:
-            raise _delete_conflict("Cannot delete entity, must delete policies first.")
+            raise delete_conflict("Cannot delete entity, must delete policies first.")
         backend.delete_group(resource_name)
 
 
@@ -193,11 +193,11 @@ class IamUserToGroupAdditionModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Membership:
-        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        props, backend = template_props(cloudformation_json), iam_backend(account_id, region_name)
         for user in props["Users"]:
             backend.add_user_to_group(props["GroupName"], user)
         membership = Membership(props["GroupName"], list(props["Users"]), kwargs.get("LogicalId", resource_name))
-        return _remember(membership, props)  # type: ignore[no-any-return]
+        return remember_props(membership, props)  # type: ignore[no-any-return]
 
     @classmethod
     def update_from_cloudformation_json(
@@ -208,26 +208,26 @@ class IamUserToGroupAdditionModel(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Membership:
-        old, new = _previous(original_resource), _props(cloudformation_json)
-        backend = _backend(account_id, region_name)
-        if _replaces(old, new, ["GroupName"]):
+        old, new = previous_props(original_resource), template_props(cloudformation_json)
+        backend = iam_backend(account_id, region_name)
+        if replaces(old, new, ["GroupName"]):
             cls._remove(backend, old["GroupName"], old["Users"])
             for user in new["Users"]:
                 backend.add_user_to_group(new["GroupName"], user)
         else:
-            added, removed = _changed(old["Users"], new["Users"])
+            added, removed = added_removed(old["Users"], new["Users"])
             for user in added:
                 backend.add_user_to_group(new["GroupName"], user)
             cls._remove(backend, new["GroupName"], removed)
         original_resource.group, original_resource.users = new["GroupName"], list(new["Users"])
-        return _remember(original_resource, new)  # type: ignore[no-any-return]
+        return remember_props(original_resource, new)  # type: ignore[no-any-return]
 
     @classmethod
     def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
-        props = _props(cloudformation_json)
-        cls._remove(_backend(account_id, region_name), props["GroupName"], props["Users"])
+        props = template_props(cloudformation_json)
+        cls._remove(iam_backend(account_id, region_name), props["GroupName"], props["Users"])
 
     @staticmethod
     def _remove(backend: Any, group: str, users: Iterable[str]) -> None:
@@ -262,7 +262,7 @@ class IamUserModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
-        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        props, backend = template_props(cloudformation_json), iam_backend(account_id, region_name)
         user = backend.create_user(
             region_name=region_name,
             user_name=props.get("UserName", resource_name),
@@ -270,7 +270,7 @@ class IamUserModel(CloudFormationModel):
             tags=props.get("Tags", []),
         )
         cls._apply(backend, user.name, {}, props)
-        return _remember(user, props)
+        return remember_props(user, props)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -281,14 +281,14 @@ class IamUserModel(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        old, new = _previous(original_resource), _props(cloudformation_json)
-        if _replaces(old, new, ["UserName"]):
+        old, new = previous_props(original_resource), template_props(cloudformation_json)
+        if replaces(old, new, ["UserName"]):
             created = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
             cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
             return created
-        backend = _backend(account_id, region_name)
+        backend = iam_backend(account_id, region_name)
         if old.get("Path", "/") != new.get("Path", "/"):
             backend.update_user(original_resource.name, new_path=new.get("Path", "/"))
         cls._apply(backend, original_resource.name, old, new)
@@ -296,25 +296,25 @@ class IamUserModel(CloudFormationModel):
             backend.untag_user(original_resource.name, [t["Key"] for t in old.get("Tags", [])])
             if new.get("Tags"):
                 backend.tag_user(original_resource.name, new["Tags"])
-        return _remember(original_resource, new)
+        return remember_props(original_resource, new)
 
     @staticmethod
     def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        _sync_list(
+        sync_list(
             old,
             new,
             "Groups",
             lambda group: backend.add_user_to_group(group, name),
             lambda group: backend.remove_user_from_group(group, name),
         )
-        _sync_list(
+        sync_list(
             old,
             new,
             "ManagedPolicyArns",
             lambda arn: backend.attach_user_policy(policy_arn=arn, user_name=name),
             lambda arn: backend.detach_user_policy(policy_arn=arn, user_name=name),
         )
-        _sync_inline(
+        sync_inline(
             old,
             new,
             lambda policy, document: backend.put_user_policy(name, policy, document),
@@ -327,8 +327,8 @@ class IamUserModel(CloudFormationModel):
     ) -> None:
         """Remove what the template gave, then DeleteUser, which IAM refuses while the user still has
         access keys, a console password, an MFA device, or other groups and policies."""
-        backend = _backend(account_id, region_name)
-        cls._apply(backend, resource_name, _props(cloudformation_json), {})
+        backend = iam_backend(account_id, region_name)
+        cls._apply(backend, resource_name, template_props(cloudformation_json), {})
         user = backend.get_user(resource_name)
         blockers = [
             ("access keys", user.access_keys),
@@ -339,7 +339,7 @@ class IamUserModel(CloudFormationModel):
         ]
         for what, present in blockers:
             if present:
-                raise _delete_conflict(f"Cannot delete entity, must delete {what} first.")
+                raise delete_conflict(f"Cannot delete entity, must delete {what} first.")
         backend.delete_user(resource_name)
 
 

@@ -10,15 +10,15 @@ from typing import Any
 from moto.core.common_models import CloudFormationModel
 
 from switchrole.local.cfn_common import (
-    _as_json,
-    _backend,
-    _delete_conflict,
-    _previous,
-    _props,
-    _remember,
-    _replaces,
-    _sync_inline,
-    _sync_list,
+    delete_conflict,
+    iam_backend,
+    policy_json,
+    previous_props,
+    remember_props,
+    replaces,
+    sync_inline,
+    sync_list,
+    template_props,
 )
 
 # --------------------------------------------------------------------------- AWS::IAM::Role
@@ -44,10 +44,10 @@ class IamRoleModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
-        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        props, backend = template_props(cloudformation_json), iam_backend(account_id, region_name)
         role = backend.create_role(
             role_name=props.get("RoleName", resource_name),
-            assume_role_policy_document=_as_json(props["AssumeRolePolicyDocument"]),
+            assume_role_policy_document=policy_json(props["AssumeRolePolicyDocument"]),
             path=props.get("Path", "/"),
             permissions_boundary=props.get("PermissionsBoundary", ""),
             description=props.get("Description", ""),
@@ -56,7 +56,7 @@ class IamRoleModel(CloudFormationModel):
             linked_service=None,
         )
         cls._apply(backend, role.name, {}, props)
-        return _remember(role, props)
+        return remember_props(role, props)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -67,16 +67,16 @@ class IamRoleModel(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        old, new = _previous(original_resource), _props(cloudformation_json)
-        if _replaces(old, new, ["RoleName", "Path"]):
+        old, new = previous_props(original_resource), template_props(cloudformation_json)
+        if replaces(old, new, ["RoleName", "Path"]):
             created = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
             cls.delete_from_cloudformation_json(original_resource.name, {"Properties": old}, account_id, region_name)
             return created
-        backend, name = _backend(account_id, region_name), original_resource.name
+        backend, name = iam_backend(account_id, region_name), original_resource.name
         if old.get("AssumeRolePolicyDocument") != new.get("AssumeRolePolicyDocument"):
-            backend.update_assume_role_policy(name, _as_json(new["AssumeRolePolicyDocument"]))
+            backend.update_assume_role_policy(name, policy_json(new["AssumeRolePolicyDocument"]))
         original_resource.description = new.get("Description", "")
         original_resource.max_session_duration = new.get("MaxSessionDuration", 3600)
         if old.get("PermissionsBoundary") != new.get("PermissionsBoundary"):
@@ -89,18 +89,18 @@ class IamRoleModel(CloudFormationModel):
             if new.get("Tags"):
                 backend.tag_role(name, new["Tags"])
         cls._apply(backend, name, old, new)
-        return _remember(original_resource, new)
+        return remember_props(original_resource, new)
 
     @staticmethod
     def _apply(backend: Any, name: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        _sync_list(
+        sync_list(
             old,
             new,
             "ManagedPolicyArns",
             lambda arn: backend.attach_role_policy(policy_arn=arn, role_name=name),
             lambda arn: backend.detach_role_policy(policy_arn=arn, role_name=name),
         )
-        _sync_inline(
+        sync_inline(
             old,
             new,
             lambda policy, document: backend.put_role_policy(name, policy, document),
@@ -112,8 +112,8 @@ class IamRoleModel(CloudFormationModel):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         """Detach and delete what the template gave, then DeleteRole (IAM refuses while other policies remain)."""
-        backend = _backend(account_id, region_name)
-        cls._apply(backend, resource_name, _props(cloudformation_json), {})
+        backend = iam_backend(account_id, region_name)
+        cls._apply(backend, resource_name, template_props(cloudformation_json), {})
         backend.delete_role(resource_name)
 
 
@@ -143,16 +143,16 @@ class IamManagedPolicyModel(CloudFormationModel):
     def create_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
     ) -> Any:
-        props, backend = _props(cloudformation_json), _backend(account_id, region_name)
+        props, backend = template_props(cloudformation_json), iam_backend(account_id, region_name)
         policy = backend.create_policy(
             description=props.get("Description", ""),
             path=props.get("Path", "/"),
-            policy_document=_as_json(props["PolicyDocument"]),
+            policy_document=policy_json(props["PolicyDocument"]),
             policy_name=props.get("ManagedPolicyName", resource_name),
             tags=[],
         )
         cls._attach(backend, policy.arn, {}, props)
-        return _remember(policy, props)
+        return remember_props(policy, props)
 
     @classmethod
     def update_from_cloudformation_json(
@@ -163,22 +163,22 @@ class IamManagedPolicyModel(CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        old, new = _previous(original_resource), _props(cloudformation_json)
-        if _replaces(old, new, ["ManagedPolicyName", "Path", "Description"]):
+        old, new = previous_props(original_resource), template_props(cloudformation_json)
+        if replaces(old, new, ["ManagedPolicyName", "Path", "Description"]):
             created = cls.create_from_cloudformation_json(
                 new_resource_name, cloudformation_json, account_id, region_name
             )
             cls.delete_from_cloudformation_json(original_resource.arn, {"Properties": old}, account_id, region_name)
             return created
-        backend, arn = _backend(account_id, region_name), original_resource.arn
+        backend, arn = iam_backend(account_id, region_name), original_resource.arn
         if old.get("PolicyDocument") != new.get("PolicyDocument"):
             versions = backend.list_policy_versions(arn)
             if len(versions) >= MAX_POLICY_VERSIONS:
                 oldest = next(v for v in versions if not v.is_default)
                 backend.delete_policy_version(arn, oldest.version_id)
-            backend.create_policy_version(arn, _as_json(new["PolicyDocument"]), set_as_default=True)
+            backend.create_policy_version(arn, policy_json(new["PolicyDocument"]), set_as_default=True)
         cls._attach(backend, arn, old, new)
-        return _remember(original_resource, new)
+        return remember_props(original_resource, new)
 
     @staticmethod
     def _attach(backend: Any, arn: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
@@ -190,7 +190,7 @@ class IamManagedPolicyModel(CloudFormationModel):
             ("Users", backend.attach_user_policy, backend.detach_user_policy, "user_name"),
             ("Roles", backend.attach_role_policy, backend.detach_role_policy, "role_name"),
         ):
-            _sync_list(old, new, key, on(attach, argument), on(detach, argument))
+            sync_list(old, new, key, on(attach, argument), on(detach, argument))
 
     @classmethod
     def delete_from_cloudformation_json(
@@ -198,11 +198,11 @@ class IamManagedPolicyModel(CloudFormationModel):
     ) -> None:
         """Detach from what the template named, delete the other versions, then DeletePolicy (IAM refuses
         while the policy is still attached elsewhere)."""
-        backend = _backend(account_id, region_name)
-        cls._attach(backend, resource_name, _props(cloudformation_json), {})
+        backend = iam_backend(account_id, region_name)
+        cls._attach(backend, resource_name, template_props(cloudformation_json), {})
         policy = backend.get_policy(resource_name)
         if policy.attachment_count:
-            raise _delete_conflict("Cannot delete a policy attached to entities.")
+            raise delete_conflict("Cannot delete a policy attached to entities.")
         for version in list(policy.versions):
             if not version.is_default:
                 backend.delete_policy_version(resource_name, version.version_id)

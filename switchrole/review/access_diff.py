@@ -33,14 +33,14 @@ from switchrole.review.access_state import (
     Change,
     Conditions,
     RoleKey,
-    _hours,
-    _roles_moved_under_their_name,
     account_renames,
     condition_changes,
     effective_access,
+    in_hours,
     kind_renames,
     permission_changes,
     role_states,
+    roles_moved_under_their_name,
 )
 
 # --------------------------------------------------------------------------- the review
@@ -107,7 +107,7 @@ class AccessDiff:
             if limit <= 0 or len(full) <= limit:
                 return full
         how = everything or f"{code('switchrole diff --max-chars 0')} with the same --base (or --format json)"
-        return review_fit.fit(self, limit, hours=_hours, until=_until_cell, everything=how)
+        return review_fit.fit(self, limit, hours=in_hours, until=_until_cell, everything=how)
 
     def _full_markdown(self) -> str:
         """Every row of the review, one per user, account and role."""
@@ -132,7 +132,7 @@ class AccessDiff:
                 out += [
                     f"| {_cell(r['user'])} | {_cell(r['account'])} ({r['account_id']}) | {_cell(r['role'])} | "
                     f"{_cell(', '.join(r['groups']))} | {'yes' if r['mfa_required'] else '**no**'} | "
-                    f"{_hours(r['max_session_duration'])} | {_until_cell(r)} |"
+                    f"{in_hours(r['max_session_duration'])} | {_until_cell(r)} |"
                     for r in rows
                 ]
                 out.append("")
@@ -339,7 +339,7 @@ def _structure(
         assert base is not None
         name = after.name
         old_keys = [renames.get(k, k) for k in before.role_keys]
-        moved_roles = _roles_moved_under_their_name(base, head, before.role_keys, after.role_keys)
+        moved_roles = roles_moved_under_their_name(base, head, before.role_keys, after.role_keys)
         for old_key, key in zip(before.role_keys, old_keys, strict=True):
             old_arn = base.role_kinds[old_key].arn(account_id)
             if old_key in moved_roles:

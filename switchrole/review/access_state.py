@@ -130,7 +130,7 @@ def account_renames(base: Organisation | None, head: Organisation) -> dict[str, 
     return {a.name: new[a.account_id] for a in base.accounts if a.account_id in new and new[a.account_id] != a.name}
 
 
-def _roles_moved_under_their_name(
+def roles_moved_under_their_name(
     base: Organisation, head: Organisation, old_keys: Sequence[str], new_keys: Sequence[str]
 ) -> dict[str, str]:
     """Roles of one account whose IAM name stays while their path (or the name's case) changes: old key ->
@@ -169,7 +169,7 @@ def _policy_name(arn: str) -> str:
     return arn.removeprefix("arn:aws:iam::aws:policy/")
 
 
-def _hours(seconds: int) -> str:
+def in_hours(seconds: int) -> str:
     return f"{seconds / 3600:g} h"
 
 
@@ -241,7 +241,7 @@ def condition_changes(old: RoleState, new: RoleState) -> Iterator[Change]:
         yield Change(text, WEAKER if longer else NARROWER, 5)
     if old.max_session_duration != new.max_session_duration:
         longer = new.max_session_duration > old.max_session_duration
-        text = f"session {_hours(old.max_session_duration)} -> {_hours(new.max_session_duration)}"
+        text = f"session {in_hours(old.max_session_duration)} -> {in_hours(new.max_session_duration)}"
         yield Change(text, WEAKER if longer else NARROWER, 5)
     if old.external_id != new.external_id:
         if new.external_id is None:
