@@ -21,7 +21,7 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 export NO_MKDOCS_2_WARNING := 1
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup test demo synth validate lint docs bench fuzz lifecycle wheel lock clean
+.PHONY: setup test test-fast demo synth validate lint docs bench fuzz lifecycle wheel lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,6 +37,10 @@ node_modules/.installed: package.json package-lock.json
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The fast loop: everything but the emulator, the end-to-end flows and the benchmarks' own tests.
+test-fast: setup
+	$(BIN)/python -m pytest -m 'not e2e' --ignore=tests/e2e --ignore=tests/local --ignore=tests/bench
 
 demo: setup
 	$(BIN)/switchrole local demo

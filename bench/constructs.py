@@ -14,7 +14,7 @@ block style with one of these where a node was:
 - a key written twice in a map;
 
 and then, on the text, a control character, a tab or a byte-order mark at a random character or line.
-Every answer must be exit 0, or exit 2 with one line per problem naming the file and a line (tests/test_fuzz.py,
+Every answer must be exit 0, or exit 2 with one line per problem naming the file and a line (tests/model/test_fuzz.py,
 ``make fuzz``).
 """
 

@@ -12,7 +12,7 @@ folder): a share of the inputs `--quick` passes, and every Nth input whatever it
 says OK, `synth` must too, writing templates that are valid JSON: a file that validates is a file that
 synthesizes. Exit 2 must print only lines naming the file (one per problem), never a traceback.
 The test suite runs a seeded Hypothesis campaign of a few hundred small inputs over the same mutations
-(tests/test_fuzz.py); this campaign runs thousands and reports outcomes and the slowest inputs.
+(tests/model/test_fuzz.py); this campaign runs thousands and reports outcomes and the slowest inputs.
 
 Then ``--constructs`` more inputs (bench/constructs.py): valid accounts files with YAML's rarer constructs at
 random places (anchors and aliases, merge keys, !!omap, !!set, complex and duplicate keys, control characters,

@@ -2,7 +2,7 @@
 
 ``switchrole audit`` acknowledges a bootstrap role only when it carries no more than these (an
 AdministratorAccess attached to the lookup role is a finding). Run after upgrading the CDK CLI in package.json;
-``tests/test_bootstrap.py`` fails while the written module and the installed template disagree.
+``tests/infra/test_bootstrap.py`` fails while the written module and the installed template disagree.
 
     .venv/bin/python scripts/bootstrap_policies.py
 """

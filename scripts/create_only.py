@@ -3,7 +3,7 @@
 The facts come from CloudFormation's own resource provider schemas, as cfn-lint ships them: a type's
 ``createOnlyProperties`` are the properties whose change makes CloudFormation replace the resource (create the
 new one, then delete the old one). The union over every region cfn-lint knows is taken, so that a property
-create-only anywhere counts. Run after upgrading cfn-lint; ``tests/test_replacement.py`` fails while the written
+create-only anywhere counts. Run after upgrading cfn-lint; ``tests/infra/test_replacement.py`` fails while the written
 module and the installed schemas disagree.
 
     .venv/bin/python scripts/create_only.py
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-TYPES = (  # every resource type switchrole's templates hold (tests/test_replacement.py checks the list is whole)
+TYPES = (  # every resource type switchrole's templates hold (tests/infra/test_replacement.py checks the list is whole)
     "AWS::CloudFormation::StackSet",
     "AWS::IAM::Group",
     "AWS::IAM::ManagedPolicy",

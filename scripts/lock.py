@@ -21,7 +21,7 @@ markers. pip's configuration is ignored (``PIP_CONFIG_FILE=os.devnull``, the ind
 of PyPI's files, not of a local mirror's. Only wheels are locked (``--only-binary :all:``): nothing is built, so no
 unhashed build dependency runs, when a repository installs.
 
-``tests/test_lock.py`` checks offline that the lock holds exactly the closure of the pins at the versions
+``tests/scaffold/test_lock.py`` checks offline that the lock holds exactly the closure of the pins at the versions
 installed here. Run after changing a pin (it needs PyPI; a few minutes, mostly pip reading index pages):
 
     .venv/bin/python scripts/lock.py

@@ -5,7 +5,7 @@ took a value; ``<str>``, ``<list[str]>``). Click's convention, which most CLIs
 follow, is a flag alone, ``--user TEXT``, ``--format [json|md]``, and an
 explicit metavar (``--grant GROUP``) when one is given. Typer offers no
 setting for it, so :func:`install` replaces the one method that renders the
-type column; ``tests/test_cli_conventions.py`` fails if a Typer upgrade moves
+type column; ``tests/cli/test_cli_conventions.py`` fails if a Typer upgrade moves
 it.
 """
 

@@ -2,6 +2,6 @@
 
 Everything that reaches into moto's internals lives in this package
 (:mod:`cfn_models`, :mod:`authz`) and runs only inside the emulator's own
-process; ``tests/test_local_canaries.py`` fails loudly when a moto upgrade
+process; ``tests/local/test_local_canaries.py`` fails loudly when a moto upgrade
 moves what these modules rely on.
 """

@@ -15,7 +15,7 @@ Both also refuse a YAML merge key (``<<``; why: :mod:`switchrole.model.yaml_merg
 with one answers the same whichever pass reads it first.
 
 Both name the field path and line the same way (the composer's), so a refusal reads the same whichever pass
-made it. The limits leave room for about 9,000 accounts (see ``tests/test_robustness.py``).
+made it. The limits leave room for about 9,000 accounts (see ``tests/model/test_robustness.py``).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from switchrole.cli.main import app
 from switchrole.client.profiles import MergeConflict, merge_profiles, profiles_block, switchrole_command
 from switchrole.model.organisation import Organisation
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 runner = CliRunner()
 
 CASES = [

@@ -3,7 +3,7 @@
 Offline: the lock must hold exactly the dependency closure of the pins (pyproject.toml's dependencies at
 requirements.txt's versions, cfn-lint, and for requirements-local.txt the "local" extra), at the versions installed
 here, each with hashes, and nothing `--require-hashes` would let through unhashed. The hashes themselves are
-checked by pip when tests/test_install_e2e.py installs from the lock. After changing a pin: scripts/lock.py.
+checked by pip when tests/e2e/test_install_e2e.py installs from the lock. After changing a pin: scripts/lock.py.
 """
 
 from __future__ import annotations

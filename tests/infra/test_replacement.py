@@ -23,7 +23,7 @@ from switchrole.infra.replacement import collisions, update_problems
 from switchrole.infra.validate import load_checked
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_table_is_cfn_lints_schemas() -> None:

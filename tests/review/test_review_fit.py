@@ -18,7 +18,7 @@ from switchrole.model.organisation import Organisation
 from switchrole.review.access_diff import AccessDiff, diff
 from switchrole.review.fit import GITHUB_COMMENT_LIMIT, REVIEW_LIMIT
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 ROLES = {
     "ReadOnly": {"managed_policies": ["ReadOnlyAccess"]},
     "Admin": {"managed_policies": ["AdministratorAccess"]},

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from switchrole.model.organisation import Organisation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_switchrole_synth_and_cdk_synth_write_identical_templates(example_assembly_dir: Path, tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """``switchrole audit`` without AWS: documents compared by meaning, trust admission, the audit role kind, the
 expected state read from the example's templates, the report's order and exit codes, and usage errors.
-(The live reads are proven against a deployment in tests/test_audit_e2e.py.)"""
+(The live reads are proven against a deployment in tests/e2e/test_audit_e2e.py.)"""
 
 from __future__ import annotations
 

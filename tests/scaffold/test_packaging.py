@@ -2,7 +2,7 @@
 
 What a person gets from ``pip install switchrole-<version>-py3-none-any.whl``: a licence, metadata, type hints, and
 no emulator unless asked for; every ``docs/...`` its outputs name exists where they are read. The installed
-user's path end to end is tests/test_install_e2e.py.
+user's path end to end is tests/e2e/test_install_e2e.py.
 """
 
 from __future__ import annotations

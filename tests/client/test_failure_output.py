@@ -138,7 +138,7 @@ def at_once(calls: dict[str, Callable[[], subprocess.CompletedProcess[str]]]) ->
 
 
 ROLE = "arn:aws:iam::222222222222:role/switchrole/ReadOnly"
-EXAMPLE = str(Path(__file__).resolve().parent.parent / "accounts.yaml")
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "accounts.yaml")
 
 
 BROKEN_ANSWER_COMMANDS = {

@@ -142,7 +142,7 @@ def test_cdk_json_is_the_repositorys_except_the_app_entry() -> None:
 
 
 def test_pins_agree_with_the_repository() -> None:
-    """The scaffold's lock pins the versions switchrole is tested with (tests/test_lock.py: all of them), its extra
+    """The scaffold's lock pins the versions switchrole is tested with (tests/scaffold/test_lock.py: all of them), its extra
     apart; the CDK CLI is the repository's."""
     base, local = locked(template("requirements.txt")), locked(template("requirements-local.txt"))
     ours = pins((ROOT / "requirements.txt").read_text())
@@ -167,7 +167,7 @@ def test_the_oidc_role_template_is_the_repositorys() -> None:
 
 
 def test_the_onboarding_guide_is_the_repositorys() -> None:
-    """Outputs point to docs/onboarding.md (tests/test_packaging.py): every new repository gets this one."""
+    """Outputs point to docs/onboarding.md (tests/scaffold/test_packaging.py): every new repository gets this one."""
     assert template("docs/onboarding.md") == (ROOT / "docs" / "onboarding.md").read_text()
 
 

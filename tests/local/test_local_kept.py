@@ -98,7 +98,7 @@ def test_the_closing_lines_are_the_readme_s(tmp_path: Path) -> None:
     """The docs' "Living in a kept emulator" (docs/emulator.md, once the README's) shows the lines the demo prints
     (paths and user aside)."""
     kept = Kept(str(tmp_path), "http://127.0.0.1:5000", 42, "/x/accounts.yaml", "eu-west-1")
-    page = (Path(__file__).parent.parent / "docs" / "emulator.md").read_text()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text()
     section = page.split("\n## Living in a kept emulator\n")[1].split("\n## ")[0]
     for line in demo_run.kept_instructions(kept, loads(ORG))[1:]:
         command = line.split("#")[0].strip().replace(str(tmp_path), "/tmp/switchrole-demo-XXXX").replace("ana", "alice")
