@@ -142,8 +142,8 @@ def test_cdk_json_is_the_repositorys_except_the_app_entry() -> None:
 
 
 def test_pins_agree_with_the_repository() -> None:
-    """The scaffold's lock pins the versions switchrole is tested with (tests/scaffold/test_lock.py: all of them), its extra
-    apart; the CDK CLI is the repository's."""
+    """The scaffold's lock pins the versions switchrole is tested with (tests/scaffold/test_lock.py: all of
+    them), its extra apart; the CDK CLI is the repository's."""
     base, local = locked(template("requirements.txt")), locked(template("requirements-local.txt"))
     ours = pins((ROOT / "requirements.txt").read_text())
     assert ours.pop("moto") == local["moto"][0] and local["moto"][1] == {"server"}
