@@ -11,9 +11,10 @@ from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from switchrole.live.audit.findings import EXIT_USAGE, WORKERS, AccountResult, AuditFailed, AuditReport
+from switchrole.live.audit.findings import WORKERS, AccountResult, AuditFailed, AuditReport
 from switchrole.live.audit.runner import connect, expected
 from switchrole.live.audit.runner import run as run_audit
+from switchrole.model.exits import EXIT_USAGE
 from switchrole.model.organisation import Organisation, TargetAccount
 
 FORMATS = ("table", "md", "json")

@@ -12,9 +12,8 @@ from switchrole import __version__
 from switchrole.cli import help_style
 from switchrole.infra import deploy_settings
 from switchrole.model.errors import ConfigError
+from switchrole.model.exits import EXIT_USAGE
 from switchrole.model.organisation import Organisation
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 help_style.install()
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}

@@ -12,7 +12,6 @@ import typer
 
 from switchrole.cli.common import (
     DEFAULT_CONFIG,
-    EXIT_FAILED,
     ConfigOption,
     base_organisation,
     fail,
@@ -20,6 +19,7 @@ from switchrole.cli.common import (
     load,
     refuse_replacements,
 )
+from switchrole.model.exits import EXIT_FAILED
 
 
 def validate(

@@ -11,16 +11,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from switchrole.cli.common import (
-    DEFAULT_CONFIG,
-    EXIT_FAILED,
-    HELP_OPTIONS,
-    ConfigOption,
-    fail,
-    known_user,
-    load,
-)
+from switchrole.cli.common import DEFAULT_CONFIG, HELP_OPTIONS, ConfigOption, fail, known_user, load
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
+from switchrole.model.exits import EXIT_FAILED
 
 local_app = typer.Typer(
     help='The embedded local AWS (a moto server; the "local" extra): run the whole product without an AWS account.',

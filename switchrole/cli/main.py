@@ -14,7 +14,8 @@ from typing import Any
 import typer
 
 from switchrole.cli import client_commands, infra_commands, live_commands, local_commands, review_commands
-from switchrole.cli.common import EXIT_FAILED, app
+from switchrole.cli.common import app
+from switchrole.model.exits import EXIT_FAILED
 
 app.command()(infra_commands.validate)
 app.command()(infra_commands.synth)

@@ -15,17 +15,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from switchrole.cli.common import (
-    DEFAULT_CONFIG,
-    EXIT_OK,
-    ConfigOption,
-    fail,
-    guarded,
-    known_user,
-    load,
-    refuse_replacements,
-)
+from switchrole.cli.common import DEFAULT_CONFIG, ConfigOption, fail, guarded, known_user, load, refuse_replacements
 from switchrole.model.errors import ConfigError
+from switchrole.model.exits import EXIT_CHANGED, EXIT_OK
 from switchrole.model.organisation import Organisation
 from switchrole.review.fit import MIN_LIMIT as MIN_REVIEW_CHARS
 from switchrole.review.fit import REVIEW_LIMIT
@@ -63,7 +55,7 @@ def matrix(
         typer.echo(to_markdown(rows) + ("" if user else nobody_note(org)), nl=False)
 
 
-EXIT_ACCESS_CHANGED = 3
+EXIT_ACCESS_CHANGED = EXIT_CHANGED
 
 
 def diff(

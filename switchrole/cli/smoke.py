@@ -19,7 +19,6 @@ from switchrole.client import deadline
 from switchrole.client.redact import never_redact, redact
 from switchrole.client.sessions import CredentialCache, profile_session
 from switchrole.client.switch import (
-    EXIT_USAGE,
     RETRIES,
     SmokeFailed,
     SmokeRequest,
@@ -31,6 +30,7 @@ from switchrole.client.switch import (
     utc_iso,
 )
 from switchrole.live.smoke import SmokeReport, Step, check_user, run_smoke, worst
+from switchrole.model.exits import EXIT_USAGE
 from switchrole.model.organisation import Organisation, utc_now
 
 

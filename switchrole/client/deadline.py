@@ -24,9 +24,10 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from switchrole.model.exits import EXIT_FAILED
+
 DEFAULT_SECONDS = 90.0  # a single switch makes at most 6 AWS calls; one call that never answers ends in ~60 s
 VARIABLE = "SWITCHROLE_DEADLINE"
-EXIT_FAILED = 1
 
 
 class DeadlineError(Exception):

@@ -23,10 +23,10 @@ from switchrole.client.console import display_name
 from switchrole.client.prompt import NoCode
 from switchrole.client.redact import redact
 from switchrole.client.sessions import SessionFailed, credential_failure
+from switchrole.model.exits import EXIT_FAILED, EXIT_USAGE
 from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, iso, utc_now
 from switchrole.model.schema import IAM_NAME_CHARSET
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Standard retries (throttling included), and a bounded wait: an endpoint that never answers is reported within
 # about a minute (4 attempts of at most 5 s to connect and 10 s to read, plus backoff).
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)

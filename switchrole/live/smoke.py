@@ -22,8 +22,6 @@ import boto3
 from switchrole.client.sessions import CredentialCache, MfaSession
 from switchrole.client.sessions import mfa_session as open_mfa_session
 from switchrole.client.switch import (
-    EXIT_OK,
-    EXIT_USAGE,
     RETRIES,
     SmokeFailed,
     SmokeRequest,
@@ -36,6 +34,7 @@ from switchrole.client.switch import (
     session_name_of,
     utc_iso,
 )
+from switchrole.model.exits import EXIT_OK, EXIT_USAGE
 from switchrole.model.organisation import Organisation, utc_now
 
 

@@ -29,7 +29,6 @@ from switchrole.live.audit.findings import (
     EXIT_CLEAN,
     EXIT_DRIFT,
     EXIT_UNREADABLE,
-    EXIT_USAGE,
     KINDS,
     AccountResult,
     AuditFailed,
@@ -40,6 +39,7 @@ from switchrole.live.audit.findings import (
 from switchrole.live.audit.fixes import create_role_commands, delete_role_commands
 from switchrole.live.audit.hub import audit_hub
 from switchrole.live.audit.runner import Auditor, connect, expected, run
+from switchrole.model.exits import EXIT_USAGE
 
 __all__ = [
     "EXIT_CLEAN",

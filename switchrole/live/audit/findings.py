@@ -9,9 +9,10 @@ from typing import Any
 
 from switchrole.live.audit.fixes import q
 from switchrole.model.errors import format_path
+from switchrole.model.exits import EXIT_CHANGED, EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from switchrole.model.organisation import Organisation, expired_entries, iso
 
-EXIT_CLEAN, EXIT_UNREADABLE, EXIT_USAGE, EXIT_DRIFT = 0, 1, 2, 3
+EXIT_CLEAN, EXIT_UNREADABLE, EXIT_DRIFT = EXIT_OK, EXIT_FAILED, EXIT_CHANGED
 WORKERS = 8
 DEFAULT_MAX_KEY_AGE = 90  # days
 
