@@ -32,6 +32,8 @@ from switchrole.client.switch import RETRIES, SmokeFailed, SmokeRequest, assume_
 
 @dataclass(frozen=True)
 class AssumeRequest:
+    """One ``switchrole assume``: the role, the session name and the options a generated profile passes."""
+
     role_arn: str
     session_name: str
     duration: int | None = None

@@ -260,6 +260,7 @@ def _warn(message: str) -> None:
 
 
 def default_cache_directory() -> Path:
+    """``$SWITCHROLE_CACHE_DIR``, else ``$XDG_CACHE_HOME/switchrole``, else ``~/.cache/switchrole``."""
     if os.environ.get("SWITCHROLE_CACHE_DIR"):
         return Path(os.environ["SWITCHROLE_CACHE_DIR"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")

@@ -21,6 +21,7 @@ def console_display_name(account: TargetAccount, kind: RoleKind) -> str:
 
 
 def switch_role_url(account: TargetAccount, kind: RoleKind) -> str:
+    """The AWS console's switch-role link for ``kind`` in ``account``, with its display name."""
     name = console_display_name(account, kind)
     query = urlencode(
         {"account": account.account_id, "roleName": kind.console_role_name, "displayName": name}, safe="/"

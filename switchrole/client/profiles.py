@@ -42,6 +42,8 @@ class MergeConflict(ValueError):
 
 @dataclass(frozen=True)
 class Profile:
+    """One AWS CLI profile: its name, settings in order, and a comment above it."""
+
     name: str
     settings: tuple[tuple[str, str], ...]
     comment: str | None = None
@@ -54,6 +56,7 @@ class Profile:
 
 
 def colour(account: TargetAccount) -> str:
+    """The AESR colour of an account: red for production words, orange for staging, green for development."""
     words = set(re.split(r"[^a-z0-9]+", account.name.lower()))
     return next((c for names, c in ENVIRONMENT_COLOURS if words & set(names)), DEFAULT_COLOUR)
 
@@ -91,6 +94,7 @@ def switchrole_command() -> str:
 
 
 def session_profile_name(hub_profile: str) -> str:
+    """The name of the hub MFA-session profile for ``hub_profile``."""
     return f"{hub_profile}-mfa"
 
 
@@ -320,6 +324,8 @@ def read_aws_config(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Link:
+    """One console switch-role link for a user: account, role kind and when the access ends."""
+
     account: TargetAccount
     kind: RoleKind
     until: End = None  # when IAM ends this switch (until: in the file)
@@ -347,6 +353,7 @@ def links(org: Organisation, user: str, now: datetime | None = None) -> list[Lin
 
 
 def links_text(items: list[Link]) -> str:
+    """The links as plain text, one per line."""
     width = max((len(link.name) for link in items), default=0)
     lines = [f"{link.name:<{width}}  {link.url}{link.ends}" for link in items if link.console]
     cli = [link for link in items if not link.console]
@@ -362,6 +369,7 @@ def links_text(items: list[Link]) -> str:
 
 
 def links_markdown(items: list[Link]) -> str:
+    """The links as a Markdown list, every name escaped."""
     lines = ["| account | role | switch |", "|---|---|---|"]
     for link in items:
         arn = link.kind.arn(link.account.account_id)
@@ -373,6 +381,7 @@ def links_markdown(items: list[Link]) -> str:
 
 
 def links_html(items: list[Link], *, title: str) -> str:
+    """The links as a small HTML page, every name escaped."""
     rows = []
     for link in items:
         name = html.escape(link.name)

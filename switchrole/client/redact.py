@@ -51,6 +51,7 @@ def never_redact(*texts: str) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` with credential-shaped parts replaced by ``[redacted]`` (texts from the file kept whole)."""
     kept: list[str] = []
     for known in sorted((k for k in _known if k in text), key=len, reverse=True):
         text = text.replace(known, f"\x00{len(kept)}\x00")  # no rule below matches a NUL-framed number

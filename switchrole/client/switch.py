@@ -102,6 +102,7 @@ def request_for(org: Organisation, account: TargetAccount, kind: RoleKind, user:
 
 
 def find_role(org: Organisation, role_arn: str) -> tuple[TargetAccount, RoleKind] | None:
+    """The account and role kind whose role has ``role_arn``, or None when the file has no such role."""
     for account in org.accounts:
         for key in account.role_keys:
             if org.role_kinds[key].arn(account.account_id) == role_arn:

@@ -71,6 +71,7 @@ def normalise(document: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def same(expected: Mapping[str, Any] | None, actual: Mapping[str, Any] | None) -> bool:
+    """Do two policy documents mean the same (order, one-element lists and string/list forms aside)?"""
     return normalise(expected) == normalise(actual)
 
 

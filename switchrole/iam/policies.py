@@ -53,6 +53,7 @@ def policy_chars(document: PolicyDocument | Statement) -> int:
 
 
 def document(statements: Sequence[Statement]) -> PolicyDocument:
+    """A policy document of ``statements``, in the IAM policy language's current version."""
     return {"Version": POLICY_VERSION, "Statement": list(statements)}
 
 
@@ -184,14 +185,17 @@ def nobody_trust_document(org: Organisation, kind: RoleKind) -> PolicyDocument:
 
 
 def hub_root(org: Organisation) -> str:
+    """The hub account's root principal ARN (the account, as trust policies name it)."""
     return f"arn:{PARTITION}:iam::{org.hub.account_id}:root"
 
 
 def checked_trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> PolicyDocument:
+    """The role's trust policy, refused (:class:`PolicyError`) over the trust policy quota."""
     return check_trust_size(org, kind, trust_policy(org, account, kind), account.name)
 
 
 def check_trust_size(org: Organisation, kind: RoleKind, doc: PolicyDocument, where: str) -> PolicyDocument:
+    """``doc`` unchanged when it fits the trust policy quota; :class:`PolicyError` naming ``where`` otherwise."""
     size, limit = policy_chars(doc), org.quotas.trust_policy_chars
     if size > limit:
         raise PolicyError(

@@ -1,0 +1,3 @@
+"""The accounts file -> :class:`~switchrole.model.organisation.Organisation`: schema, loading, references,
+resolution, expiry, errors. No CDK, no AWS.
+"""

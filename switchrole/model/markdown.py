@@ -23,6 +23,7 @@ _TICKS = re.compile(r"`+")
 
 
 def one_line(text: str) -> str:
+    """``text`` on one line: control characters and line breaks replaced, so a name cannot break a table row."""
     return CONTROL.sub(REPLACEMENT, text)
 
 

@@ -52,6 +52,8 @@ def own_role_tags(key: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Hub:
+    """The hub (identity) account: where people sign in and where their groups live."""
+
     account_id: str
     name: str
     region: str
@@ -133,6 +135,8 @@ class RoleKind:
 
 @dataclass(frozen=True)
 class TargetAccount:
+    """A target account, its region and the role kinds it has."""
+
     name: str
     account_id: str
     role_keys: tuple[str, ...]
@@ -150,6 +154,7 @@ EXPIRING_SOON = datetime.timedelta(days=14)  # validate warns about access endin
 
 
 def utc_now() -> datetime.datetime:
+    """The current time, in UTC (what every expiry is compared with)."""
     return datetime.datetime.now(datetime.UTC)
 
 
@@ -175,6 +180,8 @@ def iso(end: datetime.datetime) -> str:
 
 @dataclass(frozen=True)
 class Grant:
+    """A role kind in some accounts for a group's members, until ``until`` (None: no end)."""
+
     role: str
     account_names: tuple[str, ...]  # resolved: "*" is expanded
     all_accounts: bool  # written as accounts: "*"
@@ -183,6 +190,8 @@ class Grant:
 
 @dataclass(frozen=True)
 class Group:
+    """A hub group: its grants."""
+
     name: str
     description: str | None
     grants: tuple[Grant, ...]
@@ -190,6 +199,8 @@ class Group:
 
 @dataclass(frozen=True)
 class User:
+    """A hub user: groups, tags and an optional end of all their access."""
+
     name: str
     groups: tuple[str, ...]
     until: End = None  # every switch ends then (a Deny on the user, DateGreaterThanEquals aws:CurrentTime)
@@ -198,18 +209,24 @@ class User:
 
 @dataclass(frozen=True)
 class Quotas:
+    """The IAM quotas policies are measured against (the account's own, when raised)."""
+
     trust_policy_chars: int
     role_managed_policies: int
 
 
 @dataclass(frozen=True)
 class OuTarget:
+    """An organizational unit a StackSet deploys to (StackSets mode)."""
+
     ou: str
     role_keys: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Deployment:
+    """How the target roles reach the accounts: one stack per account, or StackSets."""
+
     mode: str  # "stacks" or "stacksets"
     account_id: str | None
     region: str

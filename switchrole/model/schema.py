@@ -301,6 +301,8 @@ GrantAccounts = Annotated[list[str] | Literal["*"], PlainValidator(_grant_accoun
 
 
 class StrictModel(BaseModel):
+    """The base of every section: unknown keys, wrong types and coercions are refused (pydantic strict)."""
+
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
@@ -318,6 +320,8 @@ AccountAlias = Annotated[
 
 
 class HubSpec(StrictModel):
+    """``hub:``: the identity account people sign in to."""
+
     account_id: AccountId
     name: AccountName
     region: Region = "us-east-1"
@@ -326,12 +330,16 @@ class HubSpec(StrictModel):
 
 
 class DefaultsSpec(StrictModel):
+    """``defaults:``: what role kinds inherit unless they say otherwise."""
+
     mfa: MfaSpec = MfaSpec()
     max_session_duration: SessionSeconds = MIN_SESSION_SECONDS
     role_path: RolePath = "/switchrole/"
 
 
 class RoleKindSpec(StrictModel):
+    """``roles.<kind>:``: one kind of role, created in every account that lists it."""
+
     name: RoleName | None = None
     description: Description | None = None
     managed_policies: list[PolicyRef] = []
@@ -357,6 +365,8 @@ class RoleKindSpec(StrictModel):
 
 
 class AccountSpec(StrictModel):
+    """``accounts[]``: one target account and the role kinds it has."""
+
     name: AccountName
     account_id: AccountId
     roles: list[RoleKindKey] = Field(min_length=1)
@@ -364,17 +374,23 @@ class AccountSpec(StrictModel):
 
 
 class GrantSpec(StrictModel):
+    """``groups.<group>.grants[]``: a role kind in some accounts, optionally until a time."""
+
     role: RoleKindKey
     accounts: GrantAccounts
     until: Until | None = None  # IAM ends the grant at this UTC time (aws:CurrentTime)
 
 
 class GroupSpec(StrictModel):
+    """``groups.<group>:``: a hub group and the switches its members may make."""
+
     description: Description | None = None
     grants: list[GrantSpec] = []
 
 
 class UserSpec(StrictModel):
+    """``users.<user>:``: a hub user, their groups, tags and optional end."""
+
     groups: list[GroupName] = []
     until: Until | None = None  # every switch of this user ends at this UTC time (a Deny on the user)
     tags: dict[TagKey, TagValue] = {}  # the user's principal tags: the only values session tags may carry
@@ -414,6 +430,8 @@ class DeploymentSpec(StrictModel):
 
 
 class OrganisationSpec(StrictModel):
+    """The whole file as written, before defaults are applied and references checked."""
+
     hub: HubSpec
     defaults: DefaultsSpec = DefaultsSpec()
     quotas: QuotasSpec = QuotasSpec()
