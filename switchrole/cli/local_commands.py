@@ -1,6 +1,7 @@
 """The `switchrole local` commands: the embedded local AWS (demo, credentials, mfa-code, stop).
 
-Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
+They are registered on their own Typer group, ``local_app``, which :mod:`switchrole.cli.main` adds as
+``switchrole local``.
 """
 
 from __future__ import annotations
