@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -374,28 +374,13 @@ class Organisation:
     def audit_role_kind(self) -> RoleKind | None:
         """The role kind ``switchrole audit`` reads target accounts through: the one marked ``audit: true``,
         else the first (file order) carrying one of :data:`AUDIT_POLICIES` (SecurityAudit preferred)."""
-        marked = [k for k in self.role_kinds.values() if k.audit]
-        if marked:
-            return marked[0]
-        for policy in AUDIT_POLICIES:
-            for kind in self.role_kinds.values():
-                if policy in kind.managed_policy_arns:
-                    return kind
-        return None
+        return _audit_kind(self.role_kinds.values())
 
     def audit_kind_for(self, account: TargetAccount) -> RoleKind | None:
         """The role kind ``switchrole audit`` reads ``account`` through: the kind marked ``audit: true`` when the
         account has it, else the account's first kind (file order) carrying one of :data:`AUDIT_POLICIES`
         (SecurityAudit preferred); None when the account has no kind that can read IAM."""
-        kinds = [kind for kind in self.role_kinds.values() if kind.key in account.role_keys]
-        marked = [kind for kind in kinds if kind.audit]
-        if marked:
-            return marked[0]
-        for policy in AUDIT_POLICIES:
-            for kind in kinds:
-                if policy in kind.managed_policy_arns:
-                    return kind
-        return None
+        return _audit_kind(kind for kind in self.role_kinds.values() if kind.key in account.role_keys)
 
     def access(self, user: str | None = None) -> Iterator[Access]:
         """Every (user, group, account, role) switch the file grants, in file order."""
@@ -433,6 +418,20 @@ class Organisation:
             for key in account.role_keys
             if (account.name, key) in pairs
         ]
+
+
+def _audit_kind(kinds: Iterable[RoleKind]) -> RoleKind | None:
+    """Of ``kinds`` (file order): the one marked ``audit: true``, else the first carrying one of
+    :data:`AUDIT_POLICIES`, SecurityAudit preferred; None when none can read IAM."""
+    candidates = list(kinds)
+    marked = [kind for kind in candidates if kind.audit]
+    if marked:
+        return marked[0]
+    for policy in AUDIT_POLICIES:
+        for kind in candidates:
+            if policy in kind.managed_policy_arns:
+                return kind
+    return None
 
 
 def expiry_entries(org: Organisation) -> list[tuple[Path, datetime.datetime]]:

@@ -114,11 +114,11 @@ def _audit_warnings(org: Organisation) -> Iterator[str]:
     kind = org.audit_role_kind
     if kind is None or not kind.audit:
         return
-    missing = [a for a in org.accounts if kind.key not in a.role_keys]
-    unread = [a.name for a in missing if org.audit_kind_for(a) is None]
+    read_through = {a.name: org.audit_kind_for(a) for a in org.accounts if kind.key not in a.role_keys}
+    unread = [name for name, other in read_through.items() if other is None]
     if unread:
         yield f"roles.{kind.key} (audit: true): not in {', '.join(unread)}; `switchrole audit` cannot read them"
-    others = [f"{a.name} ({other.key})" for a in missing if (other := org.audit_kind_for(a)) is not None]
+    others = [f"{name} ({other.key})" for name, other in read_through.items() if other is not None]
     if others:
         yield f"roles.{kind.key} (audit: true): not in {', '.join(others)}; `switchrole audit` reads them through those"
     if not set(AUDIT_POLICIES) & set(kind.managed_policy_arns) and not kind.inline_policies:
