@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from switchrole.client import deadline
+from switchrole.client.assume import token_code
 from switchrole.client.redact import never_redact, redact
 from switchrole.client.sessions import CredentialCache, profile_session
 from switchrole.client.switch import (
@@ -109,7 +110,7 @@ def run(options: Options) -> int:
                 return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config "
                              "names: pass --mfa-serial")  # fmt: skip
             request = replace(request, mfa_serial=serial)
-            token = lambda: _token_code(options, serial)  # noqa: E731  (asked only when no cached MFA session will do)
+            token = lambda: token_code(options.token_code, serial)  # noqa: E731  (asked only when no cached MFA session will do)
         report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
@@ -162,14 +163,6 @@ def failed_report(request: SmokeRequest, stage: str, failure: SmokeFailed) -> Sm
     return report
 
 
-def _token_code(options: Options, device: str | None = None) -> str:
-    """--token-code, $SWITCHROLE_TOKEN_CODE or the person's terminal (never stdout, which may carry the JSON
-    report); :class:`~switchrole.client.prompt.NoCode` says why there is none."""
-    from switchrole.client.assume import token_code
-
-    return token_code(options.token_code, device)
-
-
 def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
     org, user = options.org, options.user
     if org is None or user is None:
@@ -192,7 +185,7 @@ def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
                 session,
                 org,
                 user,
-                token=lambda: _token_code(options, options.mfa_serial or org.hub.mfa_serial(user)),
+                token=lambda: token_code(options.token_code, options.mfa_serial or org.hub.mfa_serial(user)),
                 mfa_serial=options.mfa_serial,
                 duration=options.duration,
                 workers=options.workers,
