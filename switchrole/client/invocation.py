@@ -98,7 +98,12 @@ def invocation_key(options: Mapping[str, object], environ: Mapping[str, str] | N
     """What an answer depends on: the options (without the MFA code) and the surroundings that choose the hub
     credentials and the endpoint (``AWS_*`` variables, the AWS config and credentials files' bytes)."""
     env = os.environ if environ is None else environ
-    canonical = {name: value for name, value in options.items() if name != "token_code" and value not in (None, False)}
+    # an option not given (None, or False for a flag) is left out; 0 is a value (`0 in (None, False)` is true)
+    canonical = {
+        name: value
+        for name, value in options.items()
+        if name != "token_code" and value is not None and value is not False
+    }
     surroundings = hashlib.sha256()
     for name in sorted(name for name in env if name.startswith("AWS_") and name not in PRESENTATION):
         surroundings.update(f"{name}={env[name]}\0".encode())
