@@ -94,6 +94,15 @@ def known_user(org: Organisation, user: str, config: Path) -> None:
         raise fail(f"--user: no user {user!r} in {config} (users: {', '.join(org.users) or 'none'})")
 
 
+def known_permission_set(org: Organisation, permission_set: str, config: Path) -> None:
+    sets = [g.permission_set for g in org.permission_set_groups if g.permission_set is not None]
+    if permission_set not in sets:
+        raise fail(
+            f"--permission-set: no group of {config} is permission set {permission_set!r} "
+            f"(permission sets: {', '.join(sets) or 'none'})"
+        )
+
+
 HubProfileOption = Annotated[
     str | None,
     typer.Option(

@@ -15,7 +15,16 @@ from typing import Annotated, Literal
 
 import typer
 
-from switchrole.cli.common import DEFAULT_CONFIG, ConfigOption, fail, guarded, known_user, load, refuse_replacements
+from switchrole.cli.common import (
+    DEFAULT_CONFIG,
+    ConfigOption,
+    fail,
+    guarded,
+    known_permission_set,
+    known_user,
+    load,
+    refuse_replacements,
+)
 from switchrole.model.errors import ConfigError
 from switchrole.model.exits import EXIT_CHANGED, EXIT_OK
 from switchrole.model.organisation import Organisation
@@ -30,15 +39,22 @@ def matrix(
         typer.Option("--format", "-f", help="table (the default on a terminal), md (the default otherwise) or json."),
     ] = None,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Only this hub user.")] = None,
+    permission_set: Annotated[
+        str | None, typer.Option("--permission-set", help="Only this Identity Center permission set's people.")
+    ] = None,
 ) -> None:
-    """Who may switch into what: one row per user, group, account and role."""
+    """Who may switch into what: one row per user (or permission set), group, account and role."""
     from switchrole.client.profiles import no_roles_note
     from switchrole.review.matrix import nobody_note, records, to_markdown, to_table
 
     org = load(config)
+    if user is not None and permission_set is not None:
+        raise fail("--user and --permission-set: give one of them")
     if user is not None:
         known_user(org, user, config)
-    rows = records(org, user)
+    if permission_set is not None:
+        known_permission_set(org, permission_set, config)
+    rows = records(org, user, permission_set=permission_set)
     if user is not None and not rows and (note := no_roles_note(org, user)):
         typer.echo(f"note: {note}; the output lists none", err=True)  # stdout: the empty table, valid
     if format == "json":
@@ -48,11 +64,11 @@ def matrix(
 
         console = Console()
         console.print(to_table(org, rows))
-        note = "" if user else nobody_note(org).strip()
+        note = "" if user or permission_set else nobody_note(org).strip()
         if note:
             console.print(note, markup=False, highlight=False)
     else:
-        typer.echo(to_markdown(rows) + ("" if user else nobody_note(org)), nl=False)
+        typer.echo(to_markdown(rows) + ("" if user or permission_set else nobody_note(org)), nl=False)
 
 
 EXIT_ACCESS_CHANGED = EXIT_CHANGED

@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchrole.model.errors import Problem
-from switchrole.model.organisation import MAX_GROUP_POLICIES, PARTITION, End, Organisation, RoleKind, TargetAccount, iso
+from switchrole.model.organisation import (
+    MAX_GROUP_POLICIES,
+    PARTITION,
+    End,
+    Organisation,
+    RoleKind,
+    TargetAccount,
+    iso,
+    permission_set_grantee,
+)
 
 POLICY_VERSION = "2012-10-17"
 MANAGED_POLICY_CHARS = 6144
@@ -33,6 +42,9 @@ GRANT_POLICY_TARGET_CHARS = 6000
 GROUP_INLINE_CHARS = 5120
 ROLE_INLINE_CHARS = 10240
 GROUP_MANAGED_POLICIES = MAX_GROUP_POLICIES
+# Identity Center: managed policies (AWS-managed and customer-managed references together) on a permission set.
+# Identity Center allows 20, but the role it creates takes IAM's 10 per role unless that quota is raised.
+PERMISSION_SET_POLICIES = MAX_GROUP_POLICIES
 
 PolicyDocument = dict[str, Any]
 Statement = dict[str, Any]
@@ -89,14 +101,18 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
     granted this role here, so a hub administrator with ``sts:AssumeRole`` on
     ``*`` cannot switch in without a grant; with nobody granted, it admits nobody.
     """
+    sets = permission_set_statements(org, account, kind)
     if not kind.strict_trust:
-        return trust_document(org, kind, None)
+        # a kind without MFA and with the hub deciding (trust: account) admits a permission set's role already
+        return document(trust_document(org, kind, None)["Statement"] + (sets if kind.mfa_required else []))
     users = org.users_granted(kind.key, account.name)
+    if not users and sets:
+        return document(sets)
     ends: dict[End, list[str]] = {}
     for user in users:
         ends.setdefault(org.access_end(user, account.name, kind.key), []).append(user)
     if not users or set(ends) == {None}:
-        return trust_document(org, kind, strict_principals(org, users))
+        return document(trust_document(org, kind, strict_principals(org, users))["Statement"] + sets)
     # users whose access ends (until:) are admitted only until then, on the trust side too: a hub Allow that
     # outlives their grant (sts:AssumeRole on * from elsewhere) must not reopen a strict role
     by_end = sorted(ends.items(), key=lambda item: float("-inf") if item[0] is None else item[0].timestamp())
@@ -105,7 +121,50 @@ def trust_policy(org: Organisation, account: TargetAccount, kind: RoleKind) -> P
         for until, admitted in by_end
         for statement in trust_document(org, kind, strict_principals(org, admitted), until=until)["Statement"]
     ]
-    return document(statements)
+    return document(statements + sets)
+
+
+def permission_set_statements(org: Organisation, account: TargetAccount, kind: RoleKind) -> list[Statement]:
+    """The trust's statements for the permission sets granted ``kind`` in ``account``: one per end time, each
+    admitting exactly those sets' Identity Center roles in the hub (``ArnLike aws:PrincipalArn``)."""
+    ends: dict[End, list[str]] = {}
+    for name in org.permission_sets_granted(kind.key, account.name):
+        ends.setdefault(org.access_end(permission_set_grantee(name), account.name, kind.key), []).append(name)
+    by_end = sorted(ends.items(), key=lambda item: float("-inf") if item[0] is None else item[0].timestamp())
+    patterns = {name: org.permission_set_role_patterns(name) for _, names in by_end for name in names}
+    return [
+        permission_set_statement(org, kind, [p for name in names for p in patterns[name]], until)
+        for until, names in by_end
+    ]
+
+
+def permission_set_statement(
+    org: Organisation, kind: RoleKind, patterns: list[str] | dict[str, Any], until: End = None
+) -> Statement:
+    """Admit the hub's Identity Center roles matching ``patterns`` (or a CloudFormation reference to them).
+
+    No MFA condition: a session from Identity Center carries no IAM MFA keys, so a kind requiring MFA is granted
+    to a permission set only with ``hub.identity_center.mfa_at_sign_in`` (checked with the file), and this
+    statement relies on that promise. Everything else the kind requires holds as for a user.
+    """
+    conditions: dict[str, dict[str, Any]] = {}
+    session = session_conditions(kind, federated=True)
+    string_equals: dict[str, Any] = {}
+    if kind.external_id is not None:
+        string_equals["sts:ExternalId"] = kind.external_id
+    string_equals.update(session.pop("StringEquals", {}))
+    if string_equals:
+        conditions["StringEquals"] = string_equals
+    conditions.update(session)
+    conditions["ArnLike"] = {"aws:PrincipalArn": patterns}
+    conditions.update(expiry_condition(until))
+    return {
+        "Sid": "AssumeFromIdentityCenter" + _until_sid(until),
+        "Effect": "Allow",
+        "Principal": {"AWS": hub_root(org)},
+        "Action": list(kind.assume_actions),
+        "Condition": conditions,
+    }
 
 
 def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
@@ -113,7 +172,7 @@ def strict_principals(org: Organisation, users: Sequence[str]) -> list[str]:
     return [org.hub.user_arn(u) for u in users]
 
 
-def session_conditions(kind: RoleKind) -> dict[str, dict[str, Any]]:
+def session_conditions(kind: RoleKind, *, federated: bool = False) -> dict[str, dict[str, Any]]:
     """What callers may set on the session, repeated on both sides of the switch: the source identity must be
     the caller's own user name; session tags only the configured keys (``ForAllValues``: no tags is fine), each
     only with the value of the caller's own principal tag of that key (a hub user's ``tags:`` in the file; a
@@ -121,6 +180,9 @@ def session_conditions(kind: RoleKind) -> dict[str, dict[str, Any]]:
     transitive (a transitive tag would follow every later role chain)."""
     conditions: dict[str, dict[str, Any]] = {}
     if kind.source_identity:
+        # an Identity Center session has no aws:username, nor a documented key to bind a source identity to: the
+        # file refuses such a grant (references.py), so a federated statement never gets here
+        assert not federated, kind.key
         conditions["StringEquals"] = {"sts:SourceIdentity": "${aws:username}"}
     if kind.session_tags:
         conditions["ForAllValues:StringEquals"] = {"aws:TagKeys": list(kind.session_tags)}
@@ -226,12 +288,14 @@ class GrantChunk:
     account_ids: tuple[str, ...]
     part: int  # 1-based; >1 only when one kind's accounts (with one end) span several statements
     until: End = None
+    federated: bool = False  # for a permission set's role: no IAM MFA keys to test (the trust relies on sign-in)
 
     def statement(self) -> Statement:
-        session = session_conditions(self.kind)
+        session = session_conditions(self.kind, federated=self.federated)
         equals = {"aws:ResourceAccount": list(self.account_ids), **session.pop("StringEquals", {})}
         conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
-        conditions.update(mfa_conditions(self.kind))
+        if not self.federated:
+            conditions.update(mfa_conditions(self.kind))
         conditions.update(expiry_condition(self.until))
         return {
             "Sid": sid("Assume", self.kind.key, str(self.part) if self.part > 1 else "", _until_sid(self.until)),
@@ -267,12 +331,13 @@ def grant_policies(
     """
     policies: list[list[Statement]] = [[]]
     used = policy_chars(document([]))
+    federated = org.groups[group].permission_set is not None
     for role_key, accounts in org.group_access(group).items():
         kind = org.role_kinds[role_key]
         remaining: Sequence[TargetAccount] = accounts
         if org.org_wide(group, role_key):
             star_end = org.all_accounts_end(group, role_key)
-            statement = organization_statement(org, kind, star_end)
+            statement = organization_statement(org, kind, star_end, federated=federated)
             size = policy_chars(statement) + (1 if policies[-1] else 0)
             if used + size > max_chars and policies[-1]:
                 policies.append([])
@@ -288,7 +353,7 @@ def grant_policies(
         for until, ids in _by_end(org, group, role_key, remaining):
             part = 1
             while ids:
-                empty = GrantChunk(kind, (), part, until).statement()
+                empty = GrantChunk(kind, (), part, until, federated).statement()
                 base = policy_chars(empty) + (1 if policies[-1] else 0)  # the comma between statements
                 per_id = len(json.dumps(ids[0])) + 1  # the id and its comma
                 room = (max_chars - used - base + 1) // per_id
@@ -301,7 +366,7 @@ def grant_policies(
                     used = policy_chars(document([]))
                     continue
                 chunk, ids = ids[:room], ids[room:]
-                statement = GrantChunk(kind, tuple(chunk), part, until).statement()
+                statement = GrantChunk(kind, tuple(chunk), part, until, federated).statement()
                 policies[-1].append(statement)
                 used += policy_chars(statement) + (1 if len(policies[-1]) > 1 else 0)
                 part += 1
@@ -314,7 +379,9 @@ def grant_policies(
     return docs
 
 
-def organization_statement(org: Organisation, kind: RoleKind, until: End = None) -> Statement:
+def organization_statement(
+    org: Organisation, kind: RoleKind, until: End = None, *, federated: bool = False
+) -> Statement:
     """``accounts: "*"`` with ``hub.organization_id``: the role in every account of the organisation,
     minus the hub and the configured accounts that lack this role kind. Constant size however many accounts
     have it, and accounts that StackSets adds to an OU later are covered without a hub change.
@@ -322,12 +389,13 @@ def organization_statement(org: Organisation, kind: RoleKind, until: End = None)
     The hub is never a target: ``StringNotEquals aws:ResourceAccount`` always lists it, so a role of this name
     in the hub (put there by hand, or by an OU target that once included it) is never granted."""
     assert org.hub.organization_id is not None
-    session = session_conditions(kind)
+    session = session_conditions(kind, federated=federated)
     equals = {"aws:ResourceOrgID": org.hub.organization_id, **session.pop("StringEquals", {})}
     conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}
     lacking = [a.account_id for a in org.accounts if kind.key not in a.role_keys]
     conditions["StringNotEquals"] = {"aws:ResourceAccount": [org.hub.account_id, *lacking]}
-    conditions.update(mfa_conditions(kind))
+    if not federated:
+        conditions.update(mfa_conditions(kind))
     conditions.update(expiry_condition(until))
     return {
         "Sid": sid("Assume", kind.key, "InOrganization", _until_sid(until)),
@@ -341,14 +409,20 @@ def organization_statement(org: Organisation, kind: RoleKind, until: End = None)
 def checked_grant_policies(org: Organisation, group: str) -> list[PolicyDocument]:
     """:func:`grant_policies`, failing when the group would need more managed policies than IAM allows."""
     docs = grant_policies(org, group)
-    slots = GROUP_MANAGED_POLICIES - (1 if org.group_requires_mfa(group) else 0)
+    federated = org.groups[group].permission_set is not None
+    limit = PERMISSION_SET_POLICIES if federated else GROUP_MANAGED_POLICIES
+    slots = limit - (1 if org.group_requires_mfa(group) else 0)
     if len(docs) > slots:
         total = sum(policy_chars(d) for d in docs)
         raise PolicyError(
             f"grants need {len(docs)} managed policies ({total:,} characters, packed up to "
             f"{GRANT_POLICY_TARGET_CHARS:,} of IAM's {MANAGED_POLICY_CHARS:,} each) "
-            f"but a group takes at most {GROUP_MANAGED_POLICIES} managed policies"
-            + (" including the MFA policy" if slots < GROUP_MANAGED_POLICIES else "")
+            + (
+                f"but a permission set references at most {limit} managed policies"
+                if federated
+                else f"but a group takes at most {limit} managed policies"
+            )
+            + (" including the MFA policy" if slots < limit else "")
             + '; split the group or grant with accounts: "*" and hub.organization_id'
         )
     return docs

@@ -45,9 +45,58 @@ AUDIT_POLICIES = tuple(
 # --------------------------------------------------------------------------- model
 
 
+def grant_policy_name(group: str, number: int) -> str:
+    """The name of ``group``'s ``number``-th grant policy in the hub (at :data:`HUB_PATH`); a permission set
+    references its group's policies by these names."""
+    return f"switchrole-{group}-{number}"
+
+
 def own_role_tags(key: str) -> dict[str, str]:
     """The tags switchrole puts on every role of kind ``key``, besides the kind's own ``tags:``."""
     return {MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1], ROLE_KIND_TAG: key}
+
+
+# IAM Identity Center creates, in every account a permission set is assigned to, the role
+# AWSReservedSSO_<permission set>_<16 hexadecimal digits> under this path, followed by the instance's home region
+# (documentation: Identity Center; facts and sources in iam-facts.md).
+SSO_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+SSO_ROLE_PREFIX = "AWSReservedSSO_"
+SSO_ROLE_SUFFIX_CHARS = 16
+CHAINED_SESSION_SECONDS = 3600  # a session assumed from another role session (role chaining) lasts at most 1 hour
+
+
+def permission_set_grantee(permission_set: str) -> str:
+    """How a permission set's people are named where a user's name would be (matrix, review): never a user
+    name, which has no space."""
+    return f"permission set {permission_set}"
+
+
+@dataclass(frozen=True)
+class IdentityCenter:
+    """IAM Identity Center, where ``groups.<group>.permission_set`` people sign in."""
+
+    region: str
+    mfa_at_sign_in: bool
+    start_url: str | None = None
+    instance_arn: str | None = None
+    account_id: str | None = None  # the administration account: a stack there defines the permission sets
+
+    @property
+    def role_path(self) -> str:
+        """The IAM path Identity Center gives a permission set's role: with the home region's segment, except
+        for an instance in us-east-1, whose roles have none (AWS's documentation says so)."""
+        return SSO_ROLE_PATH if self.region == "us-east-1" else f"{SSO_ROLE_PATH}{self.region}/"
+
+    def role_patterns(self, account_id: str, permission_set: str) -> list[str]:
+        """``ArnLike`` patterns matching exactly ``permission_set``'s role in ``account_id``: the path AWS writes
+        for the home region, and the 16-character suffix as 16 ``?``, so that ``AWSReservedSSO_SRE_`` never
+        matches the role of a set named ``SRE_Ops`` (``*`` would, and would cross into other paths)."""
+        name = f"{SSO_ROLE_PREFIX}{permission_set}_{'?' * SSO_ROLE_SUFFIX_CHARS}"
+        return [f"arn:{PARTITION}:iam::{account_id}:role{self.role_path}{name}"]
+
+    def role_name(self, permission_set: str, suffix: str) -> str:
+        """The role's name for ``permission_set`` with ``suffix`` (the emulator's stand-in creates them)."""
+        return f"{SSO_ROLE_PREFIX}{permission_set}_{suffix}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +108,7 @@ class Hub:
     region: str
     organization_id: str | None
     alias: str | None = None
+    identity_center: IdentityCenter | None = None
 
     def user_arn(self, user: str) -> str:
         return f"arn:{PARTITION}:iam::{self.account_id}:user/{user}"
@@ -190,11 +240,18 @@ class Grant:
 
 @dataclass(frozen=True)
 class Group:
-    """A hub group: its grants."""
+    """A hub group: its grants; with ``permission_set``, the people Identity Center assigns that permission set
+    in the hub (an IAM group for no user: its grant policies are the permission set's customer-managed ones)."""
 
     name: str
     description: str | None
     grants: tuple[Grant, ...]
+    permission_set: str | None = None
+
+    @property
+    def grantee(self) -> str | None:
+        """The permission set's grantee name (:func:`permission_set_grantee`); None for an IAM-user group."""
+        return None if self.permission_set is None else permission_set_grantee(self.permission_set)
 
 
 @dataclass(frozen=True)
@@ -250,6 +307,14 @@ class Access:
     account: TargetAccount
     role: RoleKind
     until: End = None  # the earlier of the grant's end and the user's own end
+    permission_set: str | None = None  # a permission set's people (``user`` is then its grantee name)
+
+    @property
+    def session_seconds(self) -> int:
+        """The longest session this switch gets: the role's maximum, but role chaining (a permission set's
+        Identity Center session switching) is capped at 1 hour."""
+        cap = CHAINED_SESSION_SECONDS if self.permission_set is not None else self.role.max_session_duration
+        return min(self.role.max_session_duration, cap)
 
     def expired(self, now: datetime.datetime) -> bool:
         return ended(self.until, now)
@@ -334,7 +399,21 @@ class Organisation:
         return self.hub.organization_id is not None and role in self.group_all_accounts(group)
 
     def group_requires_mfa(self, group: str) -> bool:
+        """Does ``group`` carry the hub's MFA policy (an IAM-user group granted an MFA-requiring kind)? A
+        permission set's people prove MFA to Identity Center at sign-in instead (``mfa_at_sign_in``)."""
+        if self.groups[group].permission_set is not None:
+            return False
         return any(self.role_kinds[role].mfa_required for role in self.group_access(group))
+
+    @cached_property
+    def permission_set_groups(self) -> tuple[Group, ...]:
+        """The groups whose members are an Identity Center permission set's people, in file order."""
+        return tuple(g for g in self.groups.values() if g.permission_set is not None)
+
+    def permission_set_role_patterns(self, permission_set: str) -> list[str]:
+        """``ArnLike`` patterns of ``permission_set``'s role in the hub (see :meth:`IdentityCenter.role_patterns`)."""
+        assert self.hub.identity_center is not None, permission_set
+        return self.hub.identity_center.role_patterns(self.hub.account_id, permission_set)
 
     def user_requires_mfa(self, user: str) -> bool:
         """Is ``user`` in a group that carries the hub's MFA policy (every switch then needs MFA)?"""
@@ -356,18 +435,35 @@ class Organisation:
         """Hub users who may assume ``role`` in ``account`` (sorted, no duplicates)."""
         return tuple(sorted({u for g in self.groups_granted(role, account) for u in self.members(g)}))
 
+    def permission_sets_granted(self, role: str, account: str) -> tuple[str, ...]:
+        """Permission sets whose people may assume ``role`` in ``account`` (sorted, no duplicates)."""
+        sets = (self.groups[g].permission_set for g in self.groups_granted(role, account))
+        return tuple(sorted({s for s in sets if s is not None}))
+
+    def permission_set_group(self, permission_set: str) -> Group:
+        """The group that is ``permission_set`` (one per set: the file is checked for that)."""
+        return next(g for g in self.permission_set_groups if g.permission_set == permission_set)
+
     def users_granted_everywhere(self, role: str) -> tuple[str, ...]:
         """Hub users granted ``role`` with ``accounts: "*"``: who may switch into it in accounts an OU target adds."""
         groups = [g for g in self.groups if role in self.group_all_accounts(g)]
         return tuple(sorted({u for g in groups for u in self.members(g)}))
 
+    def permission_sets_granted_everywhere(self, role: str) -> tuple[str, ...]:
+        """Permission sets granted ``role`` with ``accounts: "*"`` (sorted)."""
+        granted = (g for g in self.permission_set_groups if role in self.group_all_accounts(g.name))
+        return tuple(sorted({g.permission_set for g in granted if g.permission_set is not None}))
+
     def strict_roles_admitting_nobody(self) -> list[tuple[TargetAccount, RoleKind]]:
-        """``trust: strict`` roles that no user is granted: deployed, but their trust admits nobody."""
+        """``trust: strict`` roles that no user or permission set is granted: deployed, but their trust admits
+        nobody."""
         return [
             (account, self.role_kinds[key])
             for account in self.accounts
             for key in account.role_keys
-            if self.role_kinds[key].strict_trust and not self.users_granted(key, account.name)
+            if self.role_kinds[key].strict_trust
+            and not self.users_granted(key, account.name)
+            and not self.permission_sets_granted(key, account.name)
         ]
 
     @cached_property
@@ -392,16 +488,33 @@ class Organisation:
                         until = earlier(self.grant_end(group, role, account.name), u.until)
                         yield Access(u.name, group, account, self.role_kinds[role], until)
 
+    def permission_set_access(self) -> Iterator[Access]:
+        """Every (permission set, group, account, role) switch the file grants, in file order; ``user`` is the
+        permission set's grantee name (:func:`permission_set_grantee`), ``until`` its grant's end."""
+        for group in self.permission_set_groups:
+            assert group.grantee is not None
+            for role, accounts in self.group_access(group.name).items():
+                for account in accounts:
+                    until = self.grant_end(group.name, role, account.name)
+                    kind = self.role_kinds[role]
+                    yield Access(group.grantee, group.name, account, kind, until, group.permission_set)
+
+    def grantee_access(self) -> Iterator[Access]:
+        """:meth:`access` of every user, then :meth:`permission_set_access`: everyone the file lets switch."""
+        yield from self.access()
+        yield from self.permission_set_access()
+
     @cached_property
     def _access_ends(self) -> dict[tuple[str, str, str], End]:
         ends: dict[tuple[str, str, str], End] = {}
-        for a in self.access():
+        for a in self.grantee_access():
             key = (a.user, a.account.name, a.role.key)
             ends[key] = later(ends[key], a.until) if key in ends else a.until
         return ends
 
     def access_end(self, user: str, account: str, role: str) -> End:
-        """When ``user``'s switch into ``role`` in ``account`` ends, through whichever group lasts longest."""
+        """When ``user``'s switch into ``role`` in ``account`` ends, through whichever group lasts longest
+        (``user`` may be a permission set's grantee name)."""
         return self._access_ends[(user, account, role)]
 
     def user_roles(self, user: str, *, now: datetime.datetime | None = None) -> list[tuple[TargetAccount, RoleKind]]:

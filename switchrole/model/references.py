@@ -19,6 +19,7 @@ from switchrole.model.organisation import (
     MAX_STACK_NAME,
     MAX_TAGS,
     STACK_PREFIX,
+    grant_policy_name,
     own_role_tags,
 )
 from switchrole.model.schema import MAX_POLICY_NAME, OrganisationSpec
@@ -137,7 +138,7 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
             _check_duplicates(grant.accounts, (*at, "accounts"), "account", add)
     _check_case_duplicates(spec.groups, ("groups",), "group", add)
     for gname in spec.groups:
-        longest = f"switchrole-{gname}-{MAX_GROUP_POLICIES}"
+        longest = grant_policy_name(gname, MAX_GROUP_POLICIES)
         if len(longest) > MAX_POLICY_NAME:
             add(
                 ("groups", gname),
@@ -146,12 +147,20 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
                 f"{MAX_POLICY_NAME - len(longest) + len(gname)} for the group name)",
             )
 
+    _check_permission_sets(spec, add)
+
     # users
     for uname, user in spec.users.items():
         at = ("users", uname, "groups")
         for k, gname in enumerate(user.groups):
             if gname not in spec.groups:
                 add((*at, k), f"unknown group {gname!r}" + suggest(gname, spec.groups))
+            elif (permission_set := spec.groups[gname].permission_set) is not None:
+                add(
+                    (*at, k),
+                    f"group {gname!r} is Identity Center permission set {permission_set}: Identity Center assigns "
+                    "its people, so no user is listed in it (make it a group of its own for IAM users)",
+                )
         _check_duplicates(user.groups, at, "group", add)
         if len(user.groups) > MAX_GROUPS_PER_USER:
             add(at, f"{len(user.groups)} groups; an IAM user can be in at most {MAX_GROUPS_PER_USER}")
@@ -182,6 +191,54 @@ def check_references(spec: OrganisationSpec) -> list[Problem]:
             'accounts of an OU are reachable only by accounts: "*" grants with hub.organization_id set',
         )
     return problems
+
+
+def _check_permission_sets(spec: OrganisationSpec, add: Callable[[Path, str], None]) -> None:
+    """Permission-set groups: Identity Center is configured, each set is one group's, and every role kind
+    granted to one can hold for a federated session (IAM's MFA keys cannot: see iam-facts.md)."""
+    center = spec.hub.identity_center
+    if center is not None and (center.instance_arn is None) != (center.account_id is None):
+        missing = "account_id" if center.account_id is None else "instance_arn"
+        add(
+            ("hub", "identity_center", missing),
+            "the permission sets stack needs both instance_arn and account_id (the administration account)",
+        )
+    seen: dict[str, str] = {}
+    for gname, group in spec.groups.items():
+        if group.permission_set is None:
+            continue
+        at: Path = ("groups", gname, "permission_set")
+        if center is None:
+            add(at, "a permission set needs hub.identity_center (its region, and whether it requires MFA at sign-in)")
+            continue
+        other = seen.setdefault(group.permission_set.lower(), gname)
+        if other != gname:
+            add(at, f"permission set {group.permission_set!r} is also groups.{other}'s (one group per set)")
+        for i, grant in enumerate(group.grants):
+            kind = spec.roles.get(grant.role)
+            if kind is None:
+                continue
+            required = _first(kind.mfa and kind.mfa.required, spec.defaults.mfa.required, True)
+            if required and not center.mfa_at_sign_in:
+                add(
+                    ("groups", gname, "grants", i, "role"),
+                    f"group {gname!r} (permission set {group.permission_set}) is granted {grant.role}, which "
+                    "requires MFA, but an Identity Center session carries no IAM MFA keys for the trust to test: "
+                    "set hub.identity_center.mfa_at_sign_in: true once Identity Center requires MFA at sign-in "
+                    "(the trust then relies on that), or grant a kind with mfa: {required: false}",
+                )
+            if kind.source_identity:
+                add(
+                    ("groups", gname, "grants", i, "role"),
+                    f"group {gname!r} (permission set {group.permission_set}) is granted {grant.role}, which "
+                    "requires a source identity equal to the caller's IAM user name; an Identity Center session "
+                    "has none, and no documented key IAM could bind it to: grant a kind without source_identity "
+                    "(CloudTrail still names the person: the switch's caller is their Identity Center session)",
+                )
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
 
 
 def _check_console_names(spec: OrganisationSpec, add: Callable[[Path, str], None]) -> None:

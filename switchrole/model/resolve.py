@@ -10,6 +10,7 @@ from switchrole.model.organisation import (
     Grant,
     Group,
     Hub,
+    IdentityCenter,
     Organisation,
     OuTarget,
     Quotas,
@@ -43,11 +44,19 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
                 )
                 for grant in g.grants
             ),
+            g.permission_set,
         )
         for name, g in spec.groups.items()
     }
     return Organisation(
-        hub=Hub(spec.hub.account_id, spec.hub.name, spec.hub.region, spec.hub.organization_id, spec.hub.alias),
+        hub=Hub(
+            spec.hub.account_id,
+            spec.hub.name,
+            spec.hub.region,
+            spec.hub.organization_id,
+            spec.hub.alias,
+            _resolve_identity_center(spec),
+        ),
         quotas=Quotas(spec.quotas.trust_policy_chars, spec.quotas.role_managed_policies),
         role_kinds=kinds,
         accounts=accounts,
@@ -56,6 +65,13 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
         deployment=_resolve_deployment(spec),
         source=source,
     )
+
+
+def _resolve_identity_center(spec: OrganisationSpec) -> IdentityCenter | None:
+    ic = spec.hub.identity_center
+    if ic is None:
+        return None
+    return IdentityCenter(ic.region, ic.mfa_at_sign_in, ic.start_url, ic.instance_arn, ic.account_id)
 
 
 def _resolve_deployment(spec: OrganisationSpec) -> Deployment:

@@ -319,6 +319,34 @@ AccountAlias = Annotated[
 ]
 
 
+# IAM Identity Center: a permission set's name is 1-32 of [\w+=,.@-] (the comma left out, as in switchrole's
+# other names); its instance ARN is arn:aws:sso:::instance/ssoins-<16 characters>.
+PermissionSetName = Annotated[
+    str,
+    Field(min_length=1, max_length=32),
+    _matches(f"{USER_NAME_CHARS}+", "permission set name ([A-Za-z0-9+=.@_-], 1-32)"),
+]
+InstanceArn = Annotated[
+    str, _matches(r"arn:aws:sso:::instance/(?:sso)?ins-[a-zA-Z0-9-.]{16}", "Identity Center instance ARN")
+]
+StartUrl = Annotated[
+    str,
+    Field(max_length=256),
+    _matches(r"https://[A-Za-z0-9.-]+(?:/[A-Za-z0-9._~#/-]*)?", "AWS access portal URL (https://...)"),
+]
+
+
+class IdentityCenterSpec(StrictModel):
+    """``hub.identity_center:``: people who sign in through IAM Identity Center and reach the hub in a
+    permission set's role (``groups.<group>.permission_set``)."""
+
+    region: Region  # the instance's home region: the permission set roles' path carries it
+    mfa_at_sign_in: bool = False  # Identity Center requires MFA at sign-in: the promise MFA-requiring kinds rely on
+    start_url: StartUrl | None = None  # the AWS access portal, for the people's generated AWS CLI profiles
+    instance_arn: InstanceArn | None = None  # with account_id: a stack that defines the permission sets
+    account_id: AccountId | None = None  # the Identity Center administration account (management or delegated)
+
+
 class HubSpec(StrictModel):
     """``hub:``: the identity account people sign in to."""
 
@@ -327,6 +355,7 @@ class HubSpec(StrictModel):
     region: Region = "us-east-1"
     organization_id: OrganizationId | None = None
     alias: AccountAlias | None = None  # what the console shows for the hub (AWS Extend Switch Roles matches it)
+    identity_center: IdentityCenterSpec | None = None
 
 
 class DefaultsSpec(StrictModel):
@@ -382,9 +411,11 @@ class GrantSpec(StrictModel):
 
 
 class GroupSpec(StrictModel):
-    """``groups.<group>:``: a hub group and the switches its members may make."""
+    """``groups.<group>:``: a hub group and the switches its members may make; with ``permission_set``, its
+    members are the people Identity Center assigns that permission set in the hub account (no ``users:``)."""
 
     description: Description | None = None
+    permission_set: PermissionSetName | None = None
     grants: list[GrantSpec] = []
 
 

@@ -4,6 +4,7 @@ terminal table grouped by user and coloured by environment like the console link
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from rich.table import Table
@@ -29,12 +30,16 @@ COLUMNS = (
     "strict_trust",
     "until",
     "expired",
+    "permission_set",
+    "session_seconds",
 )
 
 
 def record(access: Access, now: datetime.datetime | None = None) -> dict[str, Any]:
     """One row; ``until`` is when IAM ends this switch (the earlier of the grant's and the user's ``until:``,
-    null: it does not end), ``expired`` whether it has ended at ``now``."""
+    null: it does not end), ``expired`` whether it has ended at ``now``. A permission set's row names it in
+    ``permission_set`` (``user`` is then "permission set <name>"); its MFA, where the role requires it, is
+    Identity Center's at sign-in, and ``session_seconds`` is at most an hour (role chaining)."""
     role = access.role
     return {
         "user": access.user,
@@ -52,13 +57,33 @@ def record(access: Access, now: datetime.datetime | None = None) -> dict[str, An
         "strict_trust": role.strict_trust,
         "until": None if access.until is None else iso(access.until),
         "expired": access.expired(now or utc_now()),
+        "permission_set": access.permission_set,
+        "session_seconds": access.session_seconds,
     }
 
 
-def records(org: Organisation, user: str | None = None, now: datetime.datetime | None = None) -> list[dict[str, Any]]:
-    """One row per (user, group, account, role) the file grants, in file order (expired ones too, marked)."""
+def records(
+    org: Organisation,
+    user: str | None = None,
+    now: datetime.datetime | None = None,
+    *,
+    permission_set: str | None = None,
+) -> list[dict[str, Any]]:
+    """One row per (user, group, account, role) the file grants, in file order (expired ones too, marked): every
+    user's, then every permission set's; with ``user`` or ``permission_set``, only theirs."""
     now = now or utc_now()
-    return [record(a, now) for a in org.access(user)]
+    rows: Iterable[Access]
+    if permission_set is not None:
+        rows = (a for a in org.permission_set_access() if a.permission_set == permission_set)
+    else:
+        rows = org.access(user) if user is not None else org.grantee_access()
+    return [record(a, now) for a in rows]
+
+
+def _mfa(r: dict[str, Any]) -> str:
+    if not r["mfa_required"]:
+        return "**no**"
+    return "at Identity Center sign-in" if r["permission_set"] else f"yes, <= {r['mfa_max_age_seconds']} s"
 
 
 def nobody_note(org: Organisation) -> str:
@@ -80,7 +105,7 @@ def _conditions(r: dict[str, Any]) -> str:
 
 
 def _session(r: dict[str, Any]) -> str:
-    return f"{r['max_session_duration'] / 3600:g} h"
+    return f"{r['session_seconds'] / 3600:g} h"
 
 
 def _until(r: dict[str, Any], expired: str = "**expired** ") -> str:
@@ -93,7 +118,7 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
     header = ("user", "group", "account", "role", "MFA", "session", "conditions", "until")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
-        mfa = f"yes, <= {r['mfa_max_age_seconds']} s" if r["mfa_required"] else "**no**"
+        mfa = _mfa(r)
         names = (r["user"], r["group"], f"{r['account_name']} ({r['account_id']})", r["role"])
         cells = (*(escape(n, table=True) for n in names), mfa, _session(r), _conditions(r), _until(r))
         lines.append("| " + " | ".join(cells) + " |")
@@ -101,8 +126,10 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def count_line(rows: list[dict[str, Any]]) -> str:
-    users = len({r["user"] for r in rows})
-    return f"{len(rows)} switch{'' if len(rows) == 1 else 'es'} for {users} user{'' if users == 1 else 's'}"
+    users = len({r["user"] for r in rows if not r["permission_set"]})
+    sets = len({r["permission_set"] for r in rows if r["permission_set"]})
+    line = f"{len(rows)} switch{'' if len(rows) == 1 else 'es'} for {users} user{'' if users == 1 else 's'}"
+    return line + (f" and {sets} permission set{'' if sets == 1 else 's'}" if sets else "")
 
 
 def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
@@ -122,7 +149,10 @@ def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
     for r in rows:
         if previous is not None and r["user"] != previous:
             table.add_section()
-        mfa = Text(f"<= {r['mfa_max_age_seconds']} s") if r["mfa_required"] else Text("not required", "bold red")
+        if not r["mfa_required"]:
+            mfa = Text("not required", "bold red")
+        else:
+            mfa = Text("at sign-in" if r["permission_set"] else f"<= {r['mfa_max_age_seconds']} s")
         table.add_row(
             r["user"] if r["user"] != previous else "",
             Text(r["account_name"], style=f"#{colours[r['account_name']]}"),
@@ -134,5 +164,5 @@ def to_table(org: Organisation, rows: list[dict[str, Any]]) -> Table:
             Text(_until(r, expired="expired "), "bold red" if r["expired"] else ""),
         )
         previous = r["user"]
-    table.caption = f"{len(rows)} switch(es) for {len({r['user'] for r in rows})} user(s)"
+    table.caption = count_line(rows)
     return table

@@ -25,7 +25,9 @@ def summarize(org: Organisation) -> str:
     most = max((len(docs) for docs in per_group), default=0)
     return (
         f"{len(org.accounts)} target accounts, {len(org.role_kinds)} role kinds, {roles} roles, "
-        f"{len(org.groups)} groups, {len(org.users)} users; largest hub policy {largest:,}/{MANAGED_POLICY_CHARS:,} "
+        f"{len(org.groups)} groups, {len(org.users)} users"
+        + (f", {len(org.permission_set_groups)} permission sets" if org.permission_set_groups else "")
+        + f"; largest hub policy {largest:,}/{MANAGED_POLICY_CHARS:,} "
         f"characters, at most {most}/{GROUP_MANAGED_POLICIES} grant policies per group"
     )
 
@@ -49,18 +51,22 @@ def warnings(org: Organisation, now: datetime.datetime | None = None) -> Iterato
     for key in org.role_kinds:
         if key not in granted:
             yield f"roles.{key}: no group is granted this role kind (it has no owner)"
-        elif not any(org.users_granted(key, a.name) for a in org.accounts if key in a.role_keys):
+        elif not any(
+            org.users_granted(key, a.name) or org.permission_sets_granted(key, a.name)
+            for a in org.accounts
+            if key in a.role_keys
+        ):
             yield f"roles.{key}: no user is in a group granted this role kind"
     nobody = org.strict_roles_admitting_nobody()
     if nobody:
         where = ", ".join(f"{kind.key} in {account.name}" for account, kind in nobody)
-        yield f"trust: strict roles that no user is granted admit nobody: {where}"
+        yield f"trust: strict roles that no user or permission set is granted admit nobody: {where}"
     used = {r for a in org.accounts for r in a.role_keys}
     for key in org.role_kinds:
         if key not in used:
             yield f"roles.{key}: no account lists this role kind; nothing is created for it"
-    for name in org.groups:
-        if not org.members(name):
+    for name, group in org.groups.items():
+        if not org.members(name) and group.permission_set is None:
             yield f"groups.{name}: has no members"
         if not org.group_access(name):
             yield f"groups.{name}: grants nothing"

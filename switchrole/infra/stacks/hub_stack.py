@@ -1,4 +1,5 @@
-"""The hub (identity) account's stack: groups with their grants, the MFA policy, and users."""
+"""The hub (identity) account's stack: groups with their grants, the MFA policy, users, and the policies
+Identity Center permission sets reference."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from constructs import Construct
 
 from switchrole.iam.policies import checked_grant_policies
 from switchrole.infra.constructs import HubAccessGroup, HubUser, MfaEnforcementPolicy
-from switchrole.model.organisation import HUB_STACK_NAME, Organisation
+from switchrole.model.organisation import HUB_PATH, HUB_STACK_NAME, Organisation
 
 
 class HubStack(cdk.Stack):
@@ -41,4 +42,13 @@ class HubStack(cdk.Stack):
             for name, user in org.users.items()
         }
         for name, access_group in self.groups.items():
-            access_group.add_members([self.users[u].user_name for u in org.members(name)])
+            if access_group.group is not None:
+                access_group.add_members([self.users[u].user_name for u in org.members(name)])
+        for number, group in enumerate(org.permission_set_groups, start=1):
+            policies = self.groups[group.name].grant_policies
+            cdk.CfnOutput(
+                self,
+                f"PermissionSet{number}",
+                description=f"The customer-managed policies permission set {group.permission_set} references",
+                value=",".join(f"{HUB_PATH}{p.managed_policy_name}" for p in policies),
+            )
