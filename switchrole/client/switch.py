@@ -24,7 +24,17 @@ from switchrole.client.prompt import NoCode
 from switchrole.client.redact import redact
 from switchrole.client.sessions import SessionFailed, credential_failure
 from switchrole.model.exits import EXIT_FAILED, EXIT_USAGE
-from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, iso, utc_now
+from switchrole.model.organisation import (
+    SSO_ROLE_PREFIX,
+    SSO_ROLE_SUFFIX_CHARS,
+    Organisation,
+    RoleKind,
+    TargetAccount,
+    ended,
+    iso,
+    permission_set_grantee,
+    utc_now,
+)
 from switchrole.model.schema import IAM_NAME_CHARSET
 
 # Standard retries (throttling included), and a bounded wait: an endpoint that never answers is reported within
@@ -32,6 +42,8 @@ from switchrole.model.schema import IAM_NAME_CHARSET
 RETRIES = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10)
 ROLE_ARN = re.compile(rf"arn:aws[a-z-]*:iam::([0-9]{{12}}):role(/(?:[\x21-\x7e]*/)?)([{IAM_NAME_CHARSET}]+)")
 SESSION_NAME_RE = re.compile(rf"[{IAM_NAME_CHARSET}]{{2,64}}")  # AssumeRole's RoleSessionName
+# An Identity Center role (or a session of it): AWSReservedSSO_<permission set>_<16 hex>
+SSO_SESSION_RE = re.compile(rf"[:/]{SSO_ROLE_PREFIX}([{IAM_NAME_CHARSET}]+)_[0-9a-f]{{{SSO_ROLE_SUFFIX_CHARS}}}(?:/|$)")
 TokenProvider = Callable[[], str]
 
 
@@ -101,6 +113,31 @@ def request_for(org: Organisation, account: TargetAccount, kind: RoleKind, user:
     )
 
 
+def request_for_permission_set(
+    org: Organisation, account: TargetAccount, kind: RoleKind, permission_set: str, person: str
+) -> SmokeRequest:
+    """The switch as ``person``, signed in to ``permission_set``'s role, makes it: no MFA code (an Identity
+    Center session has no IAM MFA device; the trust relies on MFA at sign-in), the person's name as the
+    session name, and at most an hour (role chaining)."""
+    del permission_set  # the session decides which set; kept in the call for its readers
+    return SmokeRequest(
+        role_arn=kind.arn(account.account_id),
+        label=display_name(account, kind),
+        session_name=session_name_of(person, "switchrole"),
+        external_id=kind.external_id,
+        mfa_required=False,
+        account_name=account.name,
+        role_key=kind.key,
+    )
+
+
+def permission_set_of(org: Organisation, caller_arn: str) -> str | None:
+    """The permission set whose Identity Center role ``caller_arn`` (a role session, or the role) is, with
+    ``hub.identity_center`` in the file (the set may have no group there); None otherwise."""
+    match = SSO_SESSION_RE.search(caller_arn)
+    return None if match is None or org.hub.identity_center is None else match.group(1)
+
+
 def find_role(org: Organisation, role_arn: str) -> tuple[TargetAccount, RoleKind] | None:
     """The account and role kind whose role has ``role_arn``, or None when the file has no such role."""
     for account in org.accounts:
@@ -151,6 +188,9 @@ def explain_denied(
     if found is None:
         return f"hub grant: this role is not in {org.source}, so the hub grants it to nobody (or it does not exist)"
     account, kind = found
+    permission_set = permission_set_of(org, caller_arn)
+    if permission_set is not None:
+        return _explain_permission_set(org, request, account, kind, permission_set)
     admitted = org.users_granted(kind.key, account.name)
     known = user is not None and user in org.users
     if known and (account.name, kind.key) not in {(a.name, k.key) for a, k in org.user_roles(str(user))}:
@@ -169,6 +209,7 @@ def explain_denied(
         trust_gap = "trust: the role requires SourceIdentity set to your user name (--source-identity)"
     if not known:  # the file does not know this caller's hub permissions: name what it does know is missing
         if kind.strict_trust:
+            admitted += tuple(permission_set_grantee(s) for s in org.permission_sets_granted(kind.key, account.name))
             only = f"admits only {', '.join(admitted)}" if admitted else "admits nobody (no user is granted it)"
             return (
                 f"trust: {kind.key} in {account.name} has trust: strict and {only}; "
@@ -184,6 +225,36 @@ def explain_denied(
     return (
         f"MFA age or deployment: {org.source} grants this, so the MFA session is older than the role's maximum "
         f"MFA age, or SwitchRole-Hub or {account.stack_name} is not deployed from this version of the file"
+    )
+
+
+def _explain_permission_set(
+    org: Organisation, request: SmokeRequest, account: TargetAccount, kind: RoleKind, permission_set: str
+) -> str:
+    """:func:`explain_denied` for a caller signed in through Identity Center to ``permission_set``'s role."""
+    if not any(g.permission_set == permission_set for g in org.permission_set_groups):
+        sets = org.permission_sets_granted(kind.key, account.name)
+        if kind.strict_trust or kind.mfa_required:  # the trust admits only the granted sets' roles
+            only = f"only permission set(s) {', '.join(sets)}" if sets else "no permission set"
+            return (
+                f"trust: {kind.key} in {account.name} admits, from Identity Center, {only}; permission set "
+                f"{permission_set} is not a group of {org.source}"
+            )
+        return f"hub grant: permission set {permission_set} is not a group of {org.source}"
+    if permission_set not in org.permission_sets_granted(kind.key, account.name):
+        return (
+            f"hub grant: permission set {permission_set} is not granted {kind.key} in {account.name} by "
+            f"{org.source} (switchrole matrix --permission-set {permission_set})"
+        )
+    end = org.access_end(permission_set_grantee(permission_set), account.name, kind.key)
+    if end is not None and ended(end, utc_now()):
+        return f"expired: {org.source} ends the grant of permission set {permission_set} at {iso(end)} (until:)"
+    if kind.external_id is not None and request.external_id != kind.external_id:
+        return "trust: the role requires its external id (--external-id)"
+    return (
+        f"deployment: {org.source} grants this, so SwitchRole-Hub or {account.stack_name} is not deployed from this "
+        f"version of the file, or Identity Center's permission set {permission_set} does not reference the hub's "
+        "switchrole policies"
     )
 
 

@@ -14,7 +14,8 @@ keys the authorization model plays (see :mod:`switchrole.local.authz`), and
 MFA sessions older by the posted number of seconds, and
 ``POST /moto-api/switchrole/age-access-keys?account=ID&user=NAME`` moves a user's access keys' creation (and
 last use) that many seconds into the past, so that ``switchrole audit`` can be shown a two-year-old key
-without waiting two years. They exist only inside the emulator's
+without waiting two years. ``GET /moto-api/switchrole/sign-in?account=ID&role=NAME&user=PERSON`` signs a person
+in to a permission set role (:mod:`switchrole.local.identity_center`). They exist only inside the emulator's
 process, on 127.0.0.1, next to moto's own unauthenticated ``/moto-api``.
 """
 
@@ -26,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from switchrole.local import authz
+from switchrole.local import authz, identity_center
 from switchrole.local.evaluate import totp
 
 Response = tuple[int, dict[str, str], str]
@@ -203,3 +204,4 @@ def install() -> None:
     urls.url_paths["{0}/moto-api/switchrole/organization"] = organization
     urls.url_paths["{0}/moto-api/switchrole/age-sessions"] = age_sessions
     urls.url_paths["{0}/moto-api/switchrole/age-access-keys"] = age_access_keys
+    urls.url_paths["{0}/moto-api/switchrole/sign-in"] = identity_center.sign_in_endpoint

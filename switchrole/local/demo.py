@@ -36,11 +36,12 @@ from typing import Any
 import boto3
 from rich.console import Console
 
-from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for
+from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, request_for_permission_set
 from switchrole.infra.assembly_reader import stacks
 from switchrole.infra.bootstrap import bootstrap_role_arn
 from switchrole.infra.bootstrap import render as bootstrap_template
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
+from switchrole.local import demo_identity_center
 from switchrole.local.authz import STRICT
 from switchrole.local.demo_checks import (
     BY_HUB,
@@ -243,6 +244,7 @@ class Demo:
         self.join_organization(self.org)
         with self.phase("created access keys, MFA devices and buckets; authorization on"):
             self.identities = self.create_identities([*self.org.users, HUB_ADMIN, NO_GRANT])
+            self.sign_in_permission_sets(self.org)
             self.create_buckets()
             self.aws.enforce_authorization()
 
@@ -266,9 +268,10 @@ class Demo:
         with self.phase("emulator state matches the new templates (nothing removed is left behind)"):
             self.verify()
         joined = [u for u in new.users if u not in self.identities]
-        if joined:
-            with self.aws.authorization_off():
+        with self.aws.authorization_off():
+            if joined:
                 self.identities |= self.create_identities(joined)
+            self.sign_in_permission_sets(new)  # Identity Center provisions the sets' changed references
         checks = self.checks(new) + self.removed(old, new)
         with self.phase(f"ran {len(checks)} smoke checks"):
             self.run_checks(checks, new)
@@ -327,6 +330,14 @@ class Demo:
             identities[user] = Identity(user, session, seed)
         return identities
 
+    def sign_in_permission_sets(self, org: Organisation) -> None:
+        """With ``hub.identity_center``: the hub's permission set roles, as Identity Center provisions them, and a
+        person signed in to each (authorization off: these are Identity Center's own IAM calls)."""
+        if org.hub.identity_center is None:
+            return
+        iam = self.setup_session(org.hub.account_id).client("iam", endpoint_url=self.aws.endpoint)
+        self.identities |= demo_identity_center.identities(org, iam, self.aws.endpoint, self.aws.admin_token)
+
     def create_buckets(self, accounts: list[TargetAccount] | None = None) -> None:
         for account in self.org.accounts if accounts is None else accounts:
             s3 = self.setup_session(account.account_id).client("s3", endpoint_url=self.aws.endpoint)
@@ -344,7 +355,8 @@ class Demo:
                 request = request_for(org, account, kind, user)
                 token = self.identities[user].token if request.mfa_required else None
                 checks.append(Check(user, request, True, "granted", token))
-        return checks + self.refusals(org, now) + self.expired(org, now)
+        checks += self.refusals(org, now) + self.expired(org, now)
+        return checks + demo_identity_center.checks(org, now)
 
     def expired(self, org: Organisation, now: datetime) -> list[Check]:
         """Every switch the file grants that has expired: refused by the hub alone, with no job run. An
@@ -378,7 +390,12 @@ class Demo:
         for row in access_diff(old, new, base_label=old.source, head_label=new.source).lost:
             user, account_name, key = row["user"], row["account"], row["role"]
             org = new if key in new.role_kinds and account_name in accounts else old
-            request = request_for(org, org.account(account_name), org.role_kinds[key], user)
+            account, kind = org.account(account_name), org.role_kinds[key]
+            if row.get("permission_set"):
+                name = row["permission_set"]
+                request = request_for_permission_set(org, account, kind, name, demo_identity_center.person(name))
+            else:
+                request = request_for(org, account, kind, user)
             token = self.identities[user].token if request.mfa_required else None
             if account_name in accounts and (account_name, key) not in deployed:
                 because = BY_NO_ROLE  # the role left the account, so the update deleted it
@@ -521,7 +538,7 @@ class Demo:
         identities = self.identities
         granted: dict[str, list[Check]] = {}
         for check in checks:
-            if check.expect_ok and check.why == "granted":
+            if check.expect_ok and check.why == "granted" and check.who in org.users:
                 granted.setdefault(check.who, []).append(check)
 
         def user(name: str) -> None:

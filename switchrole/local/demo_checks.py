@@ -57,15 +57,21 @@ class Check:
 
 @dataclass
 class Identity:
+    """Who a check switches as: a hub user (with their virtual MFA device's seed), or a person signed in to a
+    permission set's role (``user`` is then the set's grantee name, and there is no IAM MFA device)."""
+
     user: str
     session: boto3.Session
-    seed: str  # virtual MFA seed: the emulator's device secret, never printed
+    seed: str | None  # virtual MFA seed: the emulator's device secret, never printed
 
     def token(self) -> str:
+        assert self.seed is not None, f"{self.user} has no IAM MFA device"
         return totp(self.seed)
 
     def wrong_token(self) -> str:
-        return next(f"{n:06d}" for n in range(1_000_000) if not totp_valid(self.seed, f"{n:06d}"))
+        seed = self.seed
+        assert seed is not None, f"{self.user} has no IAM MFA device"
+        return next(f"{n:06d}" for n in range(1_000_000) if not totp_valid(seed, f"{n:06d}"))
 
 
 class DemoFailed(Exception):

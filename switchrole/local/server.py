@@ -170,11 +170,16 @@ class LocalAws:
 
 
 def admin_get(endpoint: str, what: str, account_id: str, user: str, token: str | None = None) -> dict[str, str]:
+    """Call one of switchrole's emulator-only endpoints about ``user`` of ``account_id`` (see :func:`admin_query`)."""
+    return admin_query(endpoint, what, {"account": account_id, "user": user}, token)
+
+
+def admin_query(endpoint: str, what: str, params: dict[str, str], token: str | None = None) -> dict[str, str]:
     """Call one of switchrole's emulator-only endpoints with the admin token (default: the kept emulator's, see
     switchrole.local.kept.admin_token); raises LookupError with the server's reason."""
     from switchrole.local.kept import admin_token
 
-    query = urllib.parse.urlencode({"account": account_id, "user": user})
+    query = urllib.parse.urlencode(params)
     request = urllib.request.Request(
         f"{endpoint}/moto-api/switchrole/{what}?{query}", headers={TOKEN_HEADER: token or admin_token()}
     )

@@ -131,7 +131,7 @@ class AccessDiff:
                 ]
                 out += [
                     f"| {_cell(r['user'])} | {_cell(r['account'])} ({r['account_id']}) | {_cell(r['role'])} | "
-                    f"{_cell(', '.join(r['groups']))} | {'yes' if r['mfa_required'] else '**no**'} | "
+                    f"{_cell(', '.join(r['groups']))} | {_mfa_cell(r)} | "
                     f"{in_hours(r['max_session_duration'])} | {_until_cell(r)} |"
                     for r in rows
                 ]
@@ -149,6 +149,12 @@ class AccessDiff:
 
 def _cell(text: str) -> str:
     return escape(text, table=True)
+
+
+def _mfa_cell(row: dict[str, Any]) -> str:
+    if row.get("mfa_at_sign_in"):
+        return "at Identity Center sign-in (not checked by IAM)"
+    return "yes" if row["mfa_required"] else "**no**"
 
 
 def _until_cell(row: dict[str, Any]) -> str:
@@ -435,7 +441,8 @@ def _settings(base: Organisation | None, head: Organisation, result: AccessDiff)
             f"deployment mode {base.deployment.mode} -> {head.deployment.mode}: every role moves to other stacks, "
             "which create the same role names; remove the roles first (documentation: StackSets)"
         )
-    modelled = {"account_id", "organization_id", "mode", "ou_targets"}
+    _identity_center_settings(base, head, result)
+    modelled = {"account_id", "organization_id", "mode", "ou_targets", "identity_center"}
     for section, old_value, new_value in (
         ("hub", base.hub, head.hub),
         ("deployment", base.deployment, head.deployment),
@@ -449,6 +456,36 @@ def _settings(base: Organisation | None, head: Organisation, result: AccessDiff)
         result.structure.append(
             f"setting changed: hub.organization_id {base.hub.organization_id!r} -> {head.hub.organization_id!r}"
         )
+
+
+def _identity_center_settings(base: Organisation, head: Organisation, result: AccessDiff) -> None:
+    """``hub.identity_center``: where the permission sets' roles are (what every trust admits), and the MFA promise
+    the trust of MFA-requiring roles relies on for them."""
+    old, new = base.hub.identity_center, head.hub.identity_center
+    if old is None or new is None:
+        if old != new:
+            state = "added" if new is not None else "removed"
+            result.structure.append(f"setting changed: hub.identity_center {state}")
+        return
+    if old.role_path != new.role_path:
+        result.structure.append(
+            f"hub.identity_center.region {old.region} -> {new.region}: trusts now admit the permission sets' roles "
+            f"under {new.role_path} (was {old.role_path}); people signed in to the old instance lose their switches"
+        )
+    if old.mfa_at_sign_in != new.mfa_at_sign_in:
+        result.structure.append(
+            "hub.identity_center.mfa_at_sign_in "
+            + (
+                "false -> true: MFA-requiring roles may now be granted to permission sets, whose trust then relies on "
+                "Identity Center requiring MFA at sign-in (IAM cannot check it)"
+                if new.mfa_at_sign_in
+                else "true -> false: no MFA-requiring role may be granted to a permission set any more"
+            )
+        )
+    for name in ("start_url", "instance_arn", "account_id"):
+        if getattr(old, name) != getattr(new, name):
+            before, after = getattr(old, name), getattr(new, name)
+            result.structure.append(f"setting changed: hub.identity_center.{name} {before!r} -> {after!r}")
 
 
 def load_base(base: str, config: Path) -> tuple[Organisation | None, str]:

@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from switchrole.model.markdown import code
-from switchrole.model.organisation import End, Organisation, RoleKind, TargetAccount, iso
+from switchrole.model.organisation import (
+    CHAINED_SESSION_SECONDS,
+    End,
+    Organisation,
+    RoleKind,
+    TargetAccount,
+    iso,
+    permission_set_grantee,
+)
 
 AccessKey = tuple[str, str, str]  # user, account name, role kind
 RoleKey = tuple[str, str]  # account name, role kind
@@ -35,19 +43,26 @@ class Conditions:
     source_identity_required: bool
     strict_trust: bool
     until: str | None  # when IAM ends this user's switch (grant and user until:); None: it does not end
+    permission_set: str | None = None  # a permission set's people (Identity Center)
+    mfa_at_sign_in: bool = False  # the MFA is Identity Center's at sign-in, which IAM cannot check (the promise)
 
     @classmethod
-    def of(cls, kind: RoleKind, account_id: str, until: End = None) -> Conditions:
+    def of(cls, kind: RoleKind, account_id: str, until: End = None, *, permission_set: str | None = None) -> Conditions:
+        chained = permission_set is not None  # a switch from an Identity Center session: at most an hour
         return cls(
             account_id=account_id,
             role_arn=kind.arn(account_id),
             mfa_required=kind.mfa_required,
-            mfa_max_age_seconds=kind.mfa_max_age_seconds if kind.mfa_required else None,
-            max_session_duration=kind.max_session_duration,
+            mfa_max_age_seconds=kind.mfa_max_age_seconds if kind.mfa_required and not chained else None,
+            max_session_duration=min(kind.max_session_duration, CHAINED_SESSION_SECONDS)
+            if chained
+            else kind.max_session_duration,
             external_id_required=kind.external_id is not None,
             source_identity_required=kind.source_identity,
             strict_trust=kind.strict_trust,
             until=None if until is None else iso(until),
+            permission_set=permission_set,
+            mfa_at_sign_in=chained and kind.mfa_required,
         )
 
 
@@ -66,7 +81,7 @@ class RoleState:
     source_identity: bool
     session_tags: tuple[str, ...]
     strict_trust: bool
-    admits: tuple[str, ...] | None  # trust: strict: exactly these hub users; None: delegated to the hub
+    admits: tuple[str, ...] | None  # trust: strict: exactly these hub users and permission sets; None: the hub
     tags: tuple[tuple[str, str], ...]
 
     @classmethod
@@ -85,7 +100,12 @@ class RoleState:
             source_identity=kind.source_identity,
             session_tags=kind.session_tags,
             strict_trust=kind.strict_trust,
-            admits=org.users_granted(kind.key, account.name) if kind.strict_trust else None,
+            admits=(
+                org.users_granted(kind.key, account.name)
+                + tuple(permission_set_grantee(s) for s in org.permission_sets_granted(kind.key, account.name))
+            )
+            if kind.strict_trust
+            else None,
             tags=tuple(sorted(kind.tags.items())),
         )
 
@@ -100,15 +120,17 @@ def _canonical(statement: Any) -> str:
 
 
 def effective_access(org: Organisation | None) -> dict[AccessKey, tuple[Conditions, tuple[str, ...]]]:
-    """(user, account, role) -> (conditions, groups granting it)."""
+    """(user, account, role) -> (conditions, groups granting it); a permission set's people are the user
+    "permission set <name>"."""
     result: dict[AccessKey, tuple[Conditions, tuple[str, ...]]] = {}
     if org is None:
         return result
-    for access in org.access():
+    for access in org.grantee_access():
         key = (access.user, access.account.name, access.role.key)
         groups = result[key][1] if key in result else ()
         until = org.access_end(*key)  # through whichever group lasts longest
-        result[key] = (Conditions.of(access.role, access.account.account_id, until), (*groups, access.group))
+        conditions = Conditions.of(access.role, access.account.account_id, until, permission_set=access.permission_set)
+        result[key] = (conditions, (*groups, access.group))
     return result
 
 
