@@ -2,8 +2,8 @@
 
 Accounts with the same role kinds share one StackSet and one template (grouped
 by content, not by hand). What differs between them, the hub users a
-``trust: strict`` role admits, is a StackSets parameter, overridden per group
-of accounts, so a grant change does not move an account to another StackSet.
+``trust: strict`` role admits and the permission set roles a strict or MFA-requiring role admits, are StackSets
+parameters, overridden per group of accounts, so a grant change does not move an account to another StackSet.
 Each OU target is a StackSet of its own, with auto-deployment, that excludes the hub and the deployment
 account (:func:`ou_exclusions`).
 """
@@ -13,8 +13,15 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
-from switchrole.iam.policies import check_trust_size, strict_principals, trust_document
+from switchrole.iam.policies import (
+    check_trust_size,
+    document,
+    permission_set_statement,
+    strict_principals,
+    trust_document,
+)
 from switchrole.model.organisation import Organisation, TargetAccount
 
 STACKSETS_STACK_NAME = "SwitchRole-StackSets"
@@ -50,6 +57,18 @@ def principals_parameter(role_key: str) -> str:
     return f"{role_key}Principals"
 
 
+def permission_sets_parameter(role_key: str) -> str:
+    return f"{role_key}PermissionSets"
+
+
+def has_permission_sets_parameter(org: Organisation, role_key: str) -> bool:
+    """Does ``role_key``'s template take the permission set roles it admits as a parameter? With permission-set
+    groups in the file, every kind whose trust admits only named callers (strict) or tests MFA (which an
+    Identity Center session cannot pass) does."""
+    kind = org.role_kinds[role_key]
+    return bool(org.permission_set_groups) and (kind.strict_trust or kind.mfa_required)
+
+
 def stack_set_name(role_keys: tuple[str, ...], ou: str | None = None) -> str:
     name = "SwitchRole-" + (f"OU-{ou}-" if ou else "") + "-".join(role_keys)
     if len(name) <= MAX_NAME:
@@ -73,15 +92,27 @@ def describe_role_keys(prefix: str, role_keys: tuple[str, ...], suffix: str = ""
 
 
 def _parameters(
-    org: Organisation, role_keys: tuple[str, ...], users_of: dict[str, tuple[str, ...]], where: str
+    org: Organisation,
+    role_keys: tuple[str, ...],
+    users_of: dict[str, tuple[str, ...]],
+    sets_of: dict[str, tuple[str, ...]],
+    where: str,
 ) -> tuple[tuple[str, str], ...]:
     values = []
     for key in role_keys:
         kind = org.role_kinds[key]
+        statements: list[dict[str, Any]] = []
         if kind.strict_trust:
             principals = strict_principals(org, users_of[key])
-            check_trust_size(org, kind, trust_document(org, kind, principals), where)
+            statements += trust_document(org, kind, principals)["Statement"] if principals else []
             values.append((principals_parameter(key), ",".join(principals)))
+        elif kind.mfa_required or not has_permission_sets_parameter(org, key):
+            statements += trust_document(org, kind, None)["Statement"]
+        if has_permission_sets_parameter(org, key):
+            patterns = [p for name in sets_of[key] for p in org.permission_set_role_patterns(name)]
+            statements += [permission_set_statement(org, kind, patterns)] if patterns else []
+            values.append((permission_sets_parameter(key), ",".join(patterns)))
+        check_trust_size(org, kind, document(statements), where)
     return tuple(values)
 
 
@@ -108,12 +139,14 @@ def plan(org: Organisation) -> list[StackSetPlan]:
         groups: dict[tuple[tuple[str, str], ...], list[str]] = defaultdict(list)
         for account in accounts:
             users = {k: org.users_granted(k, account.name) for k in role_keys}
-            groups[_parameters(org, role_keys, users, account.name)].append(account.account_id)
+            granted = {k: org.permission_sets_granted(k, account.name) for k in role_keys}
+            groups[_parameters(org, role_keys, users, granted, account.name)].append(account.account_id)
         instances = tuple(InstanceGroup(tuple(ids), params) for params, ids in groups.items())
         plans.append(StackSetPlan(stack_set_name(role_keys), role_keys, instances))
     for target, role_keys in zip(org.deployment.ou_targets, sets.ou_targets, strict=True):
         users = {k: org.users_granted_everywhere(k) for k in role_keys}
-        params = _parameters(org, role_keys, users, f"OU {target.ou}")
+        granted = {k: org.permission_sets_granted_everywhere(k) for k in role_keys}
+        params = _parameters(org, role_keys, users, granted, f"OU {target.ou}")
         plans.append(
             StackSetPlan(stack_set_name(role_keys, target.ou), role_keys, (InstanceGroup((), params),), target.ou)
         )

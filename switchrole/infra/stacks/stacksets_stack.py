@@ -11,18 +11,28 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudformation as cloudformation
 from constructs import Construct
 
-from switchrole.iam.policies import PolicyError, nobody_trust_document, trust_document
+from switchrole.iam.policies import (
+    POLICY_VERSION,
+    PolicyError,
+    nobody_trust_document,
+    permission_set_statement,
+    trust_document,
+)
 from switchrole.infra.limits import MAX_TEMPLATE_BODY
 from switchrole.infra.stacks.target_account_stack import add_roles
 from switchrole.infra.stacksets import (
     STACKSETS_STACK_NAME,
     StackSetPlan,
     describe_role_keys,
+    has_permission_sets_parameter,
     ou_exclusions,
+    permission_sets_parameter,
     plan,
     principals_parameter,
 )
-from switchrole.model.organisation import Organisation
+from switchrole.model.organisation import Organisation, RoleKind
+
+NO_VALUE = {"Ref": "AWS::NoValue"}  # a statement left out by Fn::If
 
 
 class RoleSetStack(cdk.Stack):
@@ -41,8 +51,10 @@ class RoleSetStack(cdk.Stack):
         generated = Construct(self, "switchrole parameters")  # an id no role name (construct id) can take
         for key in role_keys:
             kind = org.role_kinds[key]
+            sets = self.permission_sets(generated, org, kind) if has_permission_sets_parameter(org, key) else None
             if not kind.strict_trust:
-                trust[key] = trust_document(org, kind, None)
+                statements = trust_document(org, kind, None)["Statement"] + ([] if sets is None else [sets[1]])
+                trust[key] = {"Version": POLICY_VERSION, "Statement": statements}
                 continue
             name = principals_parameter(key)
             parameter = cdk.CfnParameter(
@@ -52,16 +64,46 @@ class RoleSetStack(cdk.Stack):
                 description=f"Hub users {key} admits (trust: strict); empty: admits nobody",
             )
             parameter.override_logical_id(name)
+            no_users = self.empty(generated, f"{key}AdmitsNobody" if sets is None else f"{key}AdmitsNoUser", parameter)
+            users = trust_document(org, kind, {"Ref": name})
+            if sets is None:
+                trust[key] = cdk.Fn.condition_if(no_users.logical_id, nobody_trust_document(org, kind), users)
+                continue
+            no_sets, statement = sets
             nobody = cdk.CfnCondition(
                 generated,
                 f"{key}AdmitsNobody",
-                expression=cdk.Fn.condition_equals(cdk.Fn.join("", parameter.value_as_list), ""),
+                expression=cdk.Fn.condition_and(no_users.expression, no_sets.expression),  # type: ignore[arg-type]
             )
             nobody.override_logical_id(f"{key}AdmitsNobody")
-            trust[key] = cdk.Fn.condition_if(
-                nobody.logical_id, nobody_trust_document(org, kind), trust_document(org, kind, {"Ref": name})
-            )
+            user_statement = cdk.Fn.condition_if(no_users.logical_id, NO_VALUE, users["Statement"][0])
+            either = {"Version": users["Version"], "Statement": [user_statement, statement]}
+            trust[key] = cdk.Fn.condition_if(nobody.logical_id, nobody_trust_document(org, kind), either)
         add_roles(self, org, None, role_keys, lambda kind: trust[kind.key])
+
+    @staticmethod
+    def empty(scope: Construct, name: str, parameter: cdk.CfnParameter) -> cdk.CfnCondition:
+        """A condition: the list ``parameter`` is empty (its elements joined are "")."""
+        condition = cdk.CfnCondition(
+            scope, name, expression=cdk.Fn.condition_equals(cdk.Fn.join("", parameter.value_as_list), "")
+        )
+        condition.override_logical_id(name)
+        return condition
+
+    def permission_sets(self, scope: Construct, org: Organisation, kind: RoleKind) -> tuple[cdk.CfnCondition, Any]:
+        """The ``<kind>PermissionSets`` parameter (the permission set role patterns the kind admits here), a
+        condition that it is empty, and the trust statement admitting them (left out when it is empty)."""
+        name = permission_sets_parameter(kind.key)
+        parameter = cdk.CfnParameter(
+            scope,
+            name,
+            type="CommaDelimitedList",
+            description=f"Identity Center permission set roles {kind.key} admits (ArnLike patterns); empty: none",
+        )
+        parameter.override_logical_id(name)
+        none = self.empty(scope, f"{kind.key}AdmitsNoPermissionSet", parameter)
+        statement = permission_set_statement(org, kind, {"Ref": name})
+        return none, cdk.Fn.condition_if(none.logical_id, NO_VALUE, statement)
 
 
 def role_set_templates(org: Organisation, plans: list[StackSetPlan]) -> dict[tuple[str, ...], dict[str, Any]]:
