@@ -184,7 +184,7 @@ def test_matrix_terminal_table_groups_by_user_and_never_cuts_names() -> None:
     for account in ("shop-prod", "shop-dev", "data-prod", "data-dev"):
         assert account in text
     assert text.count("alice") == 1  # named once, its rows grouped under it
-    assert "switch(es) for" in text
+    assert "22 switches for 4 users" in text
     html = console.export_html(inline_styles=True)
     assert "#d13212" in html and "#2ea043" in html  # prod red, dev green, like the console links
 
