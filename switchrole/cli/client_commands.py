@@ -20,13 +20,14 @@ from switchrole.cli.common import (
     UserOption,
     fail,
     guarded,
+    known_permission_set,
     known_user,
     load,
 )
 
 
 def profiles(
-    user: UserOption,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     hub_profile: Annotated[
         str | None,
@@ -45,10 +46,19 @@ def profiles(
         str | None,
         typer.Option("--command", help="How profiles run switchrole (default: this installation's absolute path)."),
     ] = None,
+    permission_set: Annotated[
+        str | None,
+        typer.Option("--permission-set", help="Instead of --user: profiles for an Identity Center permission set."),
+    ] = None,
+    session_name: Annotated[
+        str | None,
+        typer.Option("--session-name", help="With --permission-set: your name, as each switch's session name."),
+    ] = None,
 ) -> None:
     """AWS CLI profiles for every role the user may switch into (an ~/.aws/config fragment; never credentials).
 
     Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
+    With --permission-set: an sso-session, the set's hub profile and role profiles the AWS CLI switches itself.
     """
     from switchrole.client.profiles import (
         MergeConflict,
@@ -69,17 +79,33 @@ def profiles(
         with_line_ending,
     )
 
+    if (user is None) == (permission_set is None):
+        raise fail("give --user (a hub user) or --permission-set (an Identity Center permission set)")
+    if permission_set is not None and (hub_profile or mfa_serial or command):
+        raise fail("--hub-profile, --mfa-serial and --command are for --user: a permission set signs in with sso")
+    if user is not None and session_name is not None:
+        raise fail("--session-name is for --permission-set (a user's session name is their user name)")
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
         raise fail(problems)
     org = load(config)
-    known_user(org, user, config)
-    block = guarded(
-        lambda: profiles_block(
-            org, user, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
+    if permission_set is not None:
+        from switchrole.client.identity_center_profiles import owner, permission_set_block
+
+        known_permission_set(org, permission_set, config)
+        name = permission_set
+        block = guarded(lambda: permission_set_block(org, name, session_name=session_name))
+        user, note = owner(permission_set), None
+    else:
+        assert user is not None
+        known_user(org, user, config)
+        who = user
+        block = guarded(
+            lambda: profiles_block(
+                org, who, hub_profile=hub_profile or org.hub.name, mfa_serial=mfa_serial, command=command
+            )
         )
-    )
-    note = no_roles_note(org, user)  # the block is empty: merged, it removes the profiles the user had
+        note = no_roles_note(org, user)  # the block is empty: merged, it removes the profiles the user had
     if merge is None:
         if note:
             typer.echo(f"note: {note}; the output lists none", err=True)

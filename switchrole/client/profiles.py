@@ -47,10 +47,11 @@ class Profile:
     name: str
     settings: tuple[tuple[str, str], ...]
     comment: str | None = None
+    section: str = "profile"  # or "sso-session": the AWS CLI's section for an Identity Center sign-in
 
     def render(self) -> str:
         lines = [f"# {self.comment}"] if self.comment else []
-        lines.append(f"[profile {self.name}]")
+        lines.append(f"[{self.section} {self.name}]")
         lines += [f"{key} = {value}" for key, value in self.settings]
         return "\n".join(lines)
 

@@ -80,7 +80,8 @@ def test_a_merge_key_as_a_value_is_refused_and_a_quoted_one_is_a_key(tmp_path: P
     quoted = TEXT.replace("  name: identity\n", "  name: identity\n  '<<': x\n", 1)
     code, lines, config = validate(tmp_path, quoted)
     assert code == 2 and lines == [f"{config}:{line_of(quoted, chr(39) + '<<')}: hub['<<']: unknown key (expected "
-                                   "one of: account_id, name, region, organization_id, alias, identity_center)"]  # fmt: skip
+                                   "one of: account_id, name, region, organization_id, alias, "
+                                   "identity_center)"]  # fmt: skip
 
 
 def test_an_alias_of_a_whole_value_is_still_read(tmp_path: Path) -> None:
