@@ -17,7 +17,6 @@ from switchrole.cli.common import (
     ConfigOption,
     HubProfileOption,
     TokenCodeOption,
-    UserOption,
     fail,
     guarded,
     known_permission_set,
@@ -129,20 +128,32 @@ def profiles(
 
 
 def links(
-    user: UserOption,
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
     format: Annotated[
         Literal["text", "md", "html", "extend-switch-roles"],
         typer.Option("--format", "-f", help="text, md, html, or extend-switch-roles (the AESR extension's INI)."),
     ] = "text",
+    permission_set: Annotated[
+        str | None, typer.Option("--permission-set", help="Instead of --user: an Identity Center permission set.")
+    ] = None,
 ) -> None:
-    """Console Switch Role links for every role the user may switch into."""
+    """Console Switch Role links for every role the user (or permission set) may switch into."""
     from switchrole.client import profiles as clients
 
+    if (user is None) == (permission_set is None):
+        raise fail("give --user (a hub user) or --permission-set (an Identity Center permission set)")
     org = load(config)
-    known_user(org, user, config)
-    items = clients.links(org, user)
-    note = clients.no_roles_note(org, user)
+    if permission_set is not None:
+        known_permission_set(org, permission_set, config)
+        user = f"permission set {permission_set}"
+        items = clients.permission_set_links(org, permission_set)
+        note = None if items else f"{user} has no role to switch into"
+    else:
+        assert user is not None
+        known_user(org, user, config)
+        items = clients.links(org, user)
+        note = clients.no_roles_note(org, user)
     if format == "extend-switch-roles" and note:  # the extension refuses a configuration without a target
         raise fail(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
     if format == "extend-switch-roles" and not any(link.console for link in items):
@@ -156,7 +167,7 @@ def links(
         "text": lambda: clients.links_text(items),
         "md": lambda: clients.links_markdown(items),
         "html": lambda: clients.links_html(items, title=f"Switch roles for {user}"),
-        "extend-switch-roles": lambda: clients.extend_switch_roles(org, user),
+        "extend-switch-roles": lambda: clients.extend_switch_roles(org, str(user), items=items),
     }
     typer.echo(renderers[format](), nl=False)
 

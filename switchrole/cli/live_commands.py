@@ -22,6 +22,10 @@ def smoke(
     role_arn: Annotated[str | None, typer.Option("--role-arn", help="The role to switch into.")] = None,
     all_roles: Annotated[bool, typer.Option("--all", help="Every role --user is granted (needs --config).")] = False,
     user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user, with --all.")] = None,
+    permission_set: Annotated[
+        str | None,
+        typer.Option("--permission-set", help="With --all, instead of --user: an Identity Center permission set."),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Accounts file: fills MFA, external id, diagnosis.")
     ] = None,
@@ -58,6 +62,7 @@ def smoke(
                 role_arn=role_arn,
                 all_roles=all_roles,
                 user=user,
+                permission_set=permission_set,
                 org=load(config) if config is not None else None,
                 profile=profile,
                 mfa_serial=mfa_serial,

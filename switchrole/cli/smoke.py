@@ -30,7 +30,7 @@ from switchrole.client.switch import (
     request_for,
     utc_iso,
 )
-from switchrole.live.smoke import SmokeReport, Step, check_user, run_smoke, worst
+from switchrole.live.smoke import SmokeReport, Step, check_permission_set, check_user, run_smoke, worst
 from switchrole.model.exits import EXIT_USAGE
 from switchrole.model.organisation import Organisation, utc_now
 
@@ -51,6 +51,7 @@ class Options:
     as_json: bool
     workers: int
     cache: bool = True  # the MFA session cache shared with `switchrole assume` (--no-cache: neither read nor write)
+    permission_set: str | None = None  # --all for an Identity Center permission set (instead of --user)
 
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -165,8 +166,10 @@ def failed_report(request: SmokeRequest, stage: str, failure: SmokeFailed) -> Sm
 
 def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
     org, user = options.org, options.user
+    if options.permission_set is not None:
+        return _run_permission_set(session, options, seconds)
     if org is None or user is None:
-        return usage("--all needs --config accounts.yaml and --user NAME")
+        return usage("--all needs --config accounts.yaml and --user NAME (or --permission-set NAME)")
     if user not in org.users:
         return usage(f"--user: no user {user!r} in {org.source}")
     now = utc_now()
@@ -200,6 +203,32 @@ def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
         out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
     else:
         print_summary(reports, title=f"switchrole smoke: {user}")
+    return worst(reports)
+
+
+def _run_permission_set(session: boto3.Session, options: Options, seconds: float) -> int:
+    """``--all --permission-set NAME``: every switch of the set, from the set's Identity Center session."""
+    org, name = options.org, options.permission_set
+    assert name is not None
+    if org is None or options.user is not None:
+        return usage("--all --permission-set needs --config accounts.yaml, and no --user")
+    if not any(g.permission_set == name for g in org.permission_set_groups):
+        return usage(f"--permission-set: no group of {org.source} is permission set {name!r}")
+    if options.mfa_serial or options.token_code:
+        return usage("--mfa-serial and --token-code are for hub users: Identity Center asked for MFA at sign-in")
+    with deadline.running(seconds, "smoke --all", "FAILED: "):
+        try:
+            reports = check_permission_set(session, org, name, workers=options.workers)
+        except SmokeFailed as failure:
+            say(failure.message)
+            return failure.exit_code
+    if not reports:
+        say(f"permission set {name} may switch into no role in {org.source} (none granted, or expired)")
+        return 0
+    if options.as_json:
+        out.print_json(redact(json.dumps([r.to_dict() for r in reports])))
+    else:
+        print_summary(reports, title=f"switchrole smoke: permission set {name}")
     return worst(reports)
 
 

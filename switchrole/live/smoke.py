@@ -29,13 +29,15 @@ from switchrole.client.switch import (
     assume_role_params,
     classify,
     parse_role_arn,
+    permission_set_of,
     profile_of,
     request_for,
+    request_for_permission_set,
     session_name_of,
     utc_iso,
 )
 from switchrole.model.exits import EXIT_OK, EXIT_USAGE
-from switchrole.model.organisation import Organisation, utc_now
+from switchrole.model.organisation import Organisation, ended, utc_now
 
 
 @dataclass
@@ -277,8 +279,50 @@ def check_user(
     return run_many(session, requests, org=org, endpoint_url=endpoint_url, workers=workers, on_done=on_done)
 
 
-def _check_caller(session: boto3.Session, org: Organisation, user: str, endpoint_url: str | None) -> str:
-    """The source's ARN, when it is hub user ``user`` (any IAM path); otherwise :class:`SmokeFailed`, exit 2."""
+def permission_set_requests(
+    org: Organisation, permission_set: str, person: str, *, now: datetime | None = None
+) -> list[SmokeRequest]:
+    """One request per (account, role) ``permission_set``'s people may still switch into at ``now``, in file
+    order, each as ``person`` (the session name)."""
+    now = now or utc_now()
+    seen: dict[tuple[str, str], SmokeRequest] = {}
+    for access in org.permission_set_access():
+        key = (access.account.name, access.role.key)
+        if access.permission_set != permission_set or key in seen:
+            continue
+        if not ended(org.access_end(access.user, *key), now):
+            seen[key] = request_for_permission_set(org, access.account, access.role, permission_set, person)
+    return [seen[(a.name, k)] for a in org.accounts for k in a.role_keys if (a.name, k) in seen]
+
+
+def check_permission_set(
+    session: boto3.Session,
+    org: Organisation,
+    permission_set: str,
+    *,
+    endpoint_url: str | None = None,
+    workers: int = 4,
+    on_done: Callable[[SmokeReport], None] | None = None,
+    now: datetime | None = None,
+) -> list[SmokeReport]:
+    """Every switch ``permission_set``'s people may still make at ``now``, made with ``session``, which must be
+    a session of that set's Identity Center role in the hub (checked first); the person's name in it becomes
+    each switch's session name. No MFA code: Identity Center asked for it at sign-in."""
+    caller = _caller(session, org, endpoint_url)
+    parts = caller.split(":")
+    if parts[4:5] != [org.hub.account_id] or permission_set_of(org, caller) != permission_set:
+        raise SmokeFailed(
+            "wrong-user",
+            f"--permission-set {permission_set}, but the credentials are not a session of its Identity Center role "
+            f"in the hub ({caller}): sign in with `aws sso login` and use the set's hub profile (--profile)",
+            EXIT_USAGE,
+        )
+    requests = permission_set_requests(org, permission_set, caller.rsplit("/", 1)[-1], now=now)
+    return run_many(session, requests, org=org, endpoint_url=endpoint_url, workers=workers, on_done=on_done)
+
+
+def _caller(session: boto3.Session, org: Organisation, endpoint_url: str | None) -> str:
+    """The source's ARN, or :class:`SmokeFailed` when the credentials cannot say."""
     try:  # making the client loads the credentials (a profile's credential_process runs here)
         sts = session.client(
             "sts", region_name=session.region_name or "us-east-1", endpoint_url=endpoint_url, config=RETRIES
@@ -289,6 +333,12 @@ def _check_caller(session: boto3.Session, org: Organisation, user: str, endpoint
             exc, "GetCallerIdentity", SmokeRequest(role_arn=""), "", org, False, profile=profile_of(session)
         )
         raise failed from None
+    return caller
+
+
+def _check_caller(session: boto3.Session, org: Organisation, user: str, endpoint_url: str | None) -> str:
+    """The source's ARN, when it is hub user ``user`` (any IAM path); otherwise :class:`SmokeFailed`, exit 2."""
+    caller = _caller(session, org, endpoint_url)
     parts = caller.split(":")
     resource = parts[5] if len(parts) == 6 else ""
     if parts[4:5] == [org.hub.account_id] and resource.startswith("user/") and resource.rsplit("/", 1)[-1] == user:

@@ -40,7 +40,7 @@ from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, req
 from switchrole.infra.assembly_reader import stacks
 from switchrole.infra.bootstrap import bootstrap_role_arn
 from switchrole.infra.bootstrap import render as bootstrap_template
-from switchrole.live.smoke import SmokeReport, check_user, run_smoke
+from switchrole.live.smoke import SmokeReport, check_permission_set, check_user, run_smoke
 from switchrole.local import demo_identity_center
 from switchrole.local.authz import STRICT
 from switchrole.local.demo_checks import (
@@ -537,27 +537,35 @@ class Demo:
         the others one by one. Concurrently, each with the credentials of the user it is about."""
         identities = self.identities
         granted: dict[str, list[Check]] = {}
+        sets = {g.grantee: str(g.permission_set) for g in org.permission_set_groups}
         for check in checks:
-            if check.expect_ok and check.why == "granted" and check.who in org.users:
+            if check.expect_ok and check.why == "granted" and (check.who in org.users or check.who in sets):
                 granted.setdefault(check.who, []).append(check)
 
         def user(name: str) -> None:
             try:
-                reports = check_user(
-                    identities[name].session,
-                    org,
-                    name,
-                    token=identities[name].token,
-                    endpoint_url=self.aws.endpoint,
-                    now=self.now,  # the same live access the checks were built from
-                )
+                if name in sets:  # as `switchrole smoke --all --permission-set` does it
+                    reports = check_permission_set(
+                        identities[name].session, org, sets[name], endpoint_url=self.aws.endpoint, now=self.now
+                    )
+                else:
+                    reports = check_user(
+                        identities[name].session,
+                        org,
+                        name,
+                        token=identities[name].token,
+                        endpoint_url=self.aws.endpoint,
+                        now=self.now,  # the same live access the checks were built from
+                    )
             except SmokeFailed as failure:
                 reports = [
                     SmokeReport(c.request, failure=failure.message, failure_kind=failure.kind, exit_code=1)
                     for c in granted[name]
                 ]
-            for check, report in zip(granted[name], reports, strict=True):
-                check.report = report
+            by_role = {report.request.role_arn: report for report in reports}  # each its own switch's report
+            assert sorted(by_role) == sorted(c.request.role_arn for c in granted[name]), name
+            for check in granted[name]:
+                check.report = by_role[check.request.role_arn]
 
         def one(check: Check) -> None:
             source, request = identities[check.who].session, check.request

@@ -44,13 +44,11 @@ def identities(org: Organisation, iam: Any, endpoint: str, token: str) -> dict[s
 def _live(org: Organisation, permission_set: str, now: datetime) -> Iterator[tuple[TargetAccount, RoleKind, bool]]:
     """(account, role, still allowed at ``now``) for every switch the file grants ``permission_set``."""
     grantee = permission_set_grantee(permission_set)
-    seen: set[tuple[str, str]] = set()
-    for access in org.permission_set_access():
-        key = (access.account.name, access.role.key)
-        if access.permission_set == permission_set and key not in seen:
-            seen.add(key)
-            live = not ended(org.access_end(grantee, access.account.name, access.role.key), now)
-            yield access.account, access.role, live
+    granted = {(a.account.name, a.role.key) for a in org.permission_set_access() if a.permission_set == permission_set}
+    for account in org.accounts:  # file order, as `switchrole smoke` checks them
+        for key in account.role_keys:
+            if (account.name, key) in granted:
+                yield account, org.role_kinds[key], not ended(org.access_end(grantee, account.name, key), now)
 
 
 def checks(org: Organisation, now: datetime) -> list[Check]:
