@@ -27,8 +27,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from switchrole.iam.evaluate import totp
 from switchrole.local import authz, identity_center
-from switchrole.local.evaluate import totp
 
 Response = tuple[int, dict[str, str], str]
 

@@ -18,7 +18,7 @@ principals included) with MFA taken from the request's ``SerialNumber`` and
 ``GetSessionToken`` (one fixed key in no account) is replaced by sessions that
 belong to the calling user and remember whether, and when, MFA was used.
 
-The evaluator itself, pure, is :mod:`switchrole.local.evaluate`; this module is its moto wiring (the
+The evaluator itself, pure, is :mod:`switchrole.iam.evaluate`; this module is its moto wiring (the
 request, the sessions, the MFA readings). It is a model of IAM, not IAM: the template tests remain the proof of the
 generated policies; the demo shows that they work together end to end.
 """
@@ -32,7 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from switchrole.local.evaluate import (
+from switchrole.iam.evaluate import (
     ALLOW,
     DENY,
     MFA_FAILED,

@@ -37,6 +37,7 @@ import boto3
 from rich.console import Console
 
 from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, request_for_permission_set
+from switchrole.iam.evaluate import totp
 from switchrole.infra.assembly_reader import stacks
 from switchrole.infra.bootstrap import bootstrap_role_arn
 from switchrole.infra.bootstrap import render as bootstrap_template
@@ -58,7 +59,6 @@ from switchrole.local.demo_checks import (
     Identity,
     cdk_binary,
 )
-from switchrole.local.evaluate import totp
 from switchrole.local.kept import OFFLINE_CLI_ENV, TOKEN_FILE
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences

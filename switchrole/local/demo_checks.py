@@ -12,9 +12,9 @@ from pathlib import Path
 import boto3
 
 from switchrole.client.switch import SmokeRequest
+from switchrole.iam.evaluate import totp, totp_valid
 from switchrole.live.smoke import SmokeReport
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_SUCH_ROLE, NO_TRUST_ALLOW, TRUST_DENY
-from switchrole.local.evaluate import totp, totp_valid
 
 PROJECT = Path(__file__).resolve().parents[2]
 HUB_ADMIN = "switchrole-demo-hub-admin"  # AdministratorAccess in the hub, no grant: what trust: strict stops

@@ -25,11 +25,11 @@ from rich.console import Console
 from terminal import AWS, SWITCHROLE, in_terminal
 
 from switchrole.client.switch import request_for
+from switchrole.iam.evaluate import totp
 from switchrole.live.smoke import run_smoke
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW
 from switchrole.local.demo import Demo
 from switchrole.local.demo_checks import HUB_ADMIN, Check, cdk_binary
-from switchrole.local.evaluate import totp
 from switchrole.local.server import admin_get
 from switchrole.model.loading import loads
 from switchrole.review.access_diff import diff as access_diff

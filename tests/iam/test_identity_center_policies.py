@@ -1,6 +1,6 @@
 """Permission sets in the generated policies: the target trust admits exactly the granted sets' Identity Center
 roles (and never through an MFA condition they cannot meet), and the hub policies the sets reference grant
-exactly their rows of the matrix, read by the independent evaluator (switchrole.local.evaluate)."""
+exactly their rows of the matrix, read by the independent evaluator (switchrole.iam.evaluate)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from factories import ROOT
 
+from switchrole.iam.evaluate import ALLOW, evaluate
 from switchrole.iam.policies import checked_grant_policies, trust_policy
-from switchrole.local.evaluate import ALLOW, evaluate
 from switchrole.model.loading import loads
 from switchrole.model.organisation import Organisation
 from switchrole.review.matrix import records

@@ -23,8 +23,8 @@ from switchrole.client.assume import AssumeRequest, assume_role
 from switchrole.client.sessions import CredentialCache
 from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, utc_iso
 from switchrole.iam import policies
+from switchrole.iam.evaluate import totp
 from switchrole.live.smoke import SmokeReport, check_user, run_smoke
-from switchrole.local.evaluate import totp
 from switchrole.local.server import LocalAws
 from switchrole.model.loading import loads
 from switchrole.model.organisation import Organisation

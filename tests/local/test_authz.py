@@ -6,8 +6,7 @@ import base64
 
 import pytest
 
-from switchrole.iam.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
-from switchrole.local.evaluate import (
+from switchrole.iam.evaluate import (
     ALLOW,
     DENY,
     NEUTRAL,
@@ -21,6 +20,7 @@ from switchrole.local.evaluate import (
     totp,
     totp_valid,
 )
+from switchrole.iam.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
 from switchrole.model.organisation import Organisation
 
 ALICE = "arn:aws:iam::111111111111:user/alice"

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from switchrole.local.evaluate import totp
+from switchrole.iam.evaluate import totp
 from switchrole.local.server import LocalAws
 
 HUB, TARGET = "111111111111", "222222222222"

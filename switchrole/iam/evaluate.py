@@ -2,8 +2,9 @@
 
 Explicit Deny over Allow; Action/NotAction and Resource wildcards; the condition operators switchrole writes
 (String*, Arn*, Bool, Numeric*, Date*, IpAddress, with IfExists and ForAnyValue/ForAllValues) over a context of
-condition keys; principals; and the TOTP of the emulated virtual MFA devices. :mod:`.authz` wires it into moto;
-anything it cannot decide raises :class:`Undecidable` rather than guessing.
+condition keys; principals; and the TOTP of the emulated virtual MFA devices. The emulator
+(:mod:`switchrole.local.authz`) wires it into moto, and the audit reads live policies with it; anything it cannot
+decide raises :class:`Undecidable` rather than guessing.
 """
 
 from __future__ import annotations
