@@ -9,6 +9,7 @@ the role taken away is refused after the update.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -39,14 +40,26 @@ def changed(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def kept(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], Path, Path]]:
+    """The demo's JSON report, the kept emulator's env file and the last file."""
     folder = tmp_path_factory.mktemp("identity-center")
+    last = changed(folder)
     result = subprocess.run(
-        [*EXE, "local", "demo", "--config", str(EXAMPLE), "--then", str(changed(folder)), "--format", "json"],
+        [*EXE, "local", "demo", "--config", str(EXAMPLE), "--then", str(last), "--keep", "--format", "json"],
         capture_output=True, text=True, timeout=900, cwd=folder,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-4000:]
-    yield json.loads(result.stdout)
+    env_file = re.search(r"^  source (\S+local-aws\.env)$", result.stderr, re.MULTILINE)
+    try:
+        assert result.returncode == 0 and env_file, result.stderr[-4000:]
+        yield json.loads(result.stdout), Path(env_file.group(1)), last
+    finally:
+        if env_file:
+            subprocess.run([*EXE, "local", "stop", "--dir", str(Path(env_file.group(1)).parent)], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def report(kept: tuple[dict[str, Any], Path, Path]) -> dict[str, Any]:
+    return kept[0]
 
 
 def rows(report: dict[str, Any], round_: int) -> dict[tuple[str, str, str], dict[str, Any]]:
@@ -85,3 +98,57 @@ def test_after_the_update_the_role_taken_away_is_refused_and_the_new_sets_switch
     granted = {(who, role) for who, role, why in second if why == "granted"}
     assert {("permission set BreakGlass", "pay-dev-Admin"), ("permission set OnCall", "pay-dev-ReadOnly")} <= granted
     assert second[("alice", "pay-prod-Admin", "access removed")]["result"] == "refused"
+
+
+def audit(env_file: Path, config: Path, before: str = "") -> dict[str, Any]:
+    """The documented audit of a kept emulator (docs/audit.md), in bash, as the hub administrator."""
+    switchrole = f"{sys.executable} -m switchrole.cli.main"
+    script = f"""set -e
+    source {env_file}
+    eval "$({switchrole} local credentials --deployer)"
+    {before}
+    {switchrole} audit --config {config} --endpoint-url "$AWS_ENDPOINT_URL" --format json \\
+        --token-code "$({switchrole} local mfa-code --deployer)" || test $? = 3
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+    run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    return dict(json.loads(run.stdout))
+
+
+def permission_set_findings(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (f["kind"], f["subject"], f["detail"]) for f in report["findings"] if f["subject"].startswith("permission set")
+    ]
+
+
+def test_the_audit_finds_a_permission_set_outside_the_file_that_reaches_roles(
+    kept: tuple[dict[str, Any], Path, Path],
+) -> None:
+    """The emulator's administrators' set (AdministratorAccess, not in the file) may switch into the roles whose
+    trust leaves the decision to the hub; the file's own sets are as the file says."""
+    _, env_file, last = kept
+    [(kind, subject, detail)] = permission_set_findings(audit(env_file, last))
+    assert (kind, subject) == ("reachable", "permission set SwitchroleDemoAdministrators")
+    assert "may switch into Deployer in pay-prod, Deployer in pay-dev" in detail
+
+
+def test_the_audit_finds_a_set_that_lost_its_policy_and_one_that_got_anothers(
+    kept: tuple[dict[str, Any], Path, Path],
+) -> None:
+    _, env_file, last = kept
+    python = sys.executable
+    drift = f"""{python} - <<'EOF'
+import os, boto3
+iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1")
+roles = {{r["RoleName"].split("_")[1]: r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-reserved/")["Roles"]}}
+hub = "arn:aws:iam::111111111111:policy/switchrole/"
+iam.detach_role_policy(RoleName=roles["SRE"], PolicyArn=hub + "switchrole-sre-1")
+iam.attach_role_policy(RoleName=roles["OnCall"], PolicyArn=hub + "switchrole-developers-1")
+EOF"""
+    found = permission_set_findings(audit(env_file, last, drift))
+    assert ("missing", "permission set SRE") in [(k, s) for k, s, _ in found]
+    assert any(
+        k == "extra-policy" and s == "permission set OnCall" and "switchrole-developers-1, group developers'" in d
+        for k, s, d in found
+    ), found

@@ -21,6 +21,7 @@ from switchrole.live.audit.findings import (
     AccountResult,
 )
 from switchrole.live.audit.fixes import document_arg, iam_cmd, q
+from switchrole.live.audit.identity_center import audit_permission_sets
 from switchrole.live.audit.reading import Where, managed_by_switchrole, pages, read_or_none
 from switchrole.model.organisation import HUB_PATH, MANAGED_BY_TAG, Organisation
 
@@ -55,6 +56,8 @@ def audit_hub(
     for name in sorted(live_groups):
         _audit_group(iam, org, hub, name, at)
     _audit_policies(iam, hub, at)
+    if org.hub.identity_center is not None:
+        audit_permission_sets(iam, org, hub, at, now=now)
     _audit_users(iam, org, hub, set(live_groups), at, now=now, max_key_age=max_key_age, workers=workers)
 
 
