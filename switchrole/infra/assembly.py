@@ -16,11 +16,11 @@ from switchrole.infra import nag
 from switchrole.infra.deploy_settings import DEFAULT_CONFIG
 from switchrole.infra.limits import assembly_problems
 from switchrole.infra.nag import SynthFailed
-from switchrole.infra.stacks import HubStack, StackSetsStack, TargetAccountStack
+from switchrole.infra.stacks import HubStack, IdentityCenterStack, StackSetsStack, TargetAccountStack
 from switchrole.infra.stacksets import STACKSETS_STACK_NAME
 from switchrole.infra.validate import load_checked
 from switchrole.model.errors import ConfigError
-from switchrole.model.organisation import HUB_STACK_NAME, Organisation
+from switchrole.model.organisation import HUB_STACK_NAME, IDENTITY_CENTER_STACK_NAME, Organisation
 
 # Set over whatever the CDK CLI passes, so `switchrole synth` and `npx cdk synth` write the same templates
 # (and `cdk diff` after a deploy from either shows no change): construct paths in each resource's metadata,
@@ -39,7 +39,12 @@ class StackTemplate:
 def add_stacks(app: cdk.App, org: Organisation, *, checks: bool = True) -> list[cdk.Stack]:
     """Add the hub stack and one stack per target account to ``app`` (and cdk-nag on those stacks only, unless
     ``checks`` is off: an app of the person's own keeps its other stacks to itself); the stacks added."""
-    stacks: list[cdk.Stack] = [HubStack(app, HUB_STACK_NAME, org=org)]
+    hub = HubStack(app, HUB_STACK_NAME, org=org)
+    stacks: list[cdk.Stack] = [hub]
+    if org.hub.identity_center is not None and org.hub.identity_center.stack:
+        permission_sets = IdentityCenterStack(app, IDENTITY_CENTER_STACK_NAME, org=org)
+        permission_sets.add_dependency(hub)  # the sets reference the hub's policies, which must exist first
+        stacks.append(permission_sets)
     if org.deployment.stacksets:
         stacks.append(StackSetsStack(app, STACKSETS_STACK_NAME, org=org))
     else:

@@ -59,6 +59,7 @@ from switchrole.local.demo_checks import (
     Identity,
     cdk_binary,
 )
+from switchrole.local.demo_identity_center import without_permission_sets_stack
 from switchrole.local.kept import OFFLINE_CLI_ENV, TOKEN_FILE
 from switchrole.local.server import LocalAws, admin_get, first_access_session
 from switchrole.local.verify import differences
@@ -151,6 +152,7 @@ class Demo:
         as `switchrole synth`). jsii's kernel, the node process that importing aws_cdk starts, then lives in the
         child: in the demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(),
         and never under a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""
+        org = without_permission_sets_stack(org)
         process = subprocess.Popen(
             [sys.executable, "-P", "-m", "switchrole.local.synth_child", str(self.assembly)],  # -P: not the cwd
             cwd=self.workdir,

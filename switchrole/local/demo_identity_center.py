@@ -11,6 +11,7 @@ carries no IAM MFA), and an expired grant.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,16 @@ from switchrole.local.identity_center import ADMIN_PERMISSION_SET, ADMINISTRATOR
 from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, permission_set_grantee
 
 ADMIN_GRANTEE = permission_set_grantee(ADMIN_PERMISSION_SET)
+
+
+def without_permission_sets_stack(org: Organisation) -> Organisation:
+    """``org`` without SwitchRole-IdentityCenter: on the emulator, the stand-in plays Identity Center (moto has
+    no AWS::SSO resources), so the permission sets are not deployed there, their roles are provisioned."""
+    center = org.hub.identity_center
+    if center is None or not center.stack:
+        return org
+    center = replace(center, instance_arn=None, account_id=None)
+    return replace(org, hub=replace(org.hub, identity_center=center))
 
 
 def person(permission_set: str) -> str:

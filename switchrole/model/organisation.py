@@ -21,6 +21,7 @@ from switchrole.model.errors import Path
 PARTITION = "aws"
 STACK_PREFIX = "SwitchRole-"
 HUB_STACK_NAME = f"{STACK_PREFIX}Hub"
+IDENTITY_CENTER_STACK_NAME = f"{STACK_PREFIX}IdentityCenter"
 MAX_STACK_NAME = 128
 MAX_GROUPS_PER_USER = 10
 MAX_CONSOLE_ROLE_CHARS = 64  # console Switch Role: path + name
@@ -80,6 +81,11 @@ class IdentityCenter:
     start_url: str | None = None
     instance_arn: str | None = None
     account_id: str | None = None  # the administration account: a stack there defines the permission sets
+
+    @property
+    def stack(self) -> bool:
+        """Does switchrole define the permission sets (SwitchRole-IdentityCenter, in the administration account)?"""
+        return self.instance_arn is not None and self.account_id is not None
 
     @property
     def role_path(self) -> str:
@@ -247,6 +253,7 @@ class Group:
     description: str | None
     grants: tuple[Grant, ...]
     permission_set: str | None = None
+    identity_store_group: str | None = None  # the Identity Center group assigned the set in the hub (its stack)
 
     @property
     def grantee(self) -> str | None:

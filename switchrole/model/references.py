@@ -205,6 +205,13 @@ def _check_permission_sets(spec: OrganisationSpec, add: Callable[[Path, str], No
         )
     seen: dict[str, str] = {}
     for gname, group in spec.groups.items():
+        if group.identity_store_group is not None and (center is None or center.instance_arn is None
+                                                       or group.permission_set is None):  # fmt: skip
+            add(
+                ("groups", gname, "identity_store_group"),
+                "an assignment needs the group's permission_set and hub.identity_center's instance_arn and account_id "
+                "(the permission sets stack makes it)",
+            )
         if group.permission_set is None:
             continue
         at: Path = ("groups", gname, "permission_set")

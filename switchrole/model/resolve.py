@@ -45,6 +45,7 @@ def resolve(spec: OrganisationSpec, source: str) -> Organisation:
                 for grant in g.grants
             ),
             g.permission_set,
+            g.identity_store_group,
         )
         for name, g in spec.groups.items()
     }

@@ -329,6 +329,12 @@ PermissionSetName = Annotated[
 InstanceArn = Annotated[
     str, _matches(r"arn:aws:sso:::instance/(?:sso)?ins-[a-zA-Z0-9-.]{16}", "Identity Center instance ARN")
 ]
+IdentityStoreId = Annotated[
+    str,
+    _matches(
+        r"(?:[0-9a-f]{10}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "identity store group id"
+    ),
+]
 StartUrl = Annotated[
     str,
     Field(max_length=256),
@@ -416,6 +422,8 @@ class GroupSpec(StrictModel):
 
     description: Description | None = None
     permission_set: PermissionSetName | None = None
+    # with the permission sets stack: the Identity Center group assigned the set in the hub (AWS::SSO::Assignment)
+    identity_store_group: IdentityStoreId | None = None
     grants: list[GrantSpec] = []
 
 

@@ -5,6 +5,8 @@ take the admitted permission set roles as a parameter and resolve to the per-acc
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,14 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     data["deployment"] = {"mode": "stacksets", "account_id": "999999999999", "organizational_unit_ids": ["r-ab12"]}
     stacksets = folder / "stacksets.yaml"
     stacksets.write_text(dump(data))
+    data = example()
+    center = data["hub"]["identity_center"]
+    center["instance_arn"], center["account_id"] = "arn:aws:sso:::instance/ssoins-0123456789abcdef", "999999999999"
+    data["groups"]["sre"]["identity_store_group"] = "9067b9d0f1-2b3c4d5e-6f70-4a81-92b3-c4d5e6f70812"
+    admin = folder / "admin.yaml"
+    admin.write_text(dump(data))
     assemblies = {}
-    for name, path in (("example", EXAMPLE), ("turned", turned), ("stacksets", stacksets)):
+    for name, path in (("example", EXAMPLE), ("turned", turned), ("stacksets", stacksets), ("admin", admin)):
         assemblies[name] = folder / name
         synth(load_checked(path), assemblies[name])
     return assemblies
@@ -119,3 +127,29 @@ def test_stacksets_templates_resolve_to_the_per_account_trust(out: dict[str, Pat
                     assert resolved == trust_policy(org, account, kind), (account.name, kind.key)
                     checked += 1
     assert checked == 6
+
+
+def test_the_permission_sets_stack_references_exactly_the_hubs_policies_after_the_hub(out: dict[str, Path]) -> None:
+    manifest = json.loads((out["admin"] / "manifest.json").read_text())
+    artifact = manifest["artifacts"]["SwitchRole-IdentityCenter"]
+    assert "SwitchRole-Hub" in artifact["dependencies"]
+    assert artifact["environment"] == "aws://999999999999/eu-west-1"
+    template = json.loads((out["admin"] / "SwitchRole-IdentityCenter.template.json").read_text())
+    sets = {r["Properties"]["Name"]: r["Properties"] for r in template["Resources"].values()
+            if r["Type"] == "AWS::SSO::PermissionSet"}  # fmt: skip
+    assert sets["SRE"]["CustomerManagedPolicyReferences"] == [{"Name": "switchrole-sre-1", "Path": "/switchrole/"}]
+    assert set(sets) == {"SRE", "Developers"}
+    [assignment] = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::SSO::Assignment"]
+    assert (assignment["TargetId"], assignment["PrincipalType"]) == ("111111111111", "GROUP")
+    hub_policies = {r["Properties"]["ManagedPolicyName"] for r in hub(out["admin"])["Resources"].values()
+                    if r["Type"] == "AWS::IAM::ManagedPolicy"}  # fmt: skip
+    for properties in sets.values():
+        assert {ref["Name"] for ref in properties["CustomerManagedPolicyReferences"]} <= hub_policies
+
+
+def test_cfn_lint_on_the_identity_center_templates(out: dict[str, Path]) -> None:
+    templates = [str(out["admin"] / name) for name in (
+        "SwitchRole-IdentityCenter.template.json", "SwitchRole-Hub.template.json", "SwitchRole-pay-prod.template.json"
+    )]  # fmt: skip
+    result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -106,6 +106,10 @@ def half_an_admin_stack(data: Any) -> None:
     data["hub"]["identity_center"]["instance_arn"] = "arn:aws:sso:::instance/ssoins-0123456789abcdef"
 
 
+def assignment_without_stack(data: Any) -> None:
+    data["groups"]["sre"]["identity_store_group"] = "9067b9d0f1-2b3c4d5e-6f70-4a81-92b3-c4d5e6f70812"
+
+
 def long_name(data: Any) -> None:
     data["groups"]["sre"]["permission_set"] = "S" * 33
 
@@ -120,6 +124,7 @@ def long_name(data: Any) -> None:
         (same_set_twice, "groups.developers.permission_set", "also groups.sre's"),
         (half_an_admin_stack, "hub.identity_center.account_id", "needs both instance_arn and account_id"),
         (long_name, "groups.sre.permission_set", "at most 32"),
+        (assignment_without_stack, "groups.sre.identity_store_group", "an assignment needs"),
     ],
 )
 def test_what_cannot_hold_for_a_permission_set_is_refused_naming_the_field(
