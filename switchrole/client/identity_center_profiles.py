@@ -33,6 +33,7 @@ def owner(permission_set: str) -> str:
 
 
 def hub_profile_name(org: Organisation, permission_set: str) -> str:
+    """The AWS CLI profile of ``permission_set``'s role in the hub: ``<hub name>-<set>``."""
     return f"{org.hub.name}-{permission_set}"
 
 

@@ -101,6 +101,7 @@ UNMODELLED_PREFIXES = ("aws:principaltag/", "aws:resourcetag/", "iam:resourcetag
 
 
 def unmodelled(key: str) -> bool:
+    """Is ``key`` one AWS sets that this model does not supply (a condition on it is :class:`Undecidable`)?"""
     lowered = key.lower()
     return lowered in UNMODELLED_KEYS or lowered.startswith(UNMODELLED_PREFIXES)
 
@@ -192,6 +193,7 @@ def condition_holds(operator: str, key: str, expected: Any, context: Context) ->
 
 
 def conditions_hold(conditions: Mapping[str, Mapping[str, Any]], context: Context) -> bool:
+    """Do all of a statement's conditions hold for ``context`` (every operator, every key)?"""
     return all(
         condition_holds(operator, key, expected, context)
         for operator, tests in conditions.items()
@@ -293,5 +295,6 @@ def totp(seed_base32: str, at: float | None = None, step: int = 30, digits: int 
 
 
 def totp_valid(seed_base32: str, code: str, at: float | None = None) -> bool:
+    """Is ``code`` the device's code at ``at`` (default: now), one step either side (clock drift)?"""
     now = time.time() if at is None else at
     return any(hmac.compare_digest(totp(seed_base32, now + drift * 30), code) for drift in (-1, 0, 1))
