@@ -147,15 +147,7 @@ def permission_set_statement(
     to a permission set only with ``hub.identity_center.mfa_at_sign_in`` (checked with the file), and this
     statement relies on that promise. Everything else the kind requires holds as for a user.
     """
-    conditions: dict[str, dict[str, Any]] = {}
-    session = session_conditions(kind, federated=True)
-    string_equals: dict[str, Any] = {}
-    if kind.external_id is not None:
-        string_equals["sts:ExternalId"] = kind.external_id
-    string_equals.update(session.pop("StringEquals", {}))
-    if string_equals:
-        conditions["StringEquals"] = string_equals
-    conditions.update(session)
+    conditions = caller_conditions(kind, federated=True)
     conditions["ArnLike"] = {"aws:PrincipalArn": patterns}
     conditions.update(expiry_condition(until))
     return {
@@ -193,6 +185,21 @@ def session_conditions(kind: RoleKind, *, federated: bool = False) -> dict[str, 
     return conditions
 
 
+def caller_conditions(kind: RoleKind, *, federated: bool = False) -> dict[str, dict[str, Any]]:
+    """What a trust statement requires of the caller's request besides MFA and who it is: the external id and
+    :func:`session_conditions` (one ``StringEquals`` for both)."""
+    conditions: dict[str, dict[str, Any]] = {}
+    session = session_conditions(kind, federated=federated)
+    string_equals: dict[str, Any] = {}
+    if kind.external_id is not None:
+        string_equals["sts:ExternalId"] = kind.external_id
+    string_equals.update(session.pop("StringEquals", {}))
+    if string_equals:
+        conditions["StringEquals"] = string_equals
+    conditions.update(session)
+    return conditions
+
+
 def trust_document(
     org: Organisation, kind: RoleKind, principals: list[str] | dict[str, Any] | None, *, until: End = None
 ) -> PolicyDocument:
@@ -202,14 +209,7 @@ def trust_document(
     if principals == []:
         return nobody_trust_document(org, kind)
     conditions: dict[str, dict[str, Any]] = dict(mfa_conditions(kind))
-    session = session_conditions(kind)
-    string_equals: dict[str, str] = {}
-    if kind.external_id is not None:
-        string_equals["sts:ExternalId"] = kind.external_id
-    string_equals.update(session.pop("StringEquals", {}))
-    if string_equals:
-        conditions["StringEquals"] = string_equals
-    conditions.update(session)
+    conditions.update(caller_conditions(kind))
     if principals is not None:
         conditions["ArnEquals"] = {"aws:PrincipalArn": principals}
     conditions.update(expiry_condition(until))

@@ -57,13 +57,9 @@ class RoleSetStack(cdk.Stack):
                 trust[key] = {"Version": POLICY_VERSION, "Statement": statements}
                 continue
             name = principals_parameter(key)
-            parameter = cdk.CfnParameter(
-                generated,
-                name,
-                type="CommaDelimitedList",
-                description=f"Hub users {key} admits (trust: strict); empty: admits nobody",
+            parameter = self.list_parameter(
+                generated, name, f"Hub users {key} admits (trust: strict); empty: admits nobody"
             )
-            parameter.override_logical_id(name)
             no_users = self.empty(generated, f"{key}AdmitsNobody" if sets is None else f"{key}AdmitsNoUser", parameter)
             users = trust_document(org, kind, {"Ref": name})
             if sets is None:
@@ -82,6 +78,13 @@ class RoleSetStack(cdk.Stack):
         add_roles(self, org, None, role_keys, lambda kind: trust[kind.key])
 
     @staticmethod
+    def list_parameter(scope: Construct, name: str, description: str) -> cdk.CfnParameter:
+        """A ``CommaDelimitedList`` parameter whose logical id is ``name`` (the plan's overrides name it)."""
+        parameter = cdk.CfnParameter(scope, name, type="CommaDelimitedList", description=description)
+        parameter.override_logical_id(name)
+        return parameter
+
+    @staticmethod
     def empty(scope: Construct, name: str, parameter: cdk.CfnParameter) -> cdk.CfnCondition:
         """A condition: the list ``parameter`` is empty (its elements joined are "")."""
         condition = cdk.CfnCondition(
@@ -94,13 +97,8 @@ class RoleSetStack(cdk.Stack):
         """The ``<kind>PermissionSets`` parameter (the permission set role patterns the kind admits here), a
         condition that it is empty, and the trust statement admitting them (left out when it is empty)."""
         name = permission_sets_parameter(kind.key)
-        parameter = cdk.CfnParameter(
-            scope,
-            name,
-            type="CommaDelimitedList",
-            description=f"Identity Center permission set roles {kind.key} admits (ArnLike patterns); empty: none",
-        )
-        parameter.override_logical_id(name)
+        what = f"Identity Center permission set roles {kind.key} admits (ArnLike patterns); empty: none"
+        parameter = self.list_parameter(scope, name, what)
         none = self.empty(scope, f"{kind.key}AdmitsNoPermissionSet", parameter)
         statement = permission_set_statement(org, kind, {"Ref": name})
         return none, cdk.Fn.condition_if(none.logical_id, NO_VALUE, statement)
