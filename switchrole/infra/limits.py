@@ -71,13 +71,15 @@ def hub_count(org: Organisation) -> tuple[Count, int, int]:
     memberships = sum(1 for group in org.groups if org.members(group))
     mfa = 1 if any(org.group_requires_mfa(group) for group in org.groups) else 0
     expiring = sum(1 for user in org.users.values() if user.until is not None)
-    from_groups = len(org.groups) + policies + memberships + mfa
+    sets = len(org.permission_set_groups)  # no IAM group; an output listing the policies the set references
+    from_groups = len(org.groups) - sets + policies + memberships + mfa
     from_users = len(org.users) + expiring
     detail = (
-        f"{len(org.groups)} groups, {policies} grant policies, {memberships} group memberships, "
+        f"{len(org.groups) - sets} groups, {policies} grant policies, {memberships} group memberships, "
         f"{mfa} MFA policy, {len(org.users)} users, {expiring} until: policies"
     )
-    return Count(from_groups + from_users, 0, BOOTSTRAP_PARAMETERS, detail), from_groups, from_users
+    outputs = f"{sets} permission sets' policy lists"
+    return Count(from_groups + from_users, sets, BOOTSTRAP_PARAMETERS, detail, outputs), from_groups, from_users
 
 
 def _over(what: str, count: Count) -> Iterator[str]:

@@ -16,6 +16,7 @@ from ruamel.yaml import YAML
 
 from switchrole.iam.policies import trust_policy
 from switchrole.infra.assembly import synth
+from switchrole.infra.limits import hub_count
 from switchrole.infra.replacement import collisions, resources
 from switchrole.infra.validate import load_checked
 from switchrole.model.loading import loads
@@ -153,3 +154,11 @@ def test_cfn_lint_on_the_identity_center_templates(out: dict[str, Path]) -> None
     )]  # fmt: skip
     result = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), *templates], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_hub_count_is_the_synthesized_template(out: dict[str, Path]) -> None:
+    """No IAM group for a permission set, and an output listing the policies it references."""
+    org = loads(EXAMPLE.read_text(), "ic.yaml")
+    template = hub(out["example"])
+    count = hub_count(org)[0]
+    assert (count.resources, count.outputs) == (len(template["Resources"]), len(template["Outputs"]))
