@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
-from switchrole.cli.common import DEFAULT_CONFIG, HELP_OPTIONS, ConfigOption, fail, known_user, load
+from switchrole.cli.common import (
+    DEFAULT_CONFIG,
+    HELP_OPTIONS,
+    ConfigOption,
+    fail,
+    known_permission_set,
+    known_user,
+    load,
+)
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
 from switchrole.model.exits import EXIT_FAILED
 
@@ -174,6 +182,16 @@ def local_credentials(
             "it): a deployer its bootstrap names, to `npx cdk bootstrap` it and deploy its stack.",
         ),
     ] = None,
+    permission_set: Annotated[
+        str | None,
+        typer.Option(
+            "--permission-set",
+            help="A person signed in through the emulator's Identity Center stand-in to this set's role instead.",
+        ),
+    ] = None,
+    person: Annotated[
+        str, typer.Option("--person", help="With --permission-set: the person's sign-in name (the session name).")
+    ] = "someone@example.com",
     endpoint: EndpointOption = None,
     config: LocalConfigOption = None,
 ) -> None:
@@ -182,8 +200,8 @@ def local_credentials(
     eval "$(switchrole local credentials --user alice)"; for the local AWS only. At IAM's limit of two keys,
     the oldest key switchrole created for that user is deleted first.
     """
-    if sum((user is not None, deployer, account is not None)) != 1:
-        raise fail("give one of --user NAME, --deployer or --account ID")
+    if sum((user is not None, deployer, account is not None, permission_set is not None)) != 1:
+        raise fail("give one of --user NAME, --deployer, --account ID or --permission-set NAME")
     import re
     import shlex
 
@@ -191,6 +209,9 @@ def local_credentials(
         if not re.fullmatch(r"\d{12}", account):
             raise fail(f"--account: {account!r} is not a 12-digit account id")
         _print_first_access(endpoint, config, account)
+        return
+    if permission_set is not None:
+        _print_sign_in(endpoint, config, permission_set, person)
         return
     key = _local_admin(endpoint, config, user, "access-key")
     key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
@@ -201,10 +222,24 @@ def local_credentials(
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
 
 
+def _print_sign_in(endpoint: str | None, config: Path | None, permission_set: str, person: str) -> None:
+    """A session of ``permission_set``'s role in the hub, as the emulator's Identity Center stand-in signs
+    ``person`` in (the demo provisioned the role)."""
+    from switchrole.local.identity_center import sign_in_permission_set
+    from switchrole.local.kept import admin_token
+
+    endpoint, config = _local_endpoint(endpoint, config)
+    org = load(config)
+    known_permission_set(org, permission_set, config)
+    try:
+        session = sign_in_permission_set(endpoint, org, permission_set, person, admin_token())
+    except (LookupError, OSError) as exc:
+        raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    _print_session(session)
+
+
 def _print_first_access(endpoint: str | None, config: Path | None, account: str) -> None:
     """A session of ``account``'s OrganizationAccountAccessRole, assumed from the emulated management account."""
-    import shlex
-
     from switchrole.local.server import first_access_session
 
     endpoint, config = _local_endpoint(endpoint, config)
@@ -212,6 +247,13 @@ def _print_first_access(endpoint: str | None, config: Path | None, account: str)
         session = first_access_session(endpoint, account, load(config).hub.region)
     except (LookupError, OSError) as exc:
         raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
+    _print_session(session)
+
+
+def _print_session(session: Any) -> None:
+    """``export`` lines of a boto3 session's temporary credentials (quoted: a shell evals them)."""
+    import shlex
+
     credentials = session.get_credentials().get_frozen_credentials()
     typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(credentials.access_key)}")
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(credentials.secret_key)}")

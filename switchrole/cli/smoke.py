@@ -26,6 +26,7 @@ from switchrole.client.switch import (
     classify,
     find_role,
     parse_role_arn,
+    permission_set_of,
     profile_of,
     request_for,
     utc_iso,
@@ -104,14 +105,18 @@ def run(options: Options) -> int:
             except SmokeFailed as failure:  # the endpoint or the credentials: the cause, not a hint about MFA
                 _print_single(failed_report(request, "source identity", failure), options.as_json)
                 return failure.exit_code
+            if serial == FROM_IDENTITY_CENTER:  # MFA was Identity Center's, at sign-in: no code to give
+                request = replace(request, mfa_required=False, mfa_serial=None)
+                serial = ""
             if serial is None:
                 if options.org is None:
                     return usage("the role requires MFA: pass --mfa-serial (or --config so the hub user's device "
                                  "is known)")  # fmt: skip
                 return usage("the role requires MFA, and the caller is not a hub IAM user whose device --config "
                              "names: pass --mfa-serial")  # fmt: skip
-            request = replace(request, mfa_serial=serial)
-            token = lambda: token_code(options.token_code, serial)  # noqa: E731  (asked only when no cached MFA session will do)
+            if serial:
+                request = replace(request, mfa_serial=serial)
+                token = lambda: token_code(options.token_code, serial)  # noqa: E731  (asked only when no cached MFA session will do)
         report = run_smoke(session, request, token=token, org=options.org, cache=_cache(options))
     _print_single(report, options.as_json)
     return report.exit_code
@@ -144,9 +149,13 @@ def _single_request(options: Options) -> SmokeRequest:
     )
 
 
+FROM_IDENTITY_CENTER = "identity-center"  # the caller is a permission set's session: no MFA device to name
+
+
 def _default_serial(session: boto3.Session, org: Organisation | None, request: SmokeRequest) -> str | None:
-    """The hub user's virtual MFA device, when the accounts file tells us the hub; None when the caller is
-    not an IAM user. A caller that cannot be asked (the endpoint, the credentials) is :class:`SmokeFailed`."""
+    """The hub user's virtual MFA device, when the accounts file tells us the hub; :data:`FROM_IDENTITY_CENTER`
+    for a session of one of the file's permission sets; None when the caller is neither. A caller that cannot be
+    asked (the endpoint, the credentials) is :class:`SmokeFailed`."""
     if org is None:
         return None
     try:
@@ -154,6 +163,8 @@ def _default_serial(session: boto3.Session, org: Organisation | None, request: S
         arn = str(sts.get_caller_identity()["Arn"])
     except Exception as exc:
         raise classify(exc, "GetCallerIdentity", request, "", org, False, profile=profile_of(session)) from None
+    if permission_set_of(org, arn) in {g.permission_set for g in org.permission_set_groups}:
+        return FROM_IDENTITY_CENTER
     return org.hub.mfa_serial(arn.rsplit("/", 1)[-1]) if ":user/" in arn else None
 
 

@@ -122,15 +122,19 @@ def _policy_names(iam: Any, group: str) -> list[str]:
 
 
 def sign_in_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
-    """``GET /moto-api/switchrole/sign-in?account=ID&role=NAME&user=PERSON``: a session of the permission set
-    role ``NAME`` in the person's name, as Identity Center's SAML sign-in gives it (the admin token stands for
-    the signed assertion). Refused unless the role is at the reserved path and trusts a SAML provider."""
+    """``GET /moto-api/switchrole/sign-in?account=ID&role=NAME&user=PERSON`` (or ``permission_set=SET`` for the
+    set's role whatever its suffix): a session of the permission set role in the person's name, as Identity
+    Center's SAML sign-in gives it (the admin token stands for the signed assertion). Refused unless the role is
+    at the reserved path and trusts a SAML provider."""
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
     query = {k: v[0] for k, v in parse_qs(urlparse(full_url).query).items()}
     account, name, person = query.get("account", ""), query.get("role", ""), query.get("user", "")
     backend = iam_backends[account][PARTITION] if account in iam_backends else None
+    if "permission_set" in query:  # the set's role, whatever its suffix
+        wanted = re.compile(rf"{re.escape(SSO_ROLE_PREFIX + query['permission_set'])}_[0-9a-f]{{16}}")
+        name = next((r.name for r in (backend.roles.values() if backend else ()) if wanted.fullmatch(r.name)), name)
     role = next((r for r in backend.roles.values() if r.name == name), None) if backend is not None else None
     trust = json.loads(role.assume_role_policy_document) if role is not None else {}
     federated = [
@@ -172,3 +176,17 @@ def sign_in(endpoint: str, account_id: str, role: PermissionSetRole, person: str
 
     answer = admin_query(endpoint, "sign-in", {"account": account_id, "role": role.name, "user": person}, token)
     return boto3.Session(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], region_name=region)
+
+
+def sign_in_permission_set(endpoint: str, org: Organisation, permission_set: str, person: str, token: str) -> Any:
+    """A boto3 session of ``person`` signed in to ``permission_set``'s provisioned role in the hub (the server
+    finds the role by the set's name; LookupError when the emulator has none: the demo provisions them)."""
+    import boto3
+
+    from switchrole.local.server import admin_query
+
+    params = {"account": org.hub.account_id, "permission_set": permission_set, "user": person}
+    answer = admin_query(endpoint, "sign-in", params, token)
+    return boto3.Session(
+        answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], region_name=org.hub.region
+    )

@@ -133,22 +133,54 @@ def test_the_audit_finds_a_permission_set_outside_the_file_that_reaches_roles(
     assert "may switch into Deployer in pay-prod, Deployer in pay-dev" in detail
 
 
+DRIFT = """
+import os, sys, boto3
+iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1")
+roles = {r["RoleName"].split("_")[1]: r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-reserved/")["Roles"]}
+hub = "arn:aws:iam::111111111111:policy/switchrole/"
+undo = sys.argv[1] == "undo"
+attach, detach = iam.attach_role_policy, iam.detach_role_policy
+lose, gain = (attach, detach) if undo else (detach, attach)
+lose(RoleName=roles["SRE"], PolicyArn=hub + "switchrole-sre-1")  # SRE loses its own policy
+gain(RoleName=roles["OnCall"], PolicyArn=hub + "switchrole-developers-1")  # OnCall gets the developers' grants
+"""
+
+
 def test_the_audit_finds_a_set_that_lost_its_policy_and_one_that_got_anothers(
-    kept: tuple[dict[str, Any], Path, Path],
+    kept: tuple[dict[str, Any], Path, Path], tmp_path: Path
 ) -> None:
     _, env_file, last = kept
-    python = sys.executable
-    drift = f"""{python} - <<'EOF'
-import os, boto3
-iam = boto3.client("iam", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="eu-west-1")
-roles = {{r["RoleName"].split("_")[1]: r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-reserved/")["Roles"]}}
-hub = "arn:aws:iam::111111111111:policy/switchrole/"
-iam.detach_role_policy(RoleName=roles["SRE"], PolicyArn=hub + "switchrole-sre-1")
-iam.attach_role_policy(RoleName=roles["OnCall"], PolicyArn=hub + "switchrole-developers-1")
-EOF"""
-    found = permission_set_findings(audit(env_file, last, drift))
+    drift = tmp_path / "drift.py"
+    drift.write_text(DRIFT)
+    try:
+        found = permission_set_findings(audit(env_file, last, f"{sys.executable} {drift} do"))
+    finally:  # the next test uses the same kept emulator
+        audit(env_file, last, f"{sys.executable} {drift} undo")
     assert ("missing", "permission set SRE") in [(k, s) for k, s, _ in found]
     assert any(
         k == "extra-policy" and s == "permission set OnCall" and "switchrole-developers-1, group developers'" in d
         for k, s, d in found
     ), found
+
+
+def test_a_person_of_a_set_smokes_its_switches_on_the_kept_emulator(kept: tuple[dict[str, Any], Path, Path]) -> None:
+    """As a person would: sign in to the set (the emulator's stand-in), then `smoke --all --permission-set`, and a
+    single `smoke --role-arn` into an MFA-requiring role, which asks for no code (MFA was Identity Center's)."""
+    _, env_file, last = kept
+    switchrole = f"{sys.executable} -m switchrole.cli.main"
+    read_only = "arn:aws:iam::222222222222:role/switchrole/ReadOnly"
+    script = f"""set -e
+    source {env_file}
+    eval "$({switchrole} local credentials --permission-set SRE --person alice@example.com)"
+    {switchrole} smoke --all --config {last} --permission-set SRE --json
+    {switchrole} smoke --role-arn {read_only} --config {last} --json < /dev/null
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SWITCHROLE_"))}
+    run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    decoder, text = json.JSONDecoder(), run.stdout.strip()
+    every, end = decoder.raw_decode(text)
+    single = json.loads(text[end:])
+    assert [(r["label"], r["ok"]) for r in every] == [("pay-prod-ReadOnly", True), ("pay-dev-ReadOnly", True)]
+    assert all(r["assumed_arn"].endswith("/alice@example.com") for r in every)
+    assert single["ok"] is True and single["assumed_arn"].startswith("arn:aws:sts::222222222222:assumed-role/ReadOnly/")
