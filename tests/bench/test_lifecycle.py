@@ -56,7 +56,10 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
 def test_offboarding_the_last_admin_validates_with_a_warning(after_file: Path) -> None:
     result = runner.invoke(app, ["validate", "--config", str(after_file)])
     assert result.exit_code == 0, result.output
-    assert "warning: trust: strict roles that no user is granted admit nobody: Admin in shop-prod" in result.stderr
+    assert (
+        "warning: trust: strict roles that no user or permission set is granted admit nobody: Admin in shop-prod"
+        in result.stderr
+    )
 
 
 def test_matrix_says_who_is_admitted_by_nobody(after_file: Path) -> None:

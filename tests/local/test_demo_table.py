@@ -120,3 +120,19 @@ def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Pa
         ("bob", "prod2-ReadOnly"): NO_SUCH_ROLE,
         ("carol", "prod1-Admin"): NO_IDENTITY_ALLOW.format(action="sts:AssumeRole"),
     }
+
+
+def test_permission_set_rows_only_with_identity_center(tmp_path: Path) -> None:
+    """The demo's Identity Center rows need its stand-in, which provisions only for a file with
+    hub.identity_center: the example (without) gets none, the Identity Center example gets its sets' rows."""
+    from factories import EXAMPLE, ROOT
+
+    from switchrole.infra.validate import load_checked
+    from switchrole.local import demo_identity_center
+
+    plain = load_checked(EXAMPLE)
+    assert demo_identity_center.checks(plain, utc_now()) == []
+    assert not any(c.who.startswith("permission set") for c in unstarted_demo(plain, tmp_path).checks(plain))
+    federated = load_checked(ROOT / "examples" / "identity-center.yaml")
+    who = {c.who for c in demo_identity_center.checks(federated, utc_now())}
+    assert who == {"permission set SRE", "permission set Developers", demo_identity_center.ADMIN_GRANTEE}
