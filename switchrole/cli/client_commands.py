@@ -140,13 +140,14 @@ def links(
 ) -> None:
     """Console Switch Role links for every role the user (or permission set) may switch into."""
     from switchrole.client import profiles as clients
+    from switchrole.model.organisation import permission_set_grantee
 
     if (user is None) == (permission_set is None):
         raise fail("give --user (a hub user) or --permission-set (an Identity Center permission set)")
     org = load(config)
     if permission_set is not None:
         known_permission_set(org, permission_set, config)
-        user = f"permission set {permission_set}"
+        user = permission_set_grantee(permission_set)
         items = clients.permission_set_links(org, permission_set)
         note = None if items else f"{user} has no role to switch into"
     else:
