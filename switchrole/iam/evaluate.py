@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -65,8 +66,15 @@ def substitute(value: str, context: Context) -> str | None:
 
 def like(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     """IAM's wildcards: ``*`` any run, ``?`` one character; everything else literal (``[ab]`` too)."""
+    return _wildcard(pattern, ignore_case).fullmatch(value) is not None
+
+
+@functools.lru_cache(maxsize=16384)
+def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """``pattern`` compiled once: a managed policy such as ReadOnlyAccess holds thousands of action patterns,
+    more than the re module's own cache keeps, so each request recompiled them all."""
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL) is not None
+    return re.compile(regex, re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 class Undecidable(Exception):
