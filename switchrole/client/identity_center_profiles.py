@@ -19,7 +19,7 @@ from datetime import datetime
 from switchrole.client.console import display_name
 from switchrole.client.profiles import MARK_BEGIN, MARK_END, PROFILE_CHARS, Profile, _printable
 from switchrole.model.errors import ConfigError, Problem
-from switchrole.model.organisation import CHAINED_SESSION_SECONDS, Organisation, ended, iso, utc_now
+from switchrole.model.organisation import CHAINED_SESSION_SECONDS, Organisation, iso, permission_set_grantee, utc_now
 from switchrole.model.text import short
 
 SSO_SESSION = "switchrole"
@@ -48,7 +48,6 @@ def permission_set_profiles(
             ("hub", "identity_center", "start_url"),
             "profiles for a permission set need the AWS access portal URL (start_url) the AWS CLI signs in at",
         )
-    group = org.permission_set_group(permission_set)
     now = now or utc_now()
     hub = hub_profile_name(org, permission_set)
     result = [
@@ -73,15 +72,9 @@ def permission_set_profiles(
             f"permission set {permission_set} in the hub account {org.hub.name}",
         ),
     ]
-    seen: set[tuple[str, str]] = set()
-    for access in org.permission_set_access():
-        account, kind = access.account, access.role
-        if access.group != group.name or (account.name, kind.key) in seen:
-            continue
-        seen.add((account.name, kind.key))
-        end = org.access_end(access.user, account.name, kind.key)
-        if ended(end, now):
-            continue
+    grantee = permission_set_grantee(permission_set)
+    for account, kind in org.permission_set_roles(permission_set, now=now):
+        end = org.access_end(grantee, account.name, kind.key)
         settings = [("role_arn", kind.arn(account.account_id)), ("source_profile", hub)]
         if session_name:
             settings.append(("role_session_name", session_name))

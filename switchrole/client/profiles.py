@@ -22,7 +22,15 @@ from switchrole.client.console import console_display_name, display_name, switch
 from switchrole.client.sessions import ROLE_SECONDS_FROM_SESSION
 from switchrole.model.errors import ConfigError, Problem
 from switchrole.model.markdown import code, escape
-from switchrole.model.organisation import End, Organisation, RoleKind, TargetAccount, ended, iso, utc_now
+from switchrole.model.organisation import (
+    End,
+    Organisation,
+    RoleKind,
+    TargetAccount,
+    iso,
+    permission_set_grantee,
+    utc_now,
+)
 from switchrole.model.text import short
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
@@ -356,19 +364,9 @@ def links(org: Organisation, user: str, now: datetime | None = None) -> list[Lin
 def permission_set_links(org: Organisation, permission_set: str, now: datetime | None = None) -> list[Link]:
     """Links for the roles ``permission_set``'s people may still switch into at ``now``: the console switches
     from an Identity Center session as from a user's (the hub account's Switch Role)."""
-    now = now or utc_now()
-    found: dict[tuple[str, str], Link] = {}
-    for access in org.permission_set_access():
-        if access.permission_set == permission_set and (access.account.name, access.role.key) not in found:
-            end = org.access_end(access.user, access.account.name, access.role.key)
-            if not ended(end, now):
-                found[(access.account.name, access.role.key)] = Link(access.account, access.role, end)
-    return [
-        found[(account.name, key)]
-        for account in org.accounts
-        for key in account.role_keys
-        if (account.name, key) in found
-    ]
+    grantee = permission_set_grantee(permission_set)
+    live = org.permission_set_roles(permission_set, now=now or utc_now())
+    return [Link(a, k, org.access_end(grantee, a.name, k.key)) for a, k in live]
 
 
 def links_text(items: list[Link]) -> str:

@@ -37,7 +37,7 @@ from switchrole.client.switch import (
     utc_iso,
 )
 from switchrole.model.exits import EXIT_OK, EXIT_USAGE
-from switchrole.model.organisation import Organisation, ended, utc_now
+from switchrole.model.organisation import Organisation, utc_now
 
 
 @dataclass
@@ -284,15 +284,8 @@ def permission_set_requests(
 ) -> list[SmokeRequest]:
     """One request per (account, role) ``permission_set``'s people may still switch into at ``now``, in file
     order, each as ``person`` (the session name)."""
-    now = now or utc_now()
-    seen: dict[tuple[str, str], SmokeRequest] = {}
-    for access in org.permission_set_access():
-        key = (access.account.name, access.role.key)
-        if access.permission_set != permission_set or key in seen:
-            continue
-        if not ended(org.access_end(access.user, *key), now):
-            seen[key] = request_for_permission_set(org, access.account, access.role, permission_set, person)
-    return [seen[(a.name, k)] for a in org.accounts for k in a.role_keys if (a.name, k) in seen]
+    live = org.permission_set_roles(permission_set, now=now or utc_now())
+    return [request_for_permission_set(org, a, k, permission_set, person) for a, k in live]
 
 
 def check_permission_set(

@@ -18,7 +18,7 @@ from typing import Any
 from switchrole.client.switch import request_for_permission_set
 from switchrole.local.demo_checks import BY_HUB, BY_TRUST, Check, Identity
 from switchrole.local.identity_center import ADMIN_PERMISSION_SET, ADMINISTRATOR, provision, sign_in
-from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, permission_set_grantee
+from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, permission_set_grantee
 
 ADMIN_GRANTEE = permission_set_grantee(ADMIN_PERMISSION_SET)
 
@@ -53,13 +53,11 @@ def identities(org: Organisation, iam: Any, endpoint: str, token: str) -> dict[s
 
 
 def _live(org: Organisation, permission_set: str, now: datetime) -> Iterator[tuple[TargetAccount, RoleKind, bool]]:
-    """(account, role, still allowed at ``now``) for every switch the file grants ``permission_set``."""
-    grantee = permission_set_grantee(permission_set)
-    granted = {(a.account.name, a.role.key) for a in org.permission_set_access() if a.permission_set == permission_set}
-    for account in org.accounts:  # file order, as `switchrole smoke` checks them
-        for key in account.role_keys:
-            if (account.name, key) in granted:
-                yield account, org.role_kinds[key], not ended(org.access_end(grantee, account.name, key), now)
+    """(account, role, still allowed at ``now``) for every switch the file grants ``permission_set``, in file
+    order (as `switchrole smoke` checks them)."""
+    live = {(a.name, k.key) for a, k in org.permission_set_roles(permission_set, now=now)}
+    for account, kind in org.permission_set_roles(permission_set):
+        yield account, kind, (account.name, kind.key) in live
 
 
 def checks(org: Organisation, now: datetime) -> list[Check]:

@@ -532,6 +532,24 @@ class Organisation:
             for a in self.access(user)
             if now is None or not ended(self.access_end(user, a.account.name, a.role.key), now)
         }
+        return self._in_file_order(pairs)
+
+    def permission_set_roles(
+        self, permission_set: str, *, now: datetime.datetime | None = None
+    ) -> list[tuple[TargetAccount, RoleKind]]:
+        """:meth:`user_roles` for ``permission_set``'s people: its distinct (account, role) pairs, in file order;
+        with ``now``, only those IAM still allows then."""
+        grantee = permission_set_grantee(permission_set)
+        pairs = {
+            (a.account.name, a.role.key)
+            for a in self.permission_set_access()
+            if a.permission_set == permission_set
+            and (now is None or not ended(self.access_end(grantee, a.account.name, a.role.key), now))
+        }
+        return self._in_file_order(pairs)
+
+    def _in_file_order(self, pairs: set[tuple[str, str]]) -> list[tuple[TargetAccount, RoleKind]]:
+        """(account name, kind key) ``pairs`` as (account, kind), in file order of accounts and their kinds."""
         return [
             (account, self.role_kinds[key])
             for account in self.accounts
