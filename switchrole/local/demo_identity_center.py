@@ -17,7 +17,7 @@ from typing import Any
 
 from switchrole.client.switch import request_for_permission_set
 from switchrole.local.demo_checks import BY_HUB, BY_TRUST, Check, Identity
-from switchrole.local.identity_center import ADMIN_PERMISSION_SET, ADMINISTRATOR, provision, sign_in
+from switchrole.local.identity_center import ADMIN_PERMISSION_SET, ADMINISTRATOR, provision, sign_in_permission_set
 from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, permission_set_grantee
 
 ADMIN_GRANTEE = permission_set_grantee(ADMIN_PERMISSION_SET)
@@ -43,12 +43,11 @@ def identities(org: Organisation, iam: Any, endpoint: str, token: str) -> dict[s
     one person in to each; grantee name -> identity. Authorization must be off (the IAM calls are Identity
     Center's own)."""
     roles = provision(iam, org, extra=((ADMIN_PERMISSION_SET, ADMINISTRATOR),))
-    hub = org.hub
     return {
         permission_set_grantee(name): Identity(
-            permission_set_grantee(name), sign_in(endpoint, hub.account_id, role, person(name), hub.region, token), None
+            permission_set_grantee(name), sign_in_permission_set(endpoint, org, name, person(name), token), None
         )
-        for name, role in roles.items()
+        for name in roles
     }
 
 

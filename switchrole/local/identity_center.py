@@ -8,11 +8,11 @@ for ``sts:AssumeRoleWithSAML``; and the set's customer-managed policy references
 path (which must exist first: the hub stack's). Re-provisioning after a deploy attaches the references as
 they are now, like Identity Center re-provisioning a changed permission set.
 
-A person's sign-in is :func:`sign_in`: the access portal's SAML assertion is replaced by the emulator's admin
-API (this run's token), whose :func:`sign_in_endpoint` checks that the role is a permission set role trusting a
-SAML provider and opens a session of it in the person's name, as ``AssumeRoleWithSAML`` would. Such a session
-carries ``aws:MultiFactorAuthPresent`` false and no ``aws:MultiFactorAuthAge``, as on AWS, whatever MFA the
-person gave Identity Center.
+A person's sign-in is :func:`sign_in_permission_set`: the access portal's SAML assertion is replaced by the
+emulator's admin API (this run's token), whose :func:`sign_in_endpoint` checks that the role is a permission
+set role trusting a SAML provider and opens a session of it in the person's name, as ``AssumeRoleWithSAML``
+would. Such a session carries ``aws:MultiFactorAuthPresent`` false and no ``aws:MultiFactorAuthAge``, as on
+AWS, whatever MFA the person gave Identity Center.
 """
 
 from __future__ import annotations
@@ -166,16 +166,6 @@ def sign_in_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, di
 
 
 # --------------------------------------------------------------------------- the sign-in (client side)
-
-
-def sign_in(endpoint: str, account_id: str, role: PermissionSetRole, person: str, region: str, token: str) -> Any:
-    """A boto3 session of ``person`` signed in through the stand-in to ``role`` in ``account_id``."""
-    import boto3
-
-    from switchrole.local.server import admin_query
-
-    answer = admin_query(endpoint, "sign-in", {"account": account_id, "role": role.name, "user": person}, token)
-    return boto3.Session(answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], region_name=region)
 
 
 def sign_in_permission_set(endpoint: str, org: Organisation, permission_set: str, person: str, token: str) -> Any:
