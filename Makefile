@@ -35,12 +35,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: setup
-	$(BIN)/python -m pytest
+# Every core (pytest-xdist): each module on one worker (a module's deployment is made once), the longest modules
+# first (tests/conftest.py). TEST_WORKERS=0 runs everything in one process (pdb, -x).
+TEST_WORKERS ?= auto
+XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-# The fast loop: everything but the emulator, the end-to-end flows and the benchmarks' own tests.
+test: setup
+	$(BIN)/python -m pytest $(XDIST)
+
+# The fast loop: everything but the emulator, the end-to-end flows, the benchmarks' own tests and the tests
+# marked slow (a synthesis or the CDK CLI, a subprocess per case, a fuzzing campaign), which make test runs.
 test-fast: setup
-	$(BIN)/python -m pytest -m 'not e2e' --ignore=tests/e2e --ignore=tests/local --ignore=tests/bench
+	$(BIN)/python -m pytest $(XDIST) -m 'not e2e and not slow' --ignore=tests/e2e --ignore=tests/local --ignore=tests/bench
 
 demo: setup
 	$(BIN)/switchrole local demo

@@ -64,3 +64,36 @@ def _aws_environment_unchanged() -> Iterator[None]:
     after = {k: v for k, v in os.environ.items() if k.startswith(("AWS_", "SWITCHROLE_"))}
     changed = sorted({k for k in before.keys() | after.keys() if before.get(k) != after.get(k)})  # names only
     assert not changed, f"the test changed {', '.join(changed)} for every later test: use monkeypatch.setenv"
+
+
+# --- Running on every core (pytest-xdist; `make test` passes -n, --dist loadfile and --no-loadscope-reorder) ---
+# loadfile: a module's tests run on one worker, in order, so a module-scoped deployment is made once and the
+# tests that read what an earlier one left (test_audit_e2e, the fuzz campaign's memory) still see it.
+# (--dist loadgroup would split modules finer, but its xdist_group marks are lost under pytest 9: the group is
+# appended to item._nodeid, which pytest 9 no longer reads.) The end-to-end modules go first, longest first: a
+# worker starts each at once while the others take everything else, so the run ends when its longest module does.
+LONGEST_FIRST = [
+    "tests/e2e/test_routine_changes_e2e.py",
+    "tests/e2e/test_install_e2e.py",
+    "tests/e2e/test_identity_center_e2e.py",
+    "tests/e2e/test_e2e_local.py",
+    "tests/e2e/test_audit_e2e.py",
+    "tests/local/test_demo_interrupt.py",
+]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under xdist, every worker orders the work the same way: the modules above, then the modules with tests
+    marked slow, then the rest, each in its usual order (a module is one unit of work, placed where its first
+    test is)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        if path in LONGEST_FIRST:
+            return LONGEST_FIRST.index(path)
+        return len(LONGEST_FIRST) + (0 if item.get_closest_marker("slow") else 1)
+
+    items.sort(key=rank)  # stable: the collection order within each rank

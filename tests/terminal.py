@@ -37,6 +37,9 @@ def in_terminal(
     for prompt, answer in answers:
         child.expect_exact(prompt)
         shown.append(f"{child.before}{child.after}")
+        # every prompt here is an MFA code's, read with echo off: the terminal is set with TCSAFLUSH after the
+        # prompt is written, so an answer typed before that is dropped (a hang on a loaded machine)
+        assert child.waitnoecho(timeout=timeout), prompt
         child.sendline(answer)
     child.expect(pexpect.EOF)
     shown.append(child.before or "")

@@ -104,6 +104,7 @@ def test_synth_refuses_to_replace_a_directory_that_is_not_an_assembly(tmp_path: 
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_console_script_is_installed() -> None:
     exe = shutil.which("switchrole") or str(Path(os.sys.executable).parent / "switchrole")
     result = subprocess.run([exe, "validate", "--config", str(EXAMPLE)], capture_output=True, text=True)
@@ -111,6 +112,7 @@ def test_console_script_is_installed() -> None:
     assert result.stdout.startswith(f"{EXAMPLE}: OK")
 
 
+@pytest.mark.slow
 class TestRealCdkCli:
     """`npx cdk` (pinned in package.json) runs app.py; config selection and failures behave the same."""
 
@@ -141,6 +143,7 @@ class TestRealCdkCli:
         assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
 
 
+@pytest.mark.slow
 def test_cdk_synth_and_switchrole_synth_build_the_file_cdk_json_names(tmp_path: Path) -> None:
     """Issue 19: in a folder whose cdk.json names another accounts file, `npx cdk synth` built it while
     `switchrole synth` (and validate, diff) read accounts.yaml: both now build the same stacks."""

@@ -154,6 +154,7 @@ BROKEN_ANSWER_COMMANDS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_no_failure_prints_a_credential(fake_sts: str, tmp_path: Path) -> None:
     """Each command against each broken answer (the fixture's modes), the commands at the same time."""
     folders = {command: tmp_path / command for command in BROKEN_ANSWER_COMMANDS}
@@ -237,6 +238,7 @@ COMMANDS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
     """An error answer's <Code> is printed as the cause's last resort: it is redacted like the message."""
     folders = {command: tmp_path / command for command in COMMANDS}
@@ -252,6 +254,7 @@ def test_an_error_code_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> No
         assert "SENTINEL" not in output and "[redacted]" in output and "Traceback" not in output, (command, output)
 
 
+@pytest.mark.slow
 def test_a_caller_arn_shaped_like_a_secret_is_not_printed(tmp_path: Path) -> None:
     """smoke --all names the caller whose credentials are not --user's: redacted, like every line it prints."""
     identity = IDENTITY.replace("user/alice", f"user/{SECRET}")
@@ -300,6 +303,7 @@ def test_a_folded_table_cell_is_redacted_whole() -> None:
     assert "SENTINEL" not in buffer.getvalue() and "[redacted]" in buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_a_failing_credential_process_profile_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "aws-config"
     config.write_text("[profile broken]\ncredential_process = /bin/echo not-json\n")
@@ -353,6 +357,7 @@ def with_credential_process(tmp_path: Path, script: str | None) -> dict[str, str
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", list(PROFILE_COMMANDS))
 @pytest.mark.parametrize("process", list(BROKEN_PROCESSES))
 def test_a_broken_credential_process_is_one_line_naming_the_profile(tmp_path: Path, process: str, command: str) -> None:
@@ -409,6 +414,7 @@ DEADLINE_COMMANDS = {
 }
 
 
+@pytest.mark.slow
 def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path) -> None:
     """Timeouts per read never fire against a byte every half second (smoke ran past 120 s): each command's
     deadline (SWITCHROLE_DEADLINE, 2 s here) ends it with one line and exit 1."""
@@ -428,6 +434,7 @@ def test_a_slow_drip_endpoint_ends_at_the_overall_deadline(tmp_path: Path) -> No
         assert result.stdout == "" or command.startswith("smoke")  # assume and session: no half credentials
 
 
+@pytest.mark.slow
 def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_path: Path) -> None:
     """botocore waits for a profile's credential_process for ever: the deadline names the profile, stops the
     process and its own helpers, and exits 1."""
@@ -460,6 +467,7 @@ def test_a_credential_process_that_never_exits_is_stopped_at_the_deadline(tmp_pa
             pytest.fail(f"{command}: the credential_process's own helper is still running: {helper}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["soon", "0", "-5", "nan", "inf"])
 def test_a_deadline_that_is_not_a_number_of_seconds_is_a_usage_error(tmp_path: Path, value: str) -> None:
     for command in ("smoke", "assume"):
@@ -476,6 +484,7 @@ def test_the_time_to_type_the_mfa_code_does_not_count() -> None:
     assert deadline.remaining() > 0.3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("as_json", [False, True])
 def test_an_unreachable_endpoint_is_the_cause_not_an_mfa_hint(tmp_path: Path, as_json: bool) -> None:
     """With --config, smoke looks up the caller's MFA device first: a connection failure there is the cause

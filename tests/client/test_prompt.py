@@ -39,9 +39,17 @@ def spawn(tmp_path: Path) -> pexpect.spawn:
     return pexpect.spawn("/bin/sh", ["-c", command], encoding="utf-8", timeout=30, cwd=str(Path.cwd()))
 
 
+def asked(child: pexpect.spawn, prompt: str = "MFA code for") -> None:
+    """The prompt is shown and the terminal's echo is off: only then is the answer typed. The program writes the
+    prompt, then sets the terminal with TCSAFLUSH, which drops what was typed in between (on a loaded machine a
+    keystroke sent at once could land there, and the test would wait for an answer that was dropped)."""
+    child.expect_exact(prompt)
+    assert child.waitnoecho(timeout=30)
+
+
 def test_the_code_is_asked_on_the_terminal_with_echo_off_and_never_reaches_stdout(tmp_path: Path) -> None:
     child = spawn(tmp_path)
-    child.expect_exact("MFA code for arn:aws:iam::111111111111:mfa/ana: ")
+    asked(child, "MFA code for arn:aws:iam::111111111111:mfa/ana: ")
     child.sendline("493817")
     child.expect_exact("echo=on")  # the terminal's echo is back afterwards
     child.expect(pexpect.EOF)
@@ -53,10 +61,10 @@ def test_the_code_is_asked_on_the_terminal_with_echo_off_and_never_reaches_stdou
 
 def test_what_is_not_a_code_is_asked_again_and_spaces_are_dropped(tmp_path: Path) -> None:
     child = spawn(tmp_path)
-    child.expect_exact("MFA code for")
+    asked(child)
     child.sendline("12ab")
     child.expect_exact("an MFA code is the 6 digits your device shows now")
-    child.expect_exact("MFA code for")
+    asked(child)
     child.sendline("123 456")
     child.expect(pexpect.EOF)
     child.close()
@@ -66,7 +74,7 @@ def test_what_is_not_a_code_is_asked_again_and_spaces_are_dropped(tmp_path: Path
 def test_three_wrong_answers_end_with_one_line(tmp_path: Path) -> None:
     child = spawn(tmp_path)
     for _ in range(3):
-        child.expect_exact("MFA code for")
+        asked(child)
         child.sendline("x")
     child.expect(pexpect.EOF)
     child.close()
@@ -75,14 +83,14 @@ def test_three_wrong_answers_end_with_one_line(tmp_path: Path) -> None:
 
 def test_end_of_input_and_ctrl_c_restore_the_terminal(tmp_path: Path) -> None:
     child = spawn(tmp_path)
-    child.expect_exact("MFA code for")
+    asked(child)
     child.sendeof()
     child.expect_exact("echo=on")
     child.expect(pexpect.EOF)
     assert (tmp_path / "stdout").read_text() == "nocode: no MFA code was entered (the terminal closed its input)\n"
 
     child = spawn(tmp_path)
-    child.expect_exact("MFA code for")
+    asked(child)
     child.sendintr()
     child.expect_exact("echo=on")
     child.expect(pexpect.EOF)

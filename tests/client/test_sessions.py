@@ -228,6 +228,7 @@ def test_an_explicit_hub_profile_with_keys_wins_over_the_environment(
     assert source_session("identity").get_credentials().get_frozen_credentials().access_key == "AKIAHUBPROFILE"
 
 
+@pytest.mark.slow
 def test_back_to_back_switches_make_one_assume_role(tmp_path: Path) -> None:
     """`switchrole assume` answers from the role cache: no STS call (the endpoint here answers nothing)."""
     credentials_file = tmp_path / "credentials"

@@ -138,6 +138,7 @@ class TestGrantPolicies:
         }
         assert readonly["Condition"]["StringEquals"] == {"aws:ResourceAccount": ["222222222222", "333333333333"]}
 
+    @pytest.mark.slow
     @pytest.mark.parametrize("accounts", ["list", "*"])
     def test_one_role_kind_in_1000_accounts_fits_and_stays_exact(self, accounts: str) -> None:
         names = [f"acct-{i:04d}" for i in range(1, 1001)]
@@ -149,12 +150,14 @@ class TestGrantPolicies:
         assert reachable(org, docs) == granted(org, "readers")
         assert len(granted(org, "readers")) == 1000
 
+    @pytest.mark.slow
     def test_packing_fills_policies_close_to_the_limit(self) -> None:
         org = load_data(generated(1000, grants={"g": [{"role": "ReadOnly", "accounts": "*"}]}))
         docs = grant_policies(org, "g")
         assert all(GRANT_POLICY_TARGET_CHARS - 20 < policy_chars(d) <= GRANT_POLICY_TARGET_CHARS for d in docs[:-1])
         assert GRANT_POLICY_TARGET_CHARS < MANAGED_POLICY_CHARS
 
+    @pytest.mark.slow
     def test_mixed_grants_in_1000_accounts_stay_exact(self) -> None:
         names = [f"acct-{i:04d}" for i in range(1, 1001)]
         grants = {"g": [{"role": "ReadOnly", "accounts": names[::2]}, {"role": "Admin", "accounts": names[1::3]}]}
@@ -162,6 +165,7 @@ class TestGrantPolicies:
         docs = checked_grant_policies(org, "g")
         assert reachable(org, docs) == granted(org, "g")
 
+    @pytest.mark.slow
     def test_grants_that_cannot_fit_name_the_group_size_and_limit(self) -> None:
         org = load_data(
             generated(

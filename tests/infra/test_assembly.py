@@ -9,11 +9,14 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from switchrole.model.organisation import Organisation
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_switchrole_synth_and_cdk_synth_write_identical_templates(example_assembly_dir: Path, tmp_path: Path) -> None:
     env = {**os.environ, "CDK_DISABLE_CLI_TELEMETRY": "true", "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"}
     out = tmp_path / "cdk.out"

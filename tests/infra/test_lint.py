@@ -14,6 +14,7 @@ from factories import variant
 from switchrole.model.loading import loads
 
 
+@pytest.mark.slow
 def test_cfn_lint_reports_nothing(example_assembly_dir: Path) -> None:
     templates = sorted(str(p) for p in example_assembly_dir.glob("*.template.json"))
     assert len(templates) == 5

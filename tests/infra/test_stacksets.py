@@ -123,6 +123,7 @@ def test_template_counts_are_the_synthesized_ones(assembly: Path, stack_sets: di
     assert len(stack["Resources"]) == len(plans) == len(stack_sets)
 
 
+@pytest.mark.slow
 def test_cfn_lint_on_the_stack_and_every_stack_set_template(
     assembly: Path, stack_sets: dict[str, dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -191,6 +192,7 @@ def test_a_role_template_of_many_long_kind_keys_builds() -> None:
     assert description.endswith("… (17 role kinds) roles that hub account identity may switch into")
 
 
+@pytest.mark.slow
 def test_replayed_in_moto_the_instances_get_the_roles(stack_sets: dict[str, dict[str, Any]]) -> None:
     """moto's CloudFormation has no AWS::CloudFormation::StackSet resource and cannot place given account ids in
     an organisation, so the StackSets are replayed through its StackSets API (self-managed) instead."""
@@ -257,6 +259,7 @@ def test_a_stackset_template_over_the_body_limit_is_a_clean_validate_error(tmp_p
     assert "template body" in line and "> 51,200" in line and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_root_ou_target_excludes_the_hub_and_validate_warns(tmp_path: Path) -> None:
     """Issue 19: an ou_targets entry on the organisation root deployed Admin and ReadOnly into the hub itself, and
     validate was silent. Now every OU StackSet excludes the hub and the deployment account (DIFFERENCE; cfn-lint

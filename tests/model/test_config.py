@@ -61,6 +61,7 @@ class TestModel:
         ]
         assert example_org.user_roles("erin") == []
 
+    @pytest.mark.slow
     def test_example_validates(self) -> None:
         result = runner.invoke(app, ["validate", "--config", str(EXAMPLE)])
         assert result.exit_code == 0, result.output

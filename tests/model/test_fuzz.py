@@ -20,6 +20,7 @@ from bench import constructs
 from bench.fuzz import EXAMPLE, mutate, outcome
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     derandomize=True,  # the same inputs on every run: a failure here is reproducible
@@ -44,6 +45,7 @@ def test_the_construct_generator_starts_from_valid_files(tmp_path: Path, source:
     assert code == 0, stderr
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     derandomize=True,
@@ -62,6 +64,7 @@ def test_rare_yaml_constructs_end_in_exit_0_or_one_located_line_per_problem(tmp_
     assert problem is None, (case.edits, problem)
 
 
+@pytest.mark.slow
 def test_the_campaign_stayed_within_memory() -> None:
     """After the campaign above (same process): no input blew the memory up (the alias bomb took 1.2 GB)."""
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 < 3000  # MiB, jsii's Node child excluded

@@ -49,7 +49,7 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n == "alias-bomb" else n for n in CASES])
 def test_odd_yaml_is_a_clean_exit_2(tmp_path: Path, name: str) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_text(CASES[name])
@@ -69,6 +69,7 @@ def test_a_latin1_byte_is_named_with_its_line(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not UTF-8: byte 0xe9" in result.stderr and f":{line}:" in result.stderr
 
 
+@pytest.mark.slow
 def test_an_ordered_map_is_just_a_map(tmp_path: Path) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_text(with_policy(f"!!omap\n- Version: '2012-10-17'\n- {STATEMENT}"))
@@ -83,6 +84,7 @@ def test_large_files_are_refused_before_reading(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "is 3,00" in result.stderr and "bytes; at most 2,000,000 are read" in result.stderr
 
 
+@pytest.mark.slow
 def test_a_huge_value_is_echoed_short(tmp_path: Path) -> None:
     config = tmp_path / "accounts.yaml"
     config.write_text(TEXT.replace("name: identity", f"name: {'x' * 1_500_000}", 1))
@@ -90,6 +92,7 @@ def test_a_huge_value_is_echoed_short(tmp_path: Path) -> None:
     assert result.exit_code == 2 and len(result.stderr) < 2000 and "…" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "directory"])
 def test_only_regular_files_are_read(tmp_path: Path, kind: str) -> None:
     """A FIFO would block forever and /dev/zero never ends: refused before reading, for --config and --merge."""
@@ -251,6 +254,7 @@ def test_large_inputs_are_refused_before_the_expensive_parse(
     assert composed == []
 
 
+@pytest.mark.slow
 def test_the_limits_leave_room_for_5000_accounts() -> None:
     """The parse limits are well above what the benchmark's 5,000-account organisation is, written out."""
     from factories import dump
@@ -302,6 +306,7 @@ def test_what_synth_cannot_carry_is_refused_at_validate(tmp_path: Path, name: st
     assert not (tmp_path / "cdk.out").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["validate", "synth"])
 def test_cdk_nag_findings_are_one_line_each_and_nothing_else(tmp_path: Path, command: str) -> None:
     """CDK printed its own validation report (about 20 lines for one finding) before switchrole's lines whenever

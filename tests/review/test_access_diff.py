@@ -263,6 +263,7 @@ def test_an_organisation_id_makes_star_grants_organisation_wide(tmp_path: Path) 
     assert all("including accounts this file does not list" in c["change"] for c in report["weaker"])
 
 
+@pytest.mark.slow
 def test_a_new_ou_target_is_a_widening(tmp_path: Path) -> None:
     text = STACKSETS.read_text()
     sandboxes = "    - {ou: ou-exam-sandboxes, roles: [ReadOnly, Admin]}"

@@ -25,6 +25,7 @@ def merge(config: Path, user: str, target: Path) -> subprocess.CompletedProcess[
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_concurrent_merges_for_different_users_keep_both_blocks(tmp_path: Path) -> None:
     """Two users' merges into one file at the same time (bob and dave share no profile name): both blocks
     survive every round (without the lock, one read-modify-replace overwrote the other now and then)."""
@@ -123,6 +124,7 @@ def test_onboard_refuses_a_read_only_accounts_file(tmp_path: Path) -> None:
     assert config.read_text() == EXAMPLE.read_text()
 
 
+@pytest.mark.slow
 def test_a_cr_only_file_keeps_its_line_endings(tmp_path: Path) -> None:
     """Classic Mac OS line endings (CR alone, which the AWS CLI reads): the merged block ends its lines in CR
     too, and a second merge finds the block again instead of adding another."""

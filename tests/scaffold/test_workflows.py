@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from factories import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
@@ -95,6 +96,7 @@ def test_every_action_is_pinned_by_commit_with_its_version() -> None:
                 assert re.search(r"uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), (workflow.name, line)
 
 
+@pytest.mark.slow
 def test_the_oidc_deploy_role_template_is_narrow_and_lints_clean() -> None:
     template = ROOT / "deploy" / "github-deploy-role.yaml"
     text = template.read_text()
