@@ -97,9 +97,9 @@ class TemporaryCredentials:
         return ((now or datetime.now(UTC)) - self.mfa_authenticated_at).total_seconds()
 
     def boto_session(self, region: str | None) -> boto3.Session:
-        import boto3
+        from switchrole.client.boto import session as boto3_session
 
-        return boto3.Session(
+        return boto3_session(
             aws_access_key_id=self.access_key_id,
             aws_secret_access_key=self.secret_access_key,
             aws_session_token=self.session_token,

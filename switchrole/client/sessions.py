@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 
 # the cache's old home: these names are still imported from here
+from switchrole.client.boto import session as boto3_session
 from switchrole.client.cache import REFRESH_MARGIN as REFRESH_MARGIN
 from switchrole.client.cache import CredentialCache as CredentialCache
 from switchrole.client.cache import TemporaryCredentials as TemporaryCredentials
@@ -101,7 +102,7 @@ def profile_session(profile: str | None, region: str | None = None) -> boto3.Ses
     from switchrole.client.deadline import tracked_popen
 
     core = botocore.session.Session(profile=profile)
-    session = boto3.Session(botocore_session=core, region_name=region)  # ProfileNotFound, as boto3 raises it
+    session = boto3_session(region_name=region, botocore_session=core)  # ProfileNotFound, as boto3 raises it
     try:
         resolver = core.get_component("credential_provider")
     except botocore.exceptions.ProfileNotFound:  # $AWS_PROFILE names none: reported when credentials are needed
@@ -139,7 +140,7 @@ def source_session(profile: str | None, region: str | None = None) -> boto3.Sess
                 raise
             raise failure from None
     if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
-        return boto3.Session(
+        return boto3_session(
             aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
             aws_session_token=os.environ.get("AWS_SESSION_TOKEN") or None,

@@ -77,7 +77,7 @@ def install() -> None:
         STSBackend.get_caller_identity = _identity_with_sessions(STSBackend.get_caller_identity)  # type: ignore[method-assign]
     if not getattr(access_control.create_access_key, "switchrole", False):
         access_control.create_access_key = _with_sessions(access_control.create_access_key)
-        iam_models.get_account_id_from = _account_with_sessions(iam_models.get_account_id_from)
+        iam_models.get_account_id_from = get_account_id_from
 
 
 def _with_sessions(original: Any) -> Any:
@@ -111,12 +111,22 @@ def _identity_with_sessions(original: Any) -> Any:
     return get_caller_identity
 
 
-def _account_with_sessions(original: Any) -> Any:
-    def get_account_id_from(access_key: str) -> str:
-        session = SESSIONS.get(access_key)
-        return session.account_id if session else str(original(access_key))
+def get_account_id_from(access_key: str) -> str:
+    """The account of ``access_key``: a session's (:data:`SESSIONS`), else the one whose IAM holds the key, else
+    moto's default account (as moto's own, which this replaces)."""
+    session = SESSIONS.get(access_key)
+    if session is not None:
+        return session.account_id
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
 
-    return get_account_id_from
+    # moto's own looks in every partition of every account and so creates each partition's IAM backend on the
+    # way (each parses all of AWS's managed policies: seconds of the demo's CPU); a key is only ever in one that
+    # exists, so only those are searched
+    for account_id, account in list(iam_backends.items()):
+        if any(access_key in backend.access_keys for backend in list(dict.values(account))):
+            return str(account_id)
+    return DEFAULT_ACCOUNT_ID
 
 
 def get_session_token(self: Any) -> Any:

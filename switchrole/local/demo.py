@@ -36,6 +36,7 @@ from typing import Any
 import boto3
 from rich.console import Console
 
+from switchrole.client.boto import session as boto3_session
 from switchrole.client.switch import SmokeFailed, SmokeRequest, request_for, request_for_permission_set
 from switchrole.iam.evaluate import totp
 from switchrole.infra.assembly_reader import stacks
@@ -62,6 +63,7 @@ from switchrole.local.demo_checks import (
 from switchrole.local.demo_identity_center import without_permission_sets_stack
 from switchrole.local.kept import OFFLINE_CLI_ENV, TOKEN_FILE
 from switchrole.local.server import LocalAws, admin_get, first_access_session
+from switchrole.local.synth_child import DONE
 from switchrole.local.verify import differences
 from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, ended, utc_now
 from switchrole.review.access_diff import diff as access_diff
@@ -80,6 +82,7 @@ class Demo:
         self.timings: dict[str, float] = {}
         self.identities: dict[str, Identity] = {}
         self.children: list[subprocess.Popen[Any]] = []  # synthesis and CDK CLI runs, each in its own session
+        self.synthesizer: subprocess.Popen[bytes] | None = None  # the synthesis child, while rounds may follow
         self.now = utc_now()  # the moment the checks judge expiry at (set by checks())
 
     # --- plumbing
@@ -104,7 +107,7 @@ class Demo:
             RoleArn=f"arn:aws:iam::{account_id}:role/switchrole-demo-setup", RoleSessionName="setup"
         )
         c = creds["Credentials"]
-        return boto3.Session(
+        return boto3_session(
             c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=self.region_of(account_id)
         )
 
@@ -148,25 +151,49 @@ class Demo:
         return process
 
     def synth(self, org: Organisation) -> None:
-        """Synthesize ``org`` into the demo's assembly in a child process (the same switchrole.infra.assembly.synth
-        as `switchrole synth`). jsii's kernel, the node process that importing aws_cdk starts, then lives in the
-        child: in the demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(),
-        and never under a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""
+        """Synthesize ``org`` into the demo's assembly in the synthesis child (the same switchrole.infra.assembly.synth
+        as `switchrole synth`; see switchrole.local.synth_child), started by the first round and kept for the
+        next. jsii's kernel, the node process that importing aws_cdk starts, then lives in the child: in the
+        demo's TMPDIR and its own session like every CDK CLI run, ended with the child by stop(), and never under
+        a Ctrl-C that leaves its folders behind or jsii's exit hook printing a traceback."""
         org = without_permission_sets_stack(org)
-        process = subprocess.Popen(
-            [sys.executable, "-P", "-m", "switchrole.local.synth_child", str(self.assembly)],  # -P: not the cwd
-            cwd=self.workdir,
-            env={**os.environ, "TMPDIR": str(self.tmp)},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.children.append(process)
-        output, _ = process.communicate(pickle.dumps(org))
-        if process.returncode != 0:
-            tail = "\n".join(output.decode(errors="replace").strip().splitlines()[-15:])
-            raise DemoFailed(f"synthesis failed (exit {process.returncode}):\n{tail}")
+        child = self.synthesizer
+        if child is None or child.poll() is not None:
+            log = open(self.workdir / "synth.log", "ab")  # noqa: SIM115 (the child's, closed here once it has it)
+            with log:
+                child = subprocess.Popen(
+                    [sys.executable, "-P", "-m", "switchrole.local.synth_child", str(self.assembly)],  # -P: no cwd
+                    cwd=self.workdir,
+                    env={**os.environ, "TMPDIR": str(self.tmp)},
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    start_new_session=True,
+                )
+            self.children.append(child)
+            self.synthesizer = child
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            child.stdin.write(pickle.dumps(org))
+            child.stdin.flush()
+            answer = child.stdout.readline()
+        except BrokenPipeError:  # it ended before reading the request
+            answer = b""
+        if answer != DONE:
+            code = child.wait()
+            lines = (self.workdir / "synth.log").read_text(errors="replace").strip().splitlines()
+            tail = "\n".join(lines[-15:])
+            raise DemoFailed(f"synthesis failed (exit {code}):\n{tail}")
+
+    def end_synthesis(self) -> None:
+        """Let the synthesis child end on its own (its stdin closed: no more rounds), jsii's kernel with it."""
+        child, self.synthesizer = self.synthesizer, None
+        if child is not None and child.poll() is None:
+            assert child.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                child.stdin.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):  # else stop() ends it with the other children
+                child.wait(timeout=30)
 
     def stop(self) -> None:
         """End every child (synthesis, CDK CLI runs: their whole process groups) and the local AWS."""
@@ -328,7 +355,7 @@ class Demo:
                 AuthenticationCode1=totp(seed, now - 30),
                 AuthenticationCode2=totp(seed, now),
             )
-            session = boto3.Session(key["AccessKeyId"], key["SecretAccessKey"], region_name=self.org.hub.region)
+            session = boto3_session(key["AccessKeyId"], key["SecretAccessKey"], region_name=self.org.hub.region)
             identities[user] = Identity(user, session, seed)
         return identities
 
@@ -576,7 +603,7 @@ class Demo:
                 assert check.token is not None and request.mfa_serial is not None
                 c = sts.get_session_token(SerialNumber=request.mfa_serial, TokenCode=check.token())["Credentials"]
                 self.aws.age_mfa_sessions(org.hub.account_id, check.who, check.aged_by)
-                source = boto3.Session(
+                source = boto3_session(
                     c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=self.org.hub.region
                 )
                 request = replace(request, mfa_serial=None, source_has_mfa=True)  # diagnosed as an aged session

@@ -55,6 +55,7 @@ def run_demo(
             rounds.append((f"after deploying {changed.source} onto it (a CloudFormation update)", checks))
             console.print(table(checks, rounds[-1][0]))
             console.print(summary(checks), markup=False, highlight=False)
+        demo.end_synthesis()  # no more rounds
         everything = [c for _, checks in rounds for c in checks]
         console.print(f"[dim]total {time.monotonic() - started:.1f} s[/dim]")
         if json_out is not None:

@@ -171,12 +171,11 @@ def sign_in_endpoint(request: Any, full_url: str, headers: Any) -> tuple[int, di
 def sign_in_permission_set(endpoint: str, org: Organisation, permission_set: str, person: str, token: str) -> Any:
     """A boto3 session of ``person`` signed in to ``permission_set``'s provisioned role in the hub (the server
     finds the role by the set's name; LookupError when the emulator has none: the demo provisions them)."""
-    import boto3
-
+    from switchrole.client.boto import session as boto3_session
     from switchrole.local.server import admin_query
 
     params = {"account": org.hub.account_id, "permission_set": permission_set, "user": person}
     answer = admin_query(endpoint, "sign-in", params, token)
-    return boto3.Session(
+    return boto3_session(
         answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], region_name=org.hub.region
     )

@@ -221,6 +221,8 @@ def first_access_session(endpoint: str, account_id: str, region: str, token: str
     account in AWS, and what the demo deploys each target account's stack with."""
     import boto3
 
+    from switchrole.client.boto import session as boto3_session
+
     answer = admin_get(endpoint, "first-access", account_id, "", token)
     sts = boto3.client(
         "sts",
@@ -230,7 +232,7 @@ def first_access_session(endpoint: str, account_id: str, region: str, token: str
         aws_secret_access_key=answer["SecretAccessKey"],
     )
     c = sts.assume_role(RoleArn=answer["RoleArn"], RoleSessionName="first-access")["Credentials"]
-    return boto3.Session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=region)
+    return boto3_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=region)
 
 
 def serve(argv: list[str] | None = None) -> None:

@@ -84,7 +84,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Demo, list[
         then = demo.apply(loads(THEN, "then.yaml"))
         yield demo, checks, then
     finally:
-        demo.aws.stop()
+        demo.stop()
     process = demo.aws.process
     assert process is not None and process.poll() is not None
     with pytest.raises(ProcessLookupError):

@@ -256,3 +256,26 @@ def test_moto_still_lacks_what_iam_api_fills() -> None:
 
     native = getattr(IamResponse, "list_service_specific_credentials", None)
     assert native in (None, iam_api.list_service_specific_credentials), "moto now lists service credentials"
+
+
+def test_a_keys_account_is_found_without_creating_every_partitions_iam() -> None:
+    """The emulator's replacement of moto's get_account_id_from (switchrole.local.authz) searches only the IAM
+    backends that exist: moto's own created one per partition per account on the way, each parsing all of AWS's
+    managed policies. It rests on moto keeping an account's partition backends as the entries of a dict."""
+    from moto.core.base_backend import AccountSpecificBackend
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.iam.models import iam_backends
+
+    from switchrole.local.authz import get_account_id_from
+
+    assert issubclass(AccountSpecificBackend, dict)
+    account = "210987654321"
+    backend = iam_backends[account]["aws"]
+    backend.create_user(region_name="us-east-1", user_name="someone")
+    key = backend.create_access_key("someone")
+    try:
+        assert get_account_id_from(key.access_key_id) == account
+        assert get_account_id_from("AKIANOSUCHKEY0000000") == DEFAULT_ACCOUNT_ID
+        assert list(dict.keys(iam_backends[account])) == ["aws"]  # no other partition's IAM was made
+    finally:
+        del iam_backends[account]

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from switchrole.client.boto import session as boto3_session
 from switchrole.infra.assembly_reader import ExpectedState, expected_state
 from switchrole.live.audit.accounts import audit_account
 from switchrole.live.audit.findings import (
@@ -168,7 +169,7 @@ def run(
         step, role_arn = "AssumeRole", kind.arn(account.account_id)
         try:
             answer = sts.assume_role(**assume_params(kind, account, auditor.caller_arn))["Credentials"]
-            session = boto3.Session(
+            session = boto3_session(
                 answer["AccessKeyId"], answer["SecretAccessKey"], answer["SessionToken"], region_name=account.region
             )
             del answer
