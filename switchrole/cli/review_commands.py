@@ -1,5 +1,5 @@
-"""The commands from file to file, no AWS call: matrix, diff (the access review), onboard and offboard (the
-edit transaction: checked, then written byte-preserving).
+"""The commands from file to file, no AWS call: matrix, diff (the access review), onboard and offboard (through
+the edit transaction of :mod:`switchrole.review.edits`: checked, then written byte-preserving).
 
 Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
 """
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,9 +23,7 @@ from switchrole.cli.common import (
     load,
     refuse_replacements,
 )
-from switchrole.model.errors import ConfigError
 from switchrole.model.exits import EXIT_CHANGED, EXIT_OK
-from switchrole.model.organisation import Organisation
 from switchrole.review.fit import MIN_LIMIT as MIN_REVIEW_CHARS
 from switchrole.review.fit import REVIEW_LIMIT
 
@@ -128,60 +124,6 @@ def diff(
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 
-@contextmanager
-def _editing(config: Path) -> Iterator[None]:
-    """Hold the file's edit lock from reading it to replacing it (two edits never lose one another's change)."""
-    from switchrole.review.writes import FileWriteError, locked
-
-    try:
-        with locked(config):
-            yield
-    except FileWriteError as exc:
-        raise fail(str(exc)) from None
-
-
-def _read_config(config: Path) -> str:
-    from switchrole.model.loading import read_text
-
-    return guarded(lambda: read_text(config))
-
-
-def _checked_edit(config: Path, edited: str) -> Organisation:
-    """The edited file's organisation, with every check: nothing is written when anything fails."""
-    from switchrole.infra.validate import check
-    from switchrole.model.errors import Problem, edited_label
-    from switchrole.model.loading import loads
-
-    try:
-        org = loads(edited, str(config))
-    except ConfigError as exc:  # lines of a text never written would point nowhere
-        raise fail(exc.unlocated(edited_label(str(config))).lines) from None
-    problems = check(org)
-    if problems:
-        raise fail([Problem(p.path, p.message).render(edited_label(str(config))) for p in problems])
-    return org
-
-
-def _write_or_show(config: Path, text: str, edited: str, *, dry_run: bool, what: str) -> bool:
-    """``--dry-run``: print the unified diff and write nothing (False); else replace the file atomically (True)."""
-    import difflib
-
-    from switchrole.review.writes import FileWriteError, line_ending, replace_text, with_line_ending
-
-    edited = with_line_ending(edited, line_ending(text))  # a CRLF file stays CRLF
-    if dry_run:
-        lines = difflib.unified_diff(
-            text.splitlines(keepends=True), edited.splitlines(keepends=True), str(config), f"{config} ({what})"
-        )
-        typer.echo("".join(lines), nl=False)
-        return False
-    try:
-        replace_text(config, edited)
-    except FileWriteError as exc:
-        raise fail(str(exc)) from None
-    return True
-
-
 def _comma_list(values: list[str]) -> list[str]:
     """A repeatable option whose values may also be comma lists: ``--roles a --roles b`` = ``--roles a,b``."""
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
@@ -205,19 +147,24 @@ def onboard(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
 ) -> None:
     """Add a project account (and grants) to the accounts file, keeping every other byte; then print the next steps."""
+    from switchrole.review.edits import EditRefused, editing
     from switchrole.review.onboard import NewAccount, next_steps, parse_grant
     from switchrole.review.onboard import onboard as edit
 
     grants = guarded(lambda: tuple(parse_grant(g) for g in _comma_list(grant or [])))
     new = NewAccount(name, account_id, tuple(_comma_list(roles)), grants, region)
-    with _editing(config):
-        text = _read_config(config)
-        edited, notes = guarded(lambda: edit(text, new, str(config)))
-        org = _checked_edit(config, edited)
-        for note in notes:
-            typer.echo(f"note: {note}", err=True)
-        if not _write_or_show(config, text, edited, dry_run=dry_run, what="onboarded"):
-            return
+    try:
+        with editing(config) as file:
+            edited, notes = guarded(lambda: edit(file.text, new, str(config)))
+            org = file.checked(edited)
+            for note in notes:
+                typer.echo(f"note: {note}", err=True)
+            shown = file.write_or_diff(edited, dry_run=dry_run, what="onboarded")
+    except EditRefused as refused:
+        raise fail(refused.lines) from None
+    if shown is not None:
+        typer.echo(shown, nl=False)
+        return
     typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
     for line in next_steps(new, hub_account_id=org.hub.account_id, region=org.hub.region, config=str(config)):
         typer.echo(line)
@@ -237,16 +184,21 @@ def offboard(
     """
     from switchrole.model.loading import loads
     from switchrole.review.access_diff import diff as access_diff
+    from switchrole.review.edits import EditRefused, editing
     from switchrole.review.offboard import Removal, follow_up
     from switchrole.review.offboard import offboard as edit
 
-    with _editing(config):
-        text = _read_config(config)
-        before = guarded(lambda: loads(text, str(config)))
-        edited = guarded(lambda: edit(text, Removal(user, group), str(config)))
-        org = _checked_edit(config, edited)
-        if not _write_or_show(config, text, edited, dry_run=dry_run, what="offboarded"):
-            return
+    try:
+        with editing(config) as file:
+            before = guarded(lambda: loads(file.text, str(config)))
+            edited = guarded(lambda: edit(file.text, Removal(user, group), str(config)))
+            org = file.checked(edited)
+            shown = file.write_or_diff(edited, dry_run=dry_run, what="offboarded")
+    except EditRefused as refused:
+        raise fail(refused.lines) from None
+    if shown is not None:
+        typer.echo(shown, nl=False)
+        return
     lost = access_diff(before, org, base_label="", head_label="").lost
     what = f"removed {user} from group {group}" if group else f"removed user {user}"
     typer.echo(f"{config}: {what}; {len(lost)} switch(es) lost:")

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from switchrole.client.console import console_display_name, display_name, switch_role_url
 from switchrole.client.sessions import ROLE_SECONDS_FROM_SESSION
+from switchrole.model.environments import colour
 from switchrole.model.errors import ConfigError, Problem
 from switchrole.model.markdown import code, escape
 from switchrole.model.organisation import (
@@ -35,13 +36,6 @@ from switchrole.model.text import short
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"
 MARK_END = "# <<< switchrole profiles for {user} <<<"
-
-ENVIRONMENT_COLOURS = (  # account-name words -> AESR colour (hex RGB)
-    (("prod", "production", "prd", "live"), "d13212"),
-    (("stg", "stage", "staging", "uat", "qa", "test", "preprod"), "f89256"),
-    (("dev", "development", "sandbox", "sbx", "lab"), "2ea043"),
-)
-DEFAULT_COLOUR = "3b82f6"
 
 
 class MergeConflict(ValueError):
@@ -62,12 +56,6 @@ class Profile:
         lines.append(f"[{self.section} {self.name}]")
         lines += [f"{key} = {value}" for key, value in self.settings]
         return "\n".join(lines)
-
-
-def colour(account: TargetAccount) -> str:
-    """The AESR colour of an account: red for production words, orange for staging, green for development."""
-    words = set(re.split(r"[^a-z0-9]+", account.name.lower()))
-    return next((c for names, c in ENVIRONMENT_COLOURS if words & set(names)), DEFAULT_COLOUR)
 
 
 def _user_roles(org: Organisation, user: str, now: datetime | None) -> list[tuple[TargetAccount, RoleKind]]:

@@ -10,7 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
-from switchrole.client.profiles import colour
+from switchrole.model.environments import colour
 from switchrole.model.markdown import escape
 from switchrole.model.organisation import Access, Organisation, iso, utc_now
 

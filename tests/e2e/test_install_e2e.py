@@ -152,6 +152,10 @@ def repository(user: User) -> Path:
     env = dict(user.env)  # an index (here: find-links) that offers a higher switchrole must not be used for it
     env["PIP_FIND_LINKS"] = f"{squatter} {env.get('PIP_FIND_LINKS', '')}".strip()
     env["PATH"] = system_path()  # a fresh shell: only the README's own activation puts .venv/bin first
+    # pip's bytecode step off (a setting of pip's, the README's commands unchanged): compiling aws-cdk-lib's
+    # 200 MB of bindings is about 20 s of CPU, and Python compiles what it imports anyway. pip reads the variable
+    # as the value of the option's destination, `compile` (pip/_internal/cli/parser.py): "0" turns it off.
+    env["PIP_NO_COMPILE"] = "0"
     done = user.run("bash", "-c", f"set -euo pipefail\n{block}\ncommand -v switchrole", cwd=org, env=env)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert done.stdout.strip().splitlines()[-1] == str(org / ".venv" / "bin" / "switchrole")
