@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -26,6 +28,9 @@ from switchrole.cli.common import (
 from switchrole.model.exits import EXIT_CHANGED, EXIT_OK
 from switchrole.review.fit import MIN_LIMIT as MIN_REVIEW_CHARS
 from switchrole.review.fit import REVIEW_LIMIT
+
+if TYPE_CHECKING:
+    from switchrole.review.edits import Edit
 
 
 def matrix(
@@ -124,6 +129,18 @@ def diff(
     raise typer.Exit(EXIT_ACCESS_CHANGED if result.access_changed else EXIT_OK)
 
 
+@contextmanager
+def _editing(config: Path) -> Iterator[Edit]:
+    """:func:`switchrole.review.edits.editing`, a refusal printed (one line per problem) and exit code 2."""
+    from switchrole.review.edits import EditRefused, editing
+
+    try:
+        with editing(config) as file:
+            yield file
+    except EditRefused as refused:
+        raise fail(refused.lines) from None
+
+
 def _comma_list(values: list[str]) -> list[str]:
     """A repeatable option whose values may also be comma lists: ``--roles a --roles b`` = ``--roles a,b``."""
     return [item.strip() for value in values for item in value.split(",") if item.strip()]
@@ -147,22 +164,18 @@ def onboard(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
 ) -> None:
     """Add a project account (and grants) to the accounts file, keeping every other byte; then print the next steps."""
-    from switchrole.review.edits import EditRefused, editing
     from switchrole.review.onboard import NewAccount, next_steps, parse_grant
     from switchrole.review.onboard import onboard as edit
 
     grants = guarded(lambda: tuple(parse_grant(g) for g in _comma_list(grant or [])))
     new = NewAccount(name, account_id, tuple(_comma_list(roles)), grants, region)
-    try:
-        with editing(config) as file:
-            edited, notes = guarded(lambda: edit(file.text, new, str(config)))
-            org = file.checked(edited)
-            for note in notes:
-                typer.echo(f"note: {note}", err=True)
-            shown = file.write_or_diff(edited, dry_run=dry_run, what="onboarded")
-    except EditRefused as refused:
-        raise fail(refused.lines) from None
-    if shown is not None:
+    with _editing(config) as file:
+        edited, notes = guarded(lambda: edit(file.text, new, str(config)))
+        org = file.checked(edited)
+        for note in notes:
+            typer.echo(f"note: {note}", err=True)
+        shown = file.write_or_diff(edited, dry_run=dry_run, what="onboarded")
+    if shown is not None:  # --dry-run: the change, nothing written
         typer.echo(shown, nl=False)
         return
     typer.echo(f"{config}: added account {name} ({account_id})" + (f" and {len(grants)} grant(s)" if grants else ""))
@@ -184,19 +197,15 @@ def offboard(
     """
     from switchrole.model.loading import loads
     from switchrole.review.access_diff import diff as access_diff
-    from switchrole.review.edits import EditRefused, editing
     from switchrole.review.offboard import Removal, follow_up
     from switchrole.review.offboard import offboard as edit
 
-    try:
-        with editing(config) as file:
-            before = guarded(lambda: loads(file.text, str(config)))
-            edited = guarded(lambda: edit(file.text, Removal(user, group), str(config)))
-            org = file.checked(edited)
-            shown = file.write_or_diff(edited, dry_run=dry_run, what="offboarded")
-    except EditRefused as refused:
-        raise fail(refused.lines) from None
-    if shown is not None:
+    with _editing(config) as file:
+        before = guarded(lambda: loads(file.text, str(config)))
+        edited = guarded(lambda: edit(file.text, Removal(user, group), str(config)))
+        org = file.checked(edited)
+        shown = file.write_or_diff(edited, dry_run=dry_run, what="offboarded")
+    if shown is not None:  # --dry-run: the change, nothing written
         typer.echo(shown, nl=False)
         return
     lost = access_diff(before, org, base_label="", head_label="").lost

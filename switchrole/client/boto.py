@@ -5,7 +5,8 @@ Why: every ``boto3.Session`` gets a botocore session with a data loader of its o
 uses three sessions (the source, its MFA session, the role's), so each check parsed the same JSON files again:
 in the emulator's demo, a six-round `--then` run spent 50 of its 135 s of CPU creating clients. The loader is
 read-only once built (botocore's own clients share one per session, across threads), so every session made
-here uses the first one's. Credentials, regions and profiles stay each session's own.
+here uses the first one's (one per `data_path` setting, botocore's folders of extra models). Credentials,
+regions and profiles stay each session's own.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ if TYPE_CHECKING:
     import botocore.session
 
 _LOCK = threading.Lock()
-_LOADER: Any = None
+_SHARED: dict[Any, Any] = {}  # botocore's data_path setting (AWS_DATA_PATH, or a profile's) -> its loader
 
 
 def share_data(core: botocore.session.Session) -> botocore.session.Session:
-    """``core`` reading botocore's data through the process's shared loader (the first session's); ``core``."""
-    global _LOADER
+    """``core`` reading botocore's data through the process's shared loader for its data path (the first such
+    session's); ``core``."""
+    data_path = core.get_config_variable("data_path")  # where extra models are read from: one loader per setting
     with _LOCK:
-        if _LOADER is None:
-            _LOADER = core.get_component("data_loader")
+        if data_path in _SHARED:
+            core.register_component("data_loader", _SHARED[data_path])
         else:
-            core.register_component("data_loader", _LOADER)
+            _SHARED[data_path] = core.get_component("data_loader")
     return core
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from switchrole.client.boto import session
 from switchrole.client.sessions import profile_session
 
@@ -26,3 +30,14 @@ def test_a_client_of_a_later_session_reads_the_models_the_first_one_parsed() -> 
     assert "load_service_model" in cached and "list_available_services" in cached
     client = session("AKIATHIRD", "secret-3", region_name="eu-west-1").client("sts", endpoint_url="http://127.0.0.1:9")
     assert client.meta.region_name == "eu-west-1" and client._request_signer._credentials.access_key == "AKIATHIRD"
+
+
+def test_a_session_reading_other_model_folders_gets_a_loader_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_DATA_PATH", raising=False)
+    plain = session("AKIAPLAIN", "secret")._session.get_component("data_loader")
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))  # botocore's data_path: extra service models
+    other = session("AKIAOTHER", "secret")._session.get_component("data_loader")
+    assert other is not plain and str(tmp_path) in other.search_paths and str(tmp_path) not in plain.search_paths
+    assert session("AKIAAGAIN", "secret")._session.get_component("data_loader") is other
