@@ -40,8 +40,8 @@ node_modules/.installed: package.json package-lock.json
 TEST_WORKERS ?= auto
 XDIST = -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 # One V8 background thread per Node process (jsii's kernels, the CDK CLI): every core already runs a worker, and
-# Node's default pool of 4 made each kernel's first synthesis cost about 2 s more CPU (compilation no core is free
-# for). A runtime setting only: the same processes, the same results.
+# Node's default pool of 4 made each kernel's first synthesis cost about 1.5 s more CPU (compilation no core is
+# free for). A runtime setting only: the same processes, the same results.
 test test-fast: export NODE_OPTIONS := $(strip $(NODE_OPTIONS) --v8-pool-size=1)
 
 test: setup

@@ -159,8 +159,7 @@ class Demo:
         org = without_permission_sets_stack(org)
         child = self.synthesizer
         if child is None or child.poll() is not None:
-            log = open(self.workdir / "synth.log", "ab")  # noqa: SIM115 (the child's, closed here once it has it)
-            with log:
+            with open(self.workdir / "synth.log", "ab") as log:  # the child's stderr (jsii's too), kept with the demo
                 child = subprocess.Popen(
                     [sys.executable, "-P", "-m", "switchrole.local.synth_child", str(self.assembly)],  # -P: no cwd
                     cwd=self.workdir,
