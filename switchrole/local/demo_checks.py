@@ -94,7 +94,11 @@ class Interruption:
     """Ctrl-C (SIGINT) or SIGTERM while the demo runs: the first raises KeyboardInterrupt, every later one is
     ignored, so the cleanup the first started is not stopped half-way (a terminal sends a second Ctrl-C to the
     whole process group). Ignored by this handler rather than by SIG_IGN, which would have Python report a
-    signal already on its way as ignored "due to race condition"."""
+    signal already on its way as ignored "due to race condition".
+
+    After an interruption the handler stays in place on exit: the process is about to end with 130, and a second
+    Ctrl-C landing after the cleanup (between this block and the interpreter's exit) would otherwise end it by
+    SIGINT instead, with no exit status of its own."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -112,6 +116,8 @@ class Interruption:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.signum is not None:
+            return  # interrupted: later signals stay ignored until the process exits
         for signum, handler in self.previous.items():
             if handler is not None:  # None: not installed from Python, cannot be put back
                 signal.signal(signum, handler)
