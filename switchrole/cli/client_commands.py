@@ -1,12 +1,14 @@
 """The commands for the person's machine: profiles, links, and the credential_process commands assume and
 session (with logout).
 
-Plain functions with Typer annotations; :mod:`switchrole.cli.main` registers them on the app in help order.
+Each an Options dataclass and a run function returning the exit code (:mod:`switchrole.cli.common`); the Typer
+functions declare the options, and :mod:`switchrole.cli.main` registers them on the app in help order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,12 +19,27 @@ from switchrole.cli.common import (
     ConfigOption,
     HubProfileOption,
     TokenCodeOption,
+    command,
     fail,
     guarded,
     known_permission_set,
     known_user,
     load,
+    refuse,
 )
+from switchrole.model.exits import EXIT_OK
+
+
+@dataclass(frozen=True)
+class ProfilesOptions:
+    user: str | None  # a hub user, or
+    permission_set: str | None  # an Identity Center permission set
+    config: Path
+    hub_profile: str | None = None
+    mfa_serial: str | None = None
+    merge: Path | None = None  # the AWS config file to update in place; None: print the block
+    command: str | None = None
+    session_name: str | None = None
 
 
 def profiles(
@@ -59,6 +76,12 @@ def profiles(
     Each runs `switchrole assume` as credential_process: MFA session first (one code, cached), then AssumeRole.
     With --permission-set: an sso-session, the set's hub profile and role profiles the AWS CLI switches itself.
     """
+    options = ProfilesOptions(user, permission_set, config, hub_profile, mfa_serial, merge, command, session_name)
+    raise typer.Exit(run_profiles(options))
+
+
+@command
+def run_profiles(options: ProfilesOptions) -> int:
     from switchrole.client.profiles import (
         MergeConflict,
         merge_profiles,
@@ -78,15 +101,19 @@ def profiles(
         with_line_ending,
     )
 
+    user, permission_set, config, merge = options.user, options.permission_set, options.config, options.merge
+    hub_profile, mfa_serial, command, session_name = (
+        options.hub_profile, options.mfa_serial, options.command, options.session_name
+    )  # fmt: skip
     if (user is None) == (permission_set is None):
-        raise fail("give --user (a hub user) or --permission-set (an Identity Center permission set)")
+        return refuse("give --user (a hub user) or --permission-set (an Identity Center permission set)")
     if permission_set is not None and (hub_profile or mfa_serial or command):
-        raise fail("--hub-profile, --mfa-serial and --command are for --user: a permission set signs in with sso")
+        return refuse("--hub-profile, --mfa-serial and --command are for --user: a permission set signs in with sso")
     if user is not None and session_name is not None:
-        raise fail("--session-name is for --permission-set (a user's session name is their user name)")
+        return refuse("--session-name is for --permission-set (a user's session name is their user name)")
     problems = profile_option_problems(hub_profile, mfa_serial, command)  # before anything is read or written
     if problems:
-        raise fail(problems)
+        return refuse(problems)
     org = load(config)
     if permission_set is not None:
         from switchrole.client.identity_center_profiles import owner, permission_set_block
@@ -109,7 +136,7 @@ def profiles(
         if note:
             typer.echo(f"note: {note}; the output lists none", err=True)
         typer.echo(block, nl=False)
-        return
+        return EXIT_OK
     try:
         with locked(merge):  # a second merge waits, then merges into this one's result
             check_replaceable(merge, personal=True)  # another user's file, or a read-only one: refused
@@ -119,12 +146,21 @@ def profiles(
             if updated != existing:
                 replace_text(merge, updated, personal=True)
     except (MergeConflict, FileWriteError) as exc:
-        raise fail(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc)) from None
+        return refuse(f"{merge}: {exc}" if isinstance(exc, MergeConflict) else str(exc))
     changes = merge_summary(as_lf(existing), block, user)  # expired access gets no profile (profiles_block)
     verdict = "unchanged, nothing written" if updated == existing else ("written" if not existing else "updated")
     typer.echo(f"{merge}: switchrole profiles for {user}: {changes} ({verdict})", err=True)
     if note:
         typer.echo(f"note: {note}; the block lists none", err=True)
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class LinksOptions:
+    user: str | None  # a hub user, or
+    permission_set: str | None  # an Identity Center permission set
+    config: Path
+    format: Literal["text", "md", "html", "extend-switch-roles"] = "text"
 
 
 def links(
@@ -139,11 +175,17 @@ def links(
     ] = None,
 ) -> None:
     """Console Switch Role links for every role the user (or permission set) may switch into."""
+    raise typer.Exit(run_links(LinksOptions(user, permission_set, config, format)))
+
+
+@command
+def run_links(options: LinksOptions) -> int:
     from switchrole.client import profiles as clients
     from switchrole.model.organisation import permission_set_grantee
 
+    user, permission_set, config, format = options.user, options.permission_set, options.config, options.format
     if (user is None) == (permission_set is None):
-        raise fail("give --user (a hub user) or --permission-set (an Identity Center permission set)")
+        return refuse("give --user (a hub user) or --permission-set (an Identity Center permission set)")
     org = load(config)
     if permission_set is not None:
         known_permission_set(org, permission_set, config)
@@ -156,9 +198,9 @@ def links(
         items = clients.links(org, user)
         note = clients.no_roles_note(org, user)
     if format == "extend-switch-roles" and note:  # the extension refuses a configuration without a target
-        raise fail(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
+        return refuse(f"{note}: AWS Extend Switch Roles would refuse a configuration without a role; nothing printed")
     if format == "extend-switch-roles" and not any(link.console for link in items):
-        raise fail(
+        return refuse(
             f"{user} has no role the console can switch into (each needs an external id or a source identity): "
             "AWS Extend Switch Roles would have nothing to show; use `switchrole profiles` instead"
         )
@@ -171,6 +213,7 @@ def links(
         "extend-switch-roles": lambda: clients.extend_switch_roles(org, str(user), items=items),
     }
     typer.echo(renderers[format](), nl=False)
+    return EXIT_OK
 
 
 def _source(hub_profile: str | None) -> Any:
@@ -210,6 +253,19 @@ def _credential_process(options: dict[str, Any], obtain: Callable[[], Any]) -> s
         return str(answer.credential_process())
 
 
+@dataclass(frozen=True)
+class AssumeOptions:
+    role_arn: str
+    session_name: str
+    hub_profile: str | None = None
+    duration: int | None = None
+    external_id: str | None = None
+    source_identity: bool = False
+    mfa_serial: str | None = None
+    mfa_max_age: int | None = None
+    token_code: str | None = None
+
+
 def assume(
     role_arn: Annotated[str, typer.Option("--role-arn", help="The role to assume.")],
     session_name: Annotated[str, typer.Option("--session-name", help="Role session name.")],
@@ -234,12 +290,26 @@ def assume(
 
     MFA session first (cached, mode 0600), then AssumeRole from it; role credentials are cached too.
     """
+    options = AssumeOptions(
+        role_arn, session_name, hub_profile, duration, external_id, source_identity, mfa_serial, mfa_max_age, token_code
+    )
+    raise typer.Exit(run_assume(options))
 
+
+@command
+def run_assume(options: AssumeOptions) -> int:
     from switchrole.cli.smoke import argument_problem
     from switchrole.client.assume import AssumeRequest, SmokeFailed, assume_role
     from switchrole.client.assume import token_code as read_token_code
     from switchrole.client.sessions import CredentialCache
     from switchrole.client.switch import SESSION_NAME_RE, parse_role_arn
+
+    role_arn, session_name, hub_profile, duration = (
+        options.role_arn, options.session_name, options.hub_profile, options.duration
+    )  # fmt: skip
+    external_id, source_identity, mfa_serial, mfa_max_age, token_code = (
+        options.external_id, options.source_identity, options.mfa_serial, options.mfa_max_age, options.token_code
+    )  # fmt: skip
 
     def credentials() -> Any:
         try:
@@ -271,6 +341,14 @@ def assume(
         "mfa_max_age": mfa_max_age,
     }
     typer.echo(_credential_process(invocation, credentials))
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    mfa_serial: str
+    hub_profile: str | None = None
+    token_code: str | None = None
 
 
 def session(
@@ -282,21 +360,33 @@ def session(
 
     For work in the hub account that the MFA policy allows only with MFA.
     """
+    raise typer.Exit(run_session(SessionOptions(mfa_serial, hub_profile, token_code)))
+
+
+@command
+def run_session(options: SessionOptions) -> int:
     from switchrole.client.assume import session_credentials
     from switchrole.client.assume import token_code as read_token_code
     from switchrole.client.sessions import CredentialCache
 
+    mfa_serial, hub_profile = options.mfa_serial, options.hub_profile
     typer.echo(
         _credential_process(
             {"command": "session", "mfa_serial": mfa_serial, "hub_profile": hub_profile},
             lambda: session_credentials(
                 _source(hub_profile),
                 serial=mfa_serial,
-                token=lambda: read_token_code(token_code, mfa_serial),
+                token=lambda: read_token_code(options.token_code, mfa_serial),
                 cache=CredentialCache.default(),
             ),
         )
     )
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class LogoutOptions:
+    """No options: every cached credential goes."""
 
 
 def logout() -> None:
@@ -304,7 +394,13 @@ def logout() -> None:
 
     Role sessions already handed to a running program stay valid until they expire.
     """
+    raise typer.Exit(run_logout(LogoutOptions()))
+
+
+@command
+def run_logout(options: LogoutOptions) -> int:
     from switchrole.client.sessions import CredentialCache
 
     cache = CredentialCache.default()
     typer.echo(f"{cache.directory}: {cache.clear()} cached credential(s) removed")
+    return EXIT_OK

@@ -1,7 +1,16 @@
-"""What every command shares: the Typer app, the --config option, one-line failures, loading the file."""
+"""What every command shares: the Typer app, the --config option, one-line failures, loading the file.
+
+Every command has the same shape: an ``...Options`` dataclass (what the command line said) and a
+``run_...(options) -> int`` that does the work and returns the exit code; the Typer function only declares the
+options, builds the dataclass and exits with run's code. Refusals are printed where they are found, one line per
+problem on stderr: run returns their code with :func:`refuse`, and helpers shared by several commands
+(:func:`load`, :func:`guarded`, :func:`known_user`, ...) raise :func:`fail`'s Exit, which :func:`command` turns
+back into the returned code, so run() called from Python returns an int whatever happens to the input.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -48,13 +57,32 @@ ConfigOption = Annotated[
 DEFAULT_CONFIG = Path(deploy_settings.DEFAULT_CONFIG)
 
 T = TypeVar("T")
+O = TypeVar("O")  # noqa: E741 (a command's options)
+
+
+def refuse(lines: list[str] | str, code: int = EXIT_USAGE) -> int:
+    """Print problems to stderr, one per line, and return the exit code (2: bad usage or configuration)."""
+    for line in [lines] if isinstance(lines, str) else lines:
+        typer.echo(line, err=True)
+    return code
 
 
 def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print problems to stderr and return the Exit to raise."""
-    for line in [lines] if isinstance(lines, str) else lines:
-        typer.echo(line, err=True)
-    return typer.Exit(code)
+    """Print problems to stderr and return the Exit to raise (from a helper that has no exit code to return)."""
+    return typer.Exit(refuse(lines, code))
+
+
+def command(run: Callable[[O], int]) -> Callable[[O], int]:
+    """A command's ``run(options) -> int``: a refusal a helper raised (its lines printed) is returned as its code."""
+
+    @functools.wraps(run)
+    def returning(options: O) -> int:
+        try:
+            return run(options)
+        except typer.Exit as exc:
+            return int(exc.exit_code)
+
+    return returning
 
 
 def guarded(action: Callable[[], T]) -> T:

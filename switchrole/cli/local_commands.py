@@ -1,12 +1,13 @@
 """The `switchrole local` commands: the embedded local AWS (demo, credentials, mfa-code, stop).
 
-They are registered on their own Typer group, ``local_app``, which :mod:`switchrole.cli.main` adds as
-``switchrole local``.
+Each an Options dataclass and a run function returning the exit code (:mod:`switchrole.cli.common`). They are
+registered on their own Typer group, ``local_app``, which :mod:`switchrole.cli.main` adds as ``switchrole local``.
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -16,19 +17,30 @@ from switchrole.cli.common import (
     DEFAULT_CONFIG,
     HELP_OPTIONS,
     ConfigOption,
+    command,
     fail,
     known_permission_set,
     known_user,
     load,
+    refuse,
 )
 from switchrole.local.kept import CONFIG_VAR, DIR_VAR
-from switchrole.model.exits import EXIT_FAILED
+from switchrole.model.exits import EXIT_FAILED, EXIT_OK
 
 local_app = typer.Typer(
     help='The embedded local AWS (a moto server; the "local" extra): run the whole product without an AWS account.',
     context_settings=HELP_OPTIONS,
     no_args_is_help=True,
 )
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    config: Path
+    then: list[Path] = field(default_factory=list)  # changed files deployed onto it in turn
+    keep: bool = False
+    mfa_reading: Literal["strict", "lenient"] = "strict"
+    format: Literal["table", "json"] = "table"
 
 
 @local_app.command("demo")
@@ -61,7 +73,13 @@ def local_demo(
 
     Needs switchrole's "local" extra, the emulator (moto's server); without it, this says how to install it.
     """
+    raise typer.Exit(run_local_demo(DemoOptions(config, then or [], keep, mfa_reading, format)))
 
+
+@command
+def run_local_demo(options: DemoOptions) -> int:
+    """0: every check as expected; 1: not; 2: bad input; 130: interrupted (everything it started is ended, jsii's
+    kernel too)."""
     from rich.console import Console
 
     from switchrole.local import extra
@@ -69,30 +87,29 @@ def local_demo(
     try:
         extra.require()  # before anything else: one line naming the extra, not a traceback from the server
     except extra.MissingExtra as exc:
-        raise fail(str(exc)) from None
+        return refuse(str(exc))
     from switchrole.local.demo_checks import DemoFailed, cdk_binary
     from switchrole.local.demo_run import run_demo
 
-    org = load(config)
-    changes = [load(path) for path in then or []]  # every file is valid before anything starts
+    org = load(options.config)
+    changes = [load(path) for path in options.then]  # every file is valid before anything starts
     try:
         cdk_binary()  # before any work folder or server exists
     except DemoFailed as exc:
-        raise fail(f"local demo: {exc}", EXIT_FAILED) from None
+        return refuse(f"local demo: {exc}", EXIT_FAILED)
     console = None
-    if format == "json":
+    if options.format == "json":
         console = Console(stderr=True, width=None if Console(stderr=True).is_terminal else 160)
-    code = run_demo(
+    return run_demo(
         org,
         then=changes,
-        keep=keep,
-        mfa_reading=mfa_reading,
+        keep=options.keep,
+        mfa_reading=options.mfa_reading,
         console=console,
-        config_path=config,
-        then_path=then[-1] if then else None,
-        json_out=sys.stdout if format == "json" else None,
+        config_path=options.config,
+        then_path=options.then[-1] if options.then else None,
+        json_out=sys.stdout if options.format == "json" else None,
     )
-    raise typer.Exit(code)  # 130 when interrupted: everything it started is ended (jsii's kernel too)
 
 
 EndpointOption = Annotated[
@@ -164,6 +181,19 @@ def _local_admin(
         raise fail(f"local AWS at {endpoint}: {exc}", EXIT_FAILED) from None
 
 
+@dataclass(frozen=True)
+class CredentialsOptions:
+    """Exactly one of user, deployer, account and permission_set."""
+
+    user: str | None = None
+    deployer: bool = False
+    account: str | None = None  # a 12-digit account id: its first access
+    permission_set: str | None = None
+    person: str = "someone@example.com"  # with permission_set: the sign-in name
+    endpoint: str | None = None  # None: the kept local AWS's
+    config: Path | None = None  # None: the kept local AWS's file, else accounts.yaml
+
+
 @local_app.command("credentials")
 def local_credentials(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
@@ -200,26 +230,35 @@ def local_credentials(
     eval "$(switchrole local credentials --user alice)"; for the local AWS only. At IAM's limit of two keys,
     the oldest key switchrole created for that user is deleted first.
     """
-    if sum((user is not None, deployer, account is not None, permission_set is not None)) != 1:
-        raise fail("give one of --user NAME, --deployer, --account ID or --permission-set NAME")
+    options = CredentialsOptions(user, deployer, account, permission_set, person, endpoint, config)
+    raise typer.Exit(run_local_credentials(options))
+
+
+@command
+def run_local_credentials(options: CredentialsOptions) -> int:
+    user, account, permission_set = options.user, options.account, options.permission_set
+    endpoint, config = options.endpoint, options.config
+    if sum((user is not None, options.deployer, account is not None, permission_set is not None)) != 1:
+        return refuse("give one of --user NAME, --deployer, --account ID or --permission-set NAME")
     import re
     import shlex
 
     if account is not None:
         if not re.fullmatch(r"\d{12}", account):
-            raise fail(f"--account: {account!r} is not a 12-digit account id")
+            return refuse(f"--account: {account!r} is not a 12-digit account id")
         _print_first_access(endpoint, config, account)
-        return
+        return EXIT_OK
     if permission_set is not None:
-        _print_sign_in(endpoint, config, permission_set, person)
-        return
+        _print_sign_in(endpoint, config, permission_set, options.person)
+        return EXIT_OK
     key = _local_admin(endpoint, config, user, "access-key")
     key_id, secret = str(key.get("AccessKeyId", "")), str(key.get("SecretAccessKey", ""))
     if not re.fullmatch(r"AKIA[A-Z0-9]{12,124}", key_id) or not re.fullmatch(r"[A-Za-z0-9/+=]{16,128}", secret):
-        raise fail("local AWS: the answer is not an access key", EXIT_FAILED)
+        return refuse("local AWS: the answer is not an access key", EXIT_FAILED)
     typer.echo(f"export AWS_ACCESS_KEY_ID={shlex.quote(key_id)}")  # eval'ed by a shell: quoted, whatever it is
     typer.echo(f"export AWS_SECRET_ACCESS_KEY={shlex.quote(secret)}")
     typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
+    return EXIT_OK
 
 
 def _print_sign_in(endpoint: str | None, config: Path | None, permission_set: str, person: str) -> None:
@@ -261,6 +300,16 @@ def _print_session(session: Any) -> None:
     typer.echo("unset AWS_PROFILE")
 
 
+@dataclass(frozen=True)
+class MfaCodeOptions:
+    """One of user and deployer."""
+
+    user: str | None = None
+    deployer: bool = False
+    endpoint: str | None = None
+    config: Path | None = None
+
+
 @local_app.command("mfa-code")
 def local_mfa_code(
     user: Annotated[str | None, typer.Option("--user", "-u", help="Hub user.")] = None,
@@ -271,21 +320,38 @@ def local_mfa_code(
     config: LocalConfigOption = None,
 ) -> None:
     """Print the current code of a virtual MFA device on the local AWS (what an authenticator app shows)."""
-    if (user is None) == (not deployer):
-        raise fail("give one of --user NAME or --deployer")
-    typer.echo(_local_admin(endpoint, config, user, "mfa-code")["Code"])
+    raise typer.Exit(run_local_mfa_code(MfaCodeOptions(user, deployer, endpoint, config)))
+
+
+@command
+def run_local_mfa_code(options: MfaCodeOptions) -> int:
+    if (options.user is None) == (not options.deployer):
+        return refuse("give one of --user NAME or --deployer")
+    typer.echo(_local_admin(options.endpoint, options.config, options.user, "mfa-code")["Code"])
+    return EXIT_OK
+
+
+@dataclass(frozen=True)
+class StopOptions:
+    folder: Path | None = None  # None: $SWITCHROLE_LOCAL_DIR, else the only kept local AWS
 
 
 @local_app.command("stop")
 def local_stop(folder: LocalDirOption = None) -> None:
     """Stop a kept local AWS (`switchrole local demo --keep`) and remove its folder."""
+    raise typer.Exit(run_local_stop(StopOptions(folder)))
+
+
+@command
+def run_local_stop(options: StopOptions) -> int:
     from switchrole.local.kept import NotKept, find
 
     try:
-        kept = find(folder)
+        kept = find(options.folder)
     except NotKept as exc:
-        raise fail(str(exc)) from None
+        return refuse(str(exc))
     if kept.stop():
         typer.echo(f"stopped the local AWS at {kept.endpoint} (pid {kept.pid}); removed {kept.folder}")
     else:
         typer.echo(f"the local AWS at {kept.endpoint} had already stopped; removed {kept.folder}")
+    return EXIT_OK

@@ -298,3 +298,46 @@ def test_endpoint_options_take_both_spellings() -> None:
         command = dict(commands())[name]
         (option,) = [p for p in command.params if "--endpoint" in p.opts]
         assert set(option.opts) >= {"--endpoint", "--endpoint-url"}, name
+
+
+def test_every_command_is_its_options_and_a_run_that_returns_the_exit_code() -> None:
+    """The Typer function only declares the options: its body builds the command's Options and exits with the code
+    its run function returns (smoke and audit, in modules of their own, load the file first)."""
+    import ast
+    import inspect
+    import textwrap
+
+    for name, command in commands():
+        function = command.callback.__wrapped__ if hasattr(command.callback, "__wrapped__") else command.callback
+        body = ast.parse(textwrap.dedent(inspect.getsource(function))).body[0].body  # type: ignore[attr-defined]
+        statements = [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+        last = statements[-1]
+        assert isinstance(last, ast.Raise) and "typer.Exit(" in ast.unparse(last), name
+        source = ast.unparse(ast.Module(body=statements, type_ignores=[]))
+        assert re.search(r"\brun(_\w+)?\(", source) and "Options(" in source, (name, source)
+        if name not in ("smoke", "audit"):
+            assert len(statements) <= 2, (name, source)
+
+
+@pytest.mark.parametrize(
+    ("run", "options", "line"),
+    [
+        ("infra_commands.run_validate", lambda tmp: {"config": tmp / "missing.yaml"}, "missing.yaml"),
+        ("review_commands.run_matrix", lambda tmp: {"config": EXAMPLE, "user": "nobody"}, "--user: no user 'nobody'"),
+        ("client_commands.run_links", lambda tmp: {"user": None, "permission_set": None, "config": EXAMPLE}, "give"),
+        ("local_commands.run_local_stop", lambda tmp: {"folder": tmp / "none"}, ""),
+    ],
+)
+def test_a_run_called_from_python_returns_a_refusal_as_its_exit_code(
+    run: str, options: Any, line: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+
+    module_name, function_name = run.split(".")
+    module = importlib.import_module(f"switchrole.cli.{module_name}")
+    function = getattr(module, function_name)
+    options_type = get_type_hints(function.__wrapped__)["options"]
+    assert function(options_type(**options(tmp_path))) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert line in captured.err and captured.err.strip()
