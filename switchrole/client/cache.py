@@ -80,6 +80,7 @@ class TemporaryCredentials:
 
     @classmethod
     def from_sts(cls, credentials: dict[str, Any], mfa_at: datetime | None = None) -> TemporaryCredentials:
+        """From an STS response's ``Credentials`` (and when its MFA code was given, if it was)."""
         return cls(
             credentials["AccessKeyId"],
             credentials["SecretAccessKey"],
@@ -89,14 +90,17 @@ class TemporaryCredentials:
         )
 
     def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
+        """Whether these credentials expire within ``seconds`` of ``now``."""
         return self.expiration <= (now or datetime.now(UTC)) + timedelta(seconds=seconds)
 
     def mfa_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the MFA code behind these credentials was given; None without MFA."""
         if self.mfa_authenticated_at is None:
             return None
         return ((now or datetime.now(UTC)) - self.mfa_authenticated_at).total_seconds()
 
     def boto_session(self, region: str | None) -> boto3.Session:
+        """A boto3 session signing with these credentials in ``region``."""
         from switchrole.client.boto import session as boto3_session
 
         return boto3_session(
@@ -120,6 +124,7 @@ class TemporaryCredentials:
         return json.dumps({"Version": 1, **self._fields()})
 
     def to_json(self) -> str:
+        """The cache file's content (read back by :meth:`from_json`)."""
         at = self.mfa_authenticated_at
         return json.dumps({**self._fields(), "MfaAuthenticatedAt": at.isoformat() if at else None})
 
@@ -163,6 +168,7 @@ class CredentialCache:
 
     @classmethod
     def default(cls) -> CredentialCache:
+        """The cache in :func:`default_cache_directory`."""
         return cls(default_cache_directory())
 
     def _path(self, kind: str, key: Sequence[str]) -> Path | None:
@@ -216,6 +222,8 @@ class CredentialCache:
         return credentials
 
     def put(self, kind: str, key: Sequence[str], credentials: TemporaryCredentials) -> None:
+        """Cache ``credentials`` under ``kind`` and ``key`` (mode 0600, written atomically); a warning, not a
+        failure, when it cannot."""
         import tempfile
 
         path = self._path(kind, key)
@@ -238,6 +246,7 @@ class CredentialCache:
             _warn(f"not caching credentials in {path.parent}: {exc.strerror or exc}")
 
     def delete(self, kind: str, key: Sequence[str]) -> None:
+        """Forget the entry under ``kind`` and ``key``, if there is one."""
         path = self._path(kind, key)
         if path is not None:
             with contextlib.suppress(OSError):

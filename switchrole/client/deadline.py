@@ -64,10 +64,12 @@ class Deadline:
         self._thread = threading.Thread(target=self._watch, name="switchrole-deadline", daemon=True)
 
     def start(self) -> Deadline:
+        """Start the clock: when it runs out, one line on stderr, the tracked processes stopped, exit 1."""
         self._thread.start()
         return self
 
     def finish(self) -> None:
+        """Stop the clock: the work finished in time."""
         with self._lock:
             self._done = True
             self._lock.notify_all()
@@ -92,6 +94,7 @@ class Deadline:
             return self._end - time.monotonic()
 
     def track(self, process: subprocess.Popen[bytes], profile: str) -> None:
+        """Stop ``process`` (a profile's credential_process) if the deadline passes while it runs."""
         with self._lock:
             self._processes = [(p, name) for p, name in self._processes if p.poll() is None]
             self._processes.append((process, profile))
@@ -108,6 +111,7 @@ class Deadline:
                     self._expire()  # never returns
 
     def cause(self) -> str:
+        """The one line saying which limit passed (and which credential_process was still running)."""
         running = [name for process, name in self._processes if process.poll() is None]
         limit = f"{self.seconds:g} s ({VARIABLE})"
         if self.rounds > 1:

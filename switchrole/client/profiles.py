@@ -52,6 +52,7 @@ class Profile:
     section: str = "profile"  # or "sso-session": the AWS CLI's section for an Identity Center sign-in
 
     def render(self) -> str:
+        """The profile as AWS config file lines (its comment first)."""
         lines = [f"# {self.comment}"] if self.comment else []
         lines.append(f"[{self.section} {self.name}]")
         lines += [f"{key} = {value}" for key, value in self.settings]
@@ -329,18 +330,22 @@ class Link:
 
     @property
     def ends(self) -> str:
+        """``  (ends <time>)`` for access with an end, else empty."""
         return "" if self.until is None else f"  (ends {iso(self.until)})"
 
     @property
     def name(self) -> str:
+        """The display name of the switch (account and role)."""
         return display_name(self.account, self.kind)
 
     @property
     def console(self) -> bool:
+        """Whether the console's Switch Role page can switch into this role."""
         return self.kind.console_switchable
 
     @property
     def url(self) -> str:
+        """The console's Switch Role URL for this role."""
         return switch_role_url(self.account, self.kind)
 
 

@@ -66,6 +66,7 @@ class SmokeRequest:
 
     @property
     def account_id(self) -> str:
+        """The account of the role to switch into."""
         return parse_role_arn(self.role_arn)[0]
 
 

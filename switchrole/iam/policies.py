@@ -291,6 +291,9 @@ class GrantChunk:
     federated: bool = False  # for a permission set's role: no IAM MFA keys to test (the trust relies on sign-in)
 
     def statement(self) -> Statement:
+        """The Allow statement of this chunk: the kind's role in any account, limited to the chunk's accounts by
+        ``aws:ResourceAccount``, with the kind's session, MFA (not for a permission set's role) and expiry
+        conditions."""
         session = session_conditions(self.kind, federated=self.federated)
         equals = {"aws:ResourceAccount": list(self.account_ids), **session.pop("StringEquals", {})}
         conditions: dict[str, dict[str, Any]] = {"StringEquals": equals, **session}

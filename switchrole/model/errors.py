@@ -41,6 +41,7 @@ class Problem:
     column: int | None = None  # 1-based column, for a problem with one character (a control character)
 
     def render(self, source: str | None = None) -> str:
+        """One line: ``source:line:column: field.path: message`` (each part only when known)."""
         where = ""
         if source is not None:
             at = f":{self.line}:{self.column}" if self.line and self.column else f":{self.line}" if self.line else ""
@@ -73,6 +74,7 @@ class ConfigError(Exception):
     def single(
         cls, path: Path, message: str, source: str | None = None, line: int | None = None, column: int | None = None
     ) -> ConfigError:
+        """A ConfigError of one problem."""
         return cls([Problem(path, message, line, column)], source)
 
     def unlocated(self, source: str) -> ConfigError:

@@ -117,6 +117,7 @@ class Hub:
     identity_center: IdentityCenter | None = None
 
     def user_arn(self, user: str) -> str:
+        """The ARN of hub user ``user``."""
         return f"arn:{PARTITION}:iam::{self.account_id}:user/{user}"
 
     def mfa_serial(self, user: str) -> str:
@@ -147,6 +148,7 @@ class RoleKind:
     audit: bool = False  # marked `audit: true`: `switchrole audit` reads target accounts through it
 
     def arn(self, account_id: str) -> str:
+        """This role kind's role ARN in ``account_id`` (its path included)."""
         return f"arn:{PARTITION}:iam::{account_id}:role{self.path}{self.name}"
 
     @property
@@ -171,10 +173,13 @@ class RoleKind:
 
     @property
     def cli_only_reason(self) -> str:
+        """Why the console cannot switch into this kind (it needs an external id or a source identity)."""
         return "external id" if self.external_id is not None else "source identity"
 
     @property
     def assume_actions(self) -> tuple[str, ...]:
+        """The STS actions a switch into this kind needs: AssumeRole, plus SetSourceIdentity and TagSession when
+        the kind asks for them."""
         actions = ["sts:AssumeRole"]
         if self.source_identity:
             actions.append("sts:SetSourceIdentity")
@@ -183,6 +188,8 @@ class RoleKind:
         return tuple(actions)
 
     def boundary_arn(self, account_id: str) -> str | None:
+        """The permissions boundary's ARN in ``account_id`` (a name becomes that account's customer policy); None
+        without one."""
         ref = self.permissions_boundary
         if ref is None or ref.startswith("arn:"):
             return ref
@@ -200,6 +207,7 @@ class TargetAccount:
 
     @property
     def stack_name(self) -> str:
+        """The CloudFormation stack of this account's roles."""
         return f"{STACK_PREFIX}{self.name}"
 
 
@@ -302,6 +310,7 @@ class Deployment:
 
     @property
     def stacksets(self) -> bool:
+        """Target roles are deployed by a service-managed StackSet rather than a stack per account."""
         return self.mode == "stacksets"
 
 
@@ -324,6 +333,7 @@ class Access:
         return min(self.role.max_session_duration, cap)
 
     def expired(self, now: datetime.datetime) -> bool:
+        """Whether this access has ended at ``now`` (its ``until:`` passed)."""
         return ended(self.until, now)
 
 
@@ -346,6 +356,7 @@ class Organisation:
         return {a.name: a for a in self.accounts}
 
     def account(self, name: str) -> TargetAccount:
+        """The target account named ``name`` (KeyError when the file has none)."""
         return self._accounts_by_name[name]
 
     @cached_property
@@ -436,6 +447,7 @@ class Organisation:
         return {k: tuple(v) for k, v in granted.items()}
 
     def groups_granted(self, role: str, account: str) -> tuple[str, ...]:
+        """Groups granted ``role`` in ``account`` (file order)."""
         return self._groups_granted.get((role, account), ())
 
     def users_granted(self, role: str, account: str) -> tuple[str, ...]:
