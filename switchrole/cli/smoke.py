@@ -33,7 +33,8 @@ from switchrole.client.switch import (
 )
 from switchrole.live.smoke import SmokeReport, Step, check_permission_set, check_user, run_smoke, worst
 from switchrole.model.exits import EXIT_USAGE
-from switchrole.model.organisation import Organisation, utc_now
+from switchrole.model.expiry import utc_now
+from switchrole.model.organisation import Organisation
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from datetime import datetime
 from switchrole.client.console import display_name
 from switchrole.client.profiles import MARK_BEGIN, MARK_END, PROFILE_CHARS, Profile, _printable
 from switchrole.model.errors import ConfigError, Problem
-from switchrole.model.organisation import CHAINED_SESSION_SECONDS, Organisation, iso, permission_set_grantee, utc_now
+from switchrole.model.expiry import iso, utc_now
+from switchrole.model.organisation import CHAINED_SESSION_SECONDS, Organisation, permission_set_grantee
 from switchrole.model.text import short
 
 SSO_SESSION = "switchrole"

@@ -22,16 +22,9 @@ from switchrole.client.console import console_display_name, display_name, switch
 from switchrole.client.sessions import ROLE_SECONDS_FROM_SESSION
 from switchrole.model.environments import colour
 from switchrole.model.errors import ConfigError, Problem
+from switchrole.model.expiry import End, iso, utc_now
 from switchrole.model.markdown import code, escape
-from switchrole.model.organisation import (
-    End,
-    Organisation,
-    RoleKind,
-    TargetAccount,
-    iso,
-    permission_set_grantee,
-    utc_now,
-)
+from switchrole.model.organisation import Organisation, RoleKind, TargetAccount, permission_set_grantee
 from switchrole.model.text import short
 
 MARK_BEGIN = "# >>> switchrole profiles for {user} (generated from {source}; edits inside are overwritten) >>>"

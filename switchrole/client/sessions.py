@@ -38,7 +38,7 @@ from switchrole.client.prompt import NoCode
 
 # The cached MFA session lasts 1 hour, not GetSessionToken's 12-hour default (900..129,600): the default
 # mfa.max_age_seconds is 3,600, so a longer session would mostly be refused by the roles anyway, and a stolen
-# cache file is worth at most an hour (credential changes need a 15-minute-fresh code: policies.fresh_mfa).
+# cache file is worth at most an hour (credential changes need a 15-minute-fresh code: hub_user_policies.fresh_mfa).
 SESSION_SECONDS = 3_600
 # AWS documents AssumeRole from GetSessionToken credentials as limited to one hour, like role chaining
 # (knowledge center "iam-role-chaining-limit"); asking for more fails, so switches from a session ask for at most this.

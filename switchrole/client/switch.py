@@ -24,16 +24,14 @@ from switchrole.client.prompt import NoCode
 from switchrole.client.redact import redact
 from switchrole.client.sessions import SessionFailed, credential_failure
 from switchrole.model.exits import EXIT_FAILED, EXIT_USAGE
+from switchrole.model.expiry import ended, iso, utc_now
 from switchrole.model.organisation import (
     SSO_ROLE_PREFIX,
     SSO_ROLE_SUFFIX_CHARS,
     Organisation,
     RoleKind,
     TargetAccount,
-    ended,
-    iso,
     permission_set_grantee,
-    utc_now,
 )
 from switchrole.model.schema import IAM_NAME_CHARSET
 

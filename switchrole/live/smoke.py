@@ -37,7 +37,8 @@ from switchrole.client.switch import (
     utc_iso,
 )
 from switchrole.model.exits import EXIT_OK, EXIT_USAGE
-from switchrole.model.organisation import Organisation, utc_now
+from switchrole.model.expiry import utc_now
+from switchrole.model.organisation import Organisation
 
 
 @dataclass

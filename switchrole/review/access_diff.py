@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from switchrole.model.errors import ConfigError
+from switchrole.model.expiry import iso, utc_now
 from switchrole.model.loading import MAX_FILE_BYTES, loads
 from switchrole.model.markdown import code, escape
-from switchrole.model.organisation import Organisation, iso, utc_now
+from switchrole.model.organisation import Organisation
 from switchrole.review.access_state import (
     NARROWER,
     WEAKER,

@@ -10,14 +10,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from switchrole.model.expiry import End, iso
 from switchrole.model.markdown import code
 from switchrole.model.organisation import (
     CHAINED_SESSION_SECONDS,
-    End,
     Organisation,
     RoleKind,
     TargetAccount,
-    iso,
     permission_set_grantee,
 )
 

@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from switchrole.model.environments import colour
+from switchrole.model.expiry import iso, utc_now
 from switchrole.model.markdown import escape
-from switchrole.model.organisation import Access, Organisation, iso, utc_now
+from switchrole.model.organisation import Access, Organisation
 
 COLUMNS = (
     "user",

@@ -7,15 +7,8 @@ from collections.abc import Iterator
 
 from switchrole.iam.policies import GROUP_MANAGED_POLICIES, MANAGED_POLICY_CHARS, grant_policies, policy_chars
 from switchrole.model.errors import format_path
-from switchrole.model.organisation import (
-    AUDIT_POLICIES,
-    EXPIRING_SOON,
-    Organisation,
-    expired_entries,
-    expiring_entries,
-    iso,
-    utc_now,
-)
+from switchrole.model.expiry import EXPIRING_SOON, expired_entries, expiring_entries, iso, utc_now
+from switchrole.model.organisation import AUDIT_POLICIES, Organisation
 
 
 def summarize(org: Organisation) -> str:

@@ -9,6 +9,7 @@ import pytest
 from factories import build, generated, load_data
 from iam_eval import granted, reachable, trust_admits
 
+from switchrole.iam.hub_user_policies import mfa_self_management_policy, user_expiry_policy
 from switchrole.iam.policies import (
     GRANT_POLICY_TARGET_CHARS,
     GROUP_MANAGED_POLICIES,
@@ -17,11 +18,9 @@ from switchrole.iam.policies import (
     checked_grant_policies,
     checked_trust_policy,
     grant_policies,
-    mfa_self_management_policy,
     policy_chars,
     policy_problems,
     trust_policy,
-    user_expiry_policy,
 )
 from switchrole.model.organisation import Organisation
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from switchrole.iam.policies import grant_policies, mfa_self_management_policy
+from switchrole.iam.hub_user_policies import mfa_self_management_policy
+from switchrole.iam.policies import grant_policies
 from switchrole.model.organisation import Organisation
 
 

@@ -20,7 +20,8 @@ from switchrole.iam.evaluate import (
     totp,
     totp_valid,
 )
-from switchrole.iam.policies import grant_policies, mfa_self_management_policy, trust_policy, user_expiry_policy
+from switchrole.iam.hub_user_policies import mfa_self_management_policy, user_expiry_policy
+from switchrole.iam.policies import grant_policies, trust_policy
 from switchrole.model.organisation import Organisation
 
 ALICE = "arn:aws:iam::111111111111:user/alice"

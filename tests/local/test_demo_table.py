@@ -14,7 +14,8 @@ from switchrole.live.smoke import SmokeReport
 from switchrole.local.demo import Demo
 from switchrole.local.demo_checks import HUB_ADMIN, NO_GRANT, Check, Identity
 from switchrole.local.demo_report import records, summary, table
-from switchrole.model.organisation import Organisation, utc_now
+from switchrole.model.expiry import utc_now
+from switchrole.model.organisation import Organisation
 
 ROLE = "arn:aws:iam::222222222222:role/switchrole/Admin"
 
@@ -78,7 +79,7 @@ def test_a_refusal_row_on_a_role_that_admits_nobody_expects_its_trusts_deny(tmp_
 
     org = loads(TWO_PRODS, "two.yaml")
     demo = unstarted_demo(org, tmp_path)
-    (row,) = [c for c in demo.refusals(org, utc_now()) if c.why == "Admin granted in other accounts only"]
+    (row,) = [c for c in demo.expectations.refusals(org, utc_now()) if c.why == "Admin granted in other accounts only"]
     assert (row.who, row.request.label, row.because) == ("alice", "prod2-Admin", TRUST_DENY)
 
 
@@ -115,7 +116,7 @@ def test_access_removed_rows_expect_the_refusal_that_really_happens(tmp_path: Pa
 
     old, new = loads(BEFORE, "before.yaml"), loads(AFTER, "after.yaml")
     demo = unstarted_demo(old, tmp_path)
-    rows = {(c.who, c.request.label): c.because for c in demo.removed(old, new)}
+    rows = {(c.who, c.request.label): c.because for c in demo.expectations.removed(old, new)}
     assert rows == {
         ("bob", "prod2-ReadOnly"): NO_SUCH_ROLE,
         ("carol", "prod1-Admin"): NO_IDENTITY_ALLOW.format(action="sts:AssumeRole"),

@@ -19,8 +19,9 @@ from switchrole.cli.main import app
 from switchrole.client import profiles as clients
 from switchrole.client.switch import explain_denied, request_for
 from switchrole.model.errors import ConfigError, format_path
+from switchrole.model.expiry import expired_entries, expiring_entries
 from switchrole.model.loading import loads
-from switchrole.model.organisation import Organisation, expired_entries, expiring_entries
+from switchrole.model.organisation import Organisation
 from switchrole.review.access_diff import diff
 from switchrole.review.matrix import records, to_markdown
 from switchrole.review.summary import warnings

@@ -40,3 +40,18 @@ def test_import_contracts() -> None:
     result = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+MAX_MODULE_LINES = 600  # issue 21: small modules with one job
+TOP_LEVEL_MODULES = {"__init__.py", "app.py", "entry.py"}  # everything else lives in a folder per concern
+
+
+def test_no_module_is_past_600_lines_and_the_top_level_holds_only_entry_points() -> None:
+    package = ROOT / "switchrole"
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in package.rglob("*.py")
+        if "scaffold/files" not in str(path) and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+    assert {path.name for path in package.glob("*.py")} == TOP_LEVEL_MODULES

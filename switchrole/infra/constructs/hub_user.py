@@ -8,8 +8,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from switchrole.iam.policies import user_expiry_policy
-from switchrole.model.organisation import HUB_PATH, MANAGED_BY_TAG, End
+from switchrole.iam.hub_user_policies import user_expiry_policy
+from switchrole.model.expiry import End
+from switchrole.model.organisation import HUB_PATH, MANAGED_BY_TAG
 
 
 class HubUser(Construct):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from switchrole.iam.policies import mfa_self_management_policy
+from switchrole.iam.hub_user_policies import mfa_self_management_policy
 from switchrole.infra import nag
 from switchrole.model.organisation import HUB_PATH
 

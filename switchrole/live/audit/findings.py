@@ -10,7 +10,8 @@ from typing import Any
 from switchrole.live.audit.fixes import q
 from switchrole.model.errors import format_path
 from switchrole.model.exits import EXIT_CHANGED, EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from switchrole.model.organisation import Organisation, expired_entries, iso
+from switchrole.model.expiry import expired_entries, iso
+from switchrole.model.organisation import Organisation
 
 EXIT_CLEAN, EXIT_UNREADABLE, EXIT_DRIFT = EXIT_OK, EXIT_FAILED, EXIT_CHANGED
 WORKERS = 8

@@ -29,6 +29,7 @@ from switchrole.infra.assembly_reader import ExpectedHub
 from switchrole.live.audit.findings import EXTRA_POLICY, MISSING, REACHABLE
 from switchrole.live.audit.fixes import q
 from switchrole.live.audit.reading import Where, pages, read_or_none
+from switchrole.model.expiry import iso
 from switchrole.model.organisation import (
     HUB_PATH,
     PARTITION,
@@ -37,7 +38,6 @@ from switchrole.model.organisation import (
     SSO_ROLE_SUFFIX_CHARS,
     Organisation,
     grant_policy_name,
-    iso,
 )
 
 ROLE_NAME_RE = re.compile(rf"{SSO_ROLE_PREFIX}(.+)_[0-9a-f]{{{SSO_ROLE_SUFFIX_CHARS}}}")
