@@ -57,7 +57,7 @@ ConfigOption = Annotated[
 DEFAULT_CONFIG = Path(deploy_settings.DEFAULT_CONFIG)
 
 T = TypeVar("T")
-O = TypeVar("O")  # noqa: E741 (a command's options)
+OptionsT = TypeVar("OptionsT")  # a command's options
 
 
 def refuse(lines: list[str] | str, code: int = EXIT_USAGE) -> int:
@@ -72,11 +72,11 @@ def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(refuse(lines, code))
 
 
-def command(run: Callable[[O], int]) -> Callable[[O], int]:
+def command(run: Callable[[OptionsT], int]) -> Callable[[OptionsT], int]:
     """A command's ``run(options) -> int``: a refusal a helper raised (its lines printed) is returned as its code."""
 
     @functools.wraps(run)
-    def returning(options: O) -> int:
+    def returning(options: OptionsT) -> int:
         try:
             return run(options)
         except typer.Exit as exc:
