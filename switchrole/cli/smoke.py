@@ -200,7 +200,9 @@ def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
                 session,
                 org,
                 user,
-                token=lambda: token_code(options.token_code, options.mfa_serial or org.hub.mfa_serial(user)),
+                token=asking_over(
+                    progress, lambda: token_code(options.token_code, options.mfa_serial or org.hub.mfa_serial(user))
+                ),
                 mfa_serial=options.mfa_serial,
                 duration=options.duration,
                 workers=options.workers,
@@ -216,6 +218,21 @@ def _run_all(session: boto3.Session, options: Options, seconds: float) -> int:
     else:
         print_summary(reports, title=f"switchrole smoke: {user}")
     return worst(reports)
+
+
+def asking_over(progress: Progress, ask: Callable[[], str]) -> Callable[[], str]:
+    """``ask`` (the MFA code's prompt) with the progress bar taken off the terminal while the person types: the
+    bar's live line, redrawn ten times a second on the prompt's line, erased the prompt (echo off, the person
+    typed blind). The bar comes back afterwards (without a bar, stop and start do nothing)."""
+
+    def asked_alone() -> str:
+        progress.stop()
+        try:
+            return ask()
+        finally:
+            progress.start()
+
+    return asked_alone
 
 
 def _run_permission_set(session: boto3.Session, options: Options, seconds: float) -> int:

@@ -572,6 +572,35 @@ def test_smoke_asks_on_the_terminal_and_keeps_stdout_for_its_report(
     assert code not in shown and code not in report.read_text()
 
 
+def test_smoke_all_draws_nothing_over_its_prompt_while_the_code_is_typed(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    """Found by a stranger's run in a terminal: `smoke --all`'s progress bar, redrawn ten times a second on the
+    prompt's line, erased "MFA code for ...:" while the person typed with echo off. Between the prompt and the
+    answer the terminal must be sent nothing; the bar and the report follow."""
+    import pexpect
+
+    running, _, _ = demo
+    ana = running.identities["ana"]
+    keys = ana.session.get_credentials().get_frozen_credentials()
+    env = _aws_env(running, tmp_path, "", keys=False)
+    env |= {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
+    config = tmp_path / "small.yaml"
+    config.write_text(THEN)
+    child = pexpect.spawn(
+        SWITCHROLE, ["smoke", "--all", "--config", str(config), "--user", "ana", "--no-cache"],
+        env=env, encoding="utf-8", timeout=120, dimensions=(24, 120),
+    )  # fmt: skip
+    child.expect_exact(ANA_PROMPT)
+    assert child.waitnoecho(timeout=60)
+    child.expect(pexpect.TIMEOUT, timeout=1.5)  # the person reads the prompt and types
+    assert child.before == ""
+    child.sendline(ana.token())
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "4 switches: 4 passed, 0 failed" in (child.before or ""), child.before
+
+
 def test_a_hub_administrator_the_file_does_not_name_reaches_no_role_in_any_target_account(
     demo: tuple[Demo, list[Check], list[Check]],
 ) -> None:
