@@ -96,9 +96,11 @@ class Interruption:
     whole process group). Ignored by this handler rather than by SIG_IGN, which would have Python report a
     signal already on its way as ignored "due to race condition".
 
-    After an interruption the handler stays in place on exit: the process is about to end with 130, and a second
-    Ctrl-C landing after the cleanup (between this block and the interpreter's exit) would otherwise end it by
-    SIGINT instead, with no exit status of its own."""
+    After an interruption, later signals are ignored (SIG_IGN) from the end of this block on: the process is
+    about to end with 130, and a second Ctrl-C landing after the cleanup would otherwise end it by SIGINT, with
+    no exit status of its own. SIG_IGN rather than this handler, because the interpreter puts back the default
+    for every handler of its own when it finalizes (tens of milliseconds before the exit), and leaves SIG_IGN.
+    No signal can be on its way by then: ``signal.signal`` runs the handlers of those first."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -116,8 +118,10 @@ class Interruption:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.signum is not None:
-            return  # interrupted: later signals stay ignored until the process exits
+        if self.signum is not None:  # interrupted: later signals stay ignored until the process exits
+            for signum in self.SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
+            return
         for signum, handler in self.previous.items():
             if handler is not None:  # None: not installed from Python, cannot be put back
                 signal.signal(signum, handler)
