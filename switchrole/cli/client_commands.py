@@ -302,7 +302,7 @@ def run_assume(options: AssumeOptions) -> int:
     from switchrole.client.assume import AssumeRequest, SmokeFailed, assume_role
     from switchrole.client.assume import token_code as read_token_code
     from switchrole.client.sessions import CredentialCache
-    from switchrole.client.switch import SESSION_NAME_RE, parse_role_arn
+    from switchrole.client.switch import parse_role_arn
 
     role_arn, session_name, hub_profile, duration = (
         options.role_arn, options.session_name, options.hub_profile, options.duration
@@ -316,9 +316,7 @@ def run_assume(options: AssumeOptions) -> int:
             parse_role_arn(role_arn)
         except SmokeFailed as exc:
             raise fail(exc.message) from None
-        problem = argument_problem(duration, token_code) or (
-            "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -" if not SESSION_NAME_RE.fullmatch(session_name) else None
-        )
+        problem = argument_problem(duration, token_code, session_name)
         if problem:
             raise fail(problem)
         request = AssumeRequest(role_arn, session_name, duration, external_id, source_identity, mfa_serial, mfa_max_age)

@@ -21,6 +21,7 @@ from switchrole.client.redact import never_redact, redact
 from switchrole.client.sessions import CredentialCache, profile_session
 from switchrole.client.switch import (
     RETRIES,
+    SESSION_NAME_RE,
     SmokeFailed,
     SmokeRequest,
     classify,
@@ -86,6 +87,8 @@ def run(options: Options) -> int:
         seconds = deadline.configured_seconds()
     except deadline.DeadlineError as exc:
         return usage(str(exc))
+    if options.all_roles and options.role_arn is not None:
+        return usage("--role-arn and --all: give one of them (--all switches into every role --user is granted)")
     if options.all_roles:
         return _run_all(session, options, seconds)
     if options.role_arn is None:
@@ -94,7 +97,7 @@ def run(options: Options) -> int:
         parse_role_arn(options.role_arn)
     except SmokeFailed as exc:
         return usage(exc.message)
-    problem = argument_problem(options.duration, options.token_code)
+    problem = argument_problem(options.duration, options.token_code, options.session_name)
     if problem:
         return usage(problem)
     request = _single_request(options)
@@ -123,12 +126,14 @@ def run(options: Options) -> int:
     return report.exit_code
 
 
-def argument_problem(duration: int | None, token_code: str | None) -> str | None:
+def argument_problem(duration: int | None, token_code: str | None, session_name: str | None = None) -> str | None:
     """What AWS would refuse about these arguments, checked before any call (botocore's message is not one line)."""
     if duration is not None and not 900 <= duration <= 43200:
         return f"--duration: {duration} is not between 900 and 43,200 seconds"
     if token_code is not None and not re.fullmatch(r"[0-9]{6}", token_code):
         return "--token-code: an MFA code is 6 digits"
+    if session_name is not None and not SESSION_NAME_RE.fullmatch(session_name):
+        return "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -"
     return None
 
 

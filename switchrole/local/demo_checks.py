@@ -119,8 +119,8 @@ class Interruption:
 
     def __exit__(self, *exc: object) -> None:
         if self.signum is not None:  # interrupted: later signals stay ignored until the process exits
-            for signum in self.SIGNALS:
-                signal.signal(signum, signal.SIG_IGN)
+            for ignored in self.SIGNALS:
+                signal.signal(ignored, signal.SIG_IGN)
             return
         for signum, handler in self.previous.items():
             if handler is not None:  # None: not installed from Python, cannot be put back

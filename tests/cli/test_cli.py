@@ -74,6 +74,27 @@ def test_matrix_bad_usage(args: list[str], words: str) -> None:
     assert words in result.stderr
 
 
+ROLE = "arn:aws:iam::222222222222:role/switchrole/ReadOnly"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--role-arn", ROLE, "--all", "--user", "bob", "--config", str(EXAMPLE)], "--role-arn and --all: give one"),
+        (["--role-arn", ROLE, "--session-name", "bad name!"], "--session-name: 2-64 of A-Z a-z 0-9 _ + = , . @ -"),
+    ],
+)
+def test_smoke_refuses_what_it_cannot_do_before_any_call(
+    args: list[str], line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by a stranger's run: both were accepted (the first silently ran --all; the second reached AWS)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # a call would fail otherwise, not with exit 2
+    result = runner.invoke(app, ["smoke", *args])
+    assert (result.exit_code, result.stdout) == (2, "")
+    (shown,) = result.stderr.splitlines()
+    assert shown.startswith(line)
+
+
 def test_synth_writes_the_cloud_assembly(tmp_path: Path) -> None:
     out = tmp_path / "assembly"
     result = runner.invoke(app, ["synth", "--config", str(EXAMPLE), "--out", str(out)])
