@@ -28,6 +28,10 @@ DIR_VAR, CONFIG_VAR = "SWITCHROLE_LOCAL_DIR", "SWITCHROLE_LOCAL_CONFIG"
 SERVER_MODULE = "switchrole.local.server"
 
 
+# Why a kept local AWS's folder is gone, and what to do.
+STOPPED = "`switchrole local stop` removes it; start another with `switchrole local demo --keep`"
+
+
 class NotKept(LookupError):
     """No kept local AWS could be found (or several, and none was named)."""
 
@@ -77,10 +81,15 @@ class Kept:
         the pid it names: a folder planted in the shared temporary directory must not choose either)."""
         try:
             info = folder.lstat()
+        except OSError:
+            raise NotKept(f"{folder}: no such folder ({STOPPED})") from None
+        try:
             data = json.loads((folder / STATE_FILE).read_text())
             kept = cls(**{name: data[name] for name in cls.__dataclass_fields__})
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise NotKept(f"{folder}: not a kept local AWS ({type(exc).__name__})") from None
+        except FileNotFoundError:
+            raise NotKept(f"{folder}: not a kept local AWS (no {STATE_FILE} there)") from None
+        except (OSError, ValueError, KeyError, TypeError):
+            raise NotKept(f"{folder}: not a kept local AWS (its {STATE_FILE} is not one switchrole wrote)") from None
         if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid():
             raise NotKept(f"{folder}: not a kept local AWS of yours (a symlink, or another user's folder)")
         if Path(kept.folder).resolve() != folder.resolve():
@@ -152,4 +161,6 @@ def admin_token() -> str:
             raise NotKept(f"{path}: not a token file of yours (a symlink, another user's, or readable by others)")
         return path.read_text().strip()
     except OSError:
+        if not folder.exists():  # $SWITCHROLE_LOCAL_DIR of an env file sourced before `local stop`
+            raise NotKept(f"{folder}: no such folder ({STOPPED})") from None
         raise NotKept(f"{folder}: no admin token there: source the demo's env file (local-aws.env)") from None

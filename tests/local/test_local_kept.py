@@ -12,7 +12,7 @@ from rich.console import Console
 
 from switchrole.local import demo_checks, demo_run
 from switchrole.local.demo import Demo
-from switchrole.local.kept import Kept, NotKept, find
+from switchrole.local.kept import Kept, NotKept, admin_token, find
 from switchrole.local.server import LocalAws
 from switchrole.model.loading import loads
 
@@ -51,7 +51,25 @@ def test_local_stop_ends_the_server_and_removes_its_folder(tmp_path: Path) -> No
     finally:
         aws.stop()
     again = subprocess.run([*EXE, "local", "stop", "--dir", str(folder)], capture_output=True, text=True, env=_env())
-    assert again.returncode == 2 and "not a kept local AWS" in again.stderr and "Traceback" not in again.stderr
+    assert (again.returncode, again.stderr) == (
+        2, f"{folder}: no such folder (`switchrole local stop` removes it; start another with "
+           "`switchrole local demo --keep`)\n"
+    )  # fmt: skip
+
+
+def test_what_is_not_a_kept_local_aws_is_said_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by a stranger's run: `local stop --dir examples` named a Python exception, and after `local stop`
+    the shell's $SWITCHROLE_LOCAL_DIR sent the person to source an env file that was gone with its folder."""
+    examples = tmp_path / "examples"
+    examples.mkdir()
+    with pytest.raises(NotKept, match=r"/examples: not a kept local AWS \(no local-aws.json there\)$"):
+        find(examples)
+    (examples / "local-aws.json").write_text("[1, 2]")
+    with pytest.raises(NotKept, match=r"its local-aws.json is not one switchrole wrote"):
+        find(examples)
+    monkeypatch.setenv("SWITCHROLE_LOCAL_DIR", str(tmp_path / "stopped"))
+    with pytest.raises(NotKept, match=r"/stopped: no such folder \(`switchrole local stop` removes it"):
+        admin_token()
 
 
 def test_stopping_a_server_that_is_gone_still_removes_the_folder(tmp_path: Path) -> None:
