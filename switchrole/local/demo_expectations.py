@@ -218,9 +218,10 @@ class Expectations:
     @staticmethod
     def granted_elsewhere(org: Organisation, now: datetime) -> tuple[str, TargetAccount, str] | None:
         """A user granted a role kind in some accounts, and an account that has it but was not granted (or
-        whose grant has expired: the hub refuses both alike)."""
+        whose grant has expired: the hub refuses both alike). The first in file order, so that every run of the
+        demo shows the same row."""
         for user in org.users:
-            granted = {(a.name, k.key) for a, k in org.user_roles(user, now=now)}
+            granted = [(a.name, k.key) for a, k in org.user_roles(user, now=now)]
             for _, key in granted:
                 for account in org.accounts:
                     if key in account.role_keys and (account.name, key) not in granted:

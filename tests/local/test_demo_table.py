@@ -137,3 +137,32 @@ def test_permission_set_rows_only_with_identity_center(tmp_path: Path) -> None:
     federated = load_checked(ROOT / "examples" / "identity-center.yaml")
     who = {c.who for c in demo_identity_center.checks(federated, utc_now())}
     assert who == {"permission set SRE", "permission set Developers", demo_identity_center.ADMIN_GRANTEE}
+
+
+def test_the_demo_shows_the_same_refusal_rows_in_every_run() -> None:
+    """Found by a stranger's run: the "granted in other accounts only" row was picked from a set, so two runs
+    of the example showed different rows (string hashing differs per process). The first in file order now."""
+    import os
+    import subprocess
+    import sys
+
+    from factories import EXAMPLE
+
+    program = (
+        "import sys; from switchrole.infra.validate import load_checked; "
+        "from switchrole.local.demo_expectations import Expectations; from switchrole.model.expiry import utc_now; "
+        "u, a, k = Expectations.granted_elsewhere(load_checked(__import__('pathlib').Path(sys.argv[1])), utc_now()); "
+        "print(u, a.name, k)"
+    )
+    picked = {
+        subprocess.run(
+            [sys.executable, "-c", program, str(EXAMPLE)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        for seed in range(4)
+    }
+    assert picked == {"bob data-prod ReadOnly\n"}
