@@ -153,7 +153,13 @@ def find(folder: Path | None = None) -> Kept:
 def admin_token() -> str:
     """The admin API token of the local AWS in ``$SWITCHROLE_LOCAL_DIR`` (set by sourcing its env file), else of
     the only kept one: a file of this user's, readable by this user alone, in its 0700 folder."""
-    folder = Path(os.environ[DIR_VAR]) if os.environ.get(DIR_VAR) else Path(find().folder)
+    if os.environ.get(DIR_VAR):
+        folder = Path(os.environ[DIR_VAR])
+    else:
+        try:
+            folder = Path(find().folder)
+        except NotKept as exc:  # an endpoint alone is not enough: the token is in the kept folder
+            raise NotKept(f"the admin token is in a kept local AWS's folder: {exc}") from None
     path = folder / TOKEN_FILE
     try:
         info = path.lstat()

@@ -67,6 +67,10 @@ def test_what_is_not_a_kept_local_aws_is_said_in_words(tmp_path: Path, monkeypat
     (examples / "local-aws.json").write_text("[1, 2]")
     with pytest.raises(NotKept, match=r"its local-aws.json is not one switchrole wrote"):
         find(examples)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # no kept local AWS in it
+    monkeypatch.delenv("SWITCHROLE_LOCAL_DIR", raising=False)
+    with pytest.raises(NotKept, match=r"^the admin token is in a kept local AWS's folder: no kept local AWS found"):
+        admin_token()  # `local credentials --endpoint URL` without a kept local AWS
     monkeypatch.setenv("SWITCHROLE_LOCAL_DIR", str(tmp_path / "stopped"))
     with pytest.raises(NotKept, match=r"/stopped: no such folder \(`switchrole local stop` removes it"):
         admin_token()
