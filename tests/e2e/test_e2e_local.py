@@ -29,7 +29,7 @@ from switchrole.iam.evaluate import totp
 from switchrole.live.smoke import run_smoke
 from switchrole.local.authz import IDENTITY_DENY, NO_IDENTITY_ALLOW, NO_TRUST_ALLOW
 from switchrole.local.demo import Demo
-from switchrole.local.demo_checks import HUB_ADMIN, Check, cdk_binary
+from switchrole.local.demo_checks import HUB_ADMIN, Check, Identity, cdk_binary
 from switchrole.local.server import admin_get
 from switchrole.model.loading import loads
 from switchrole.review.access_diff import diff as access_diff
@@ -551,16 +551,21 @@ def test_the_mfa_prompt_appears_on_the_terminal_for_the_generated_profiles(
     assert "no MFA session is cached: there is no terminal to type an MFA code on" in no_terminal.stderr
 
 
-def test_smoke_asks_on_the_terminal_and_keeps_stdout_for_its_report(
-    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
-) -> None:
-    running, _, _ = demo
+def _ana_at_her_terminal(running: Demo, tmp_path: Path) -> tuple[Identity, dict[str, str], Path]:
+    """ana, her shell (her emulator keys in AWS_*, no profiles) and the deployed file, to run `switchrole smoke`."""
     ana = running.identities["ana"]
     keys = ana.session.get_credentials().get_frozen_credentials()
     env = _aws_env(running, tmp_path, "", keys=False)
     env |= {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
     config = tmp_path / "small.yaml"
     config.write_text(THEN)
+    return ana, env, config
+
+
+def test_smoke_asks_on_the_terminal_and_keeps_stdout_for_its_report(
+    demo: tuple[Demo, list[Check], list[Check]], tmp_path: Path
+) -> None:
+    ana, env, config = _ana_at_her_terminal(demo[0], tmp_path)
     report = tmp_path / "report.json"
     code = ana.token()
     status, shown = in_terminal(
@@ -580,13 +585,7 @@ def test_smoke_all_draws_nothing_over_its_prompt_while_the_code_is_typed(
     answer the terminal must be sent nothing; the bar and the report follow."""
     import pexpect
 
-    running, _, _ = demo
-    ana = running.identities["ana"]
-    keys = ana.session.get_credentials().get_frozen_credentials()
-    env = _aws_env(running, tmp_path, "", keys=False)
-    env |= {"AWS_ACCESS_KEY_ID": keys.access_key, "AWS_SECRET_ACCESS_KEY": keys.secret_key}
-    config = tmp_path / "small.yaml"
-    config.write_text(THEN)
+    ana, env, config = _ana_at_her_terminal(demo[0], tmp_path)
     child = pexpect.spawn(
         SWITCHROLE, ["smoke", "--all", "--config", str(config), "--user", "ana", "--no-cache"],
         env=env, encoding="utf-8", timeout=120, dimensions=(24, 120),
