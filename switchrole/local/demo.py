@@ -89,13 +89,8 @@ class Demo:
 
     def setup_session(self, account_id: str) -> boto3.Session:
         """Credentials in ``account_id`` while authorization is off (moto picks the account by key)."""
-        sts = boto3.client(
-            "sts",
-            endpoint_url=self.aws.endpoint,
-            region_name=self.org.hub.region,
-            aws_access_key_id=SETUP_KEY,
-            aws_secret_access_key="setup",
-        )
+        setup = boto3_session(SETUP_KEY, "setup", region_name=self.org.hub.region)
+        sts = setup.client("sts", endpoint_url=self.aws.endpoint)
         creds = sts.assume_role(
             RoleArn=f"arn:aws:iam::{account_id}:role/switchrole-demo-setup", RoleSessionName="setup"
         )

@@ -219,18 +219,11 @@ def first_access_session(endpoint: str, account_id: str, region: str, token: str
     """A boto3 session of ``account_id``'s OrganizationAccountAccessRole, assumed through STS from the emulated
     management account (see switchrole.local.admin_api.first_access): what bootstraps and first deploys an
     account in AWS, and what the demo deploys each target account's stack with."""
-    import boto3
-
     from switchrole.client.boto import session as boto3_session
 
     answer = admin_get(endpoint, "first-access", account_id, "", token)
-    sts = boto3.client(
-        "sts",
-        endpoint_url=endpoint,
-        region_name=region,
-        aws_access_key_id=answer["AccessKeyId"],
-        aws_secret_access_key=answer["SecretAccessKey"],
-    )
+    management = boto3_session(answer["AccessKeyId"], answer["SecretAccessKey"], region_name=region)
+    sts = management.client("sts", endpoint_url=endpoint)
     c = sts.assume_role(RoleArn=answer["RoleArn"], RoleSessionName="first-access")["Credentials"]
     return boto3_session(c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"], region_name=region)
 
